@@ -1,0 +1,70 @@
+// node.h — one recorded op in the autograd graph, and the two calls every
+// op uses to join the graph: save() for tensors backward will need, and
+// record() to attach a Node to the op's output.
+//
+// The graph points backwards: each Node knows where its inputs came from
+// (their Nodes, or the leaves they are) but not who consumes its output.
+// That is exactly what backward needs, and it lets a graph be freed as soon
+// as the last tensor referring to it goes away.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace dl {
+
+using TensorList = std::vector<Tensor>;
+
+// Given dL/d(output), returns dL/d(input) for each input of the op, in order
+// (an undefined Tensor for an input that needs no gradient).
+using BackwardFn = std::function<TensorList(const Tensor& grad_output)>;
+
+struct Node {
+  // Where the gradient of one op input goes.
+  struct Edge {
+    std::shared_ptr<Node> node;        // the input was made by an op: its Node
+    std::shared_ptr<TensorImpl> leaf;  // the input is a leaf requiring grad
+    Shape shape;                       // the input's shape and dtype, which
+    DType dtype = DType::Float32;      // its gradient must have
+    bool needs_grad() const { return node || leaf; }
+  };
+
+  std::string name;  // the op: "mul", "sum", ...
+  std::vector<Edge> inputs;
+  Shape output_shape;
+  BackwardFn backward;    // released after a backward without retain_graph
+  bool released = false;  // backward has run and freed what it saved
+};
+
+// A tensor kept for the backward pass. It holds a detached alias (so the
+// saved tensor does not keep its own Node alive in a cycle) and the storage
+// version at save time: if the data is overwritten in place before backward
+// runs, get() refuses instead of silently producing a wrong gradient.
+class SavedTensor {
+ public:
+  explicit SavedTensor(const Tensor& tensor);
+  const Tensor& get() const;
+
+ private:
+  Tensor tensor_;
+  uint64_t version_;
+};
+
+inline SavedTensor save(const Tensor& tensor) { return SavedTensor(tensor); }
+
+// Attach a Node named `name` to `out` if grad mode is on and any of `inputs`
+// requires grad; otherwise do nothing (and `backward` is dropped unused).
+void record(const char* name, const TensorList& inputs, const Tensor& out, BackwardFn backward);
+
+// For ops with no gradient (argmax, comparisons, one_hot, ...): `out` does
+// not require grad, and a later backward() through it explains why.
+void mark_non_differentiable(const char* name, const TensorList& inputs, const Tensor& out);
+
+// Reverse-mode differentiation; Tensor::backward calls this.
+void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph);
+
+}  // namespace dl

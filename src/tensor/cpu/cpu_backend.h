@@ -1,0 +1,36 @@
+// cpu_backend.h — the CPU implementation of every kernel in backend.h.
+// Each kernel family has its own file in this folder:
+//   memory.cpp      allocate, host copies, fill, copy, random
+//   elementwise.cpp unary, binary, where
+//   reduce.cpp      sum / max / argmax over dims
+//   matmul.cpp      batched matrix multiply
+//   softmax.cpp     softmax and log-softmax
+#pragma once
+
+#include "tensor/backend.h"
+
+namespace dl {
+
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* ptr) override;
+  void copy_to_host(const Storage& src, size_t src_byte_offset, void* host, size_t nbytes) override;
+  void copy_from_host(const void* host, Storage& dst, size_t dst_byte_offset, size_t nbytes) override;
+
+  void fill(const Tensor& out, double value) override;
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) override;
+
+  void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override;
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
+
+  void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
+  void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
+};
+
+}  // namespace dl

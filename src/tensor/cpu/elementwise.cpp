@@ -1,0 +1,122 @@
+// elementwise.cpp — unary, binary and where kernels on the CPU.
+//
+// Each kernel is one generic loop (map_unary / map_binary) instantiated with
+// a small lambda per op, so the compiler inlines the math into the loop.
+// Contiguous operands take a plain indexed loop; anything else goes through
+// for_each_strided.
+#include <algorithm>
+#include <cmath>
+
+#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/strided.h"
+
+namespace dl {
+
+namespace {
+
+template <typename In, typename Out, typename F>
+void map_unary(const Tensor& x, const Tensor& out, F f) {
+  const In* in = x.data<In>();
+  Out* o = out.data<Out>();
+  if (x.is_contiguous() && out.is_contiguous()) {
+    for (int64_t i = 0; i < out.numel(); ++i) o[i] = f(in[i]);
+    return;
+  }
+  for_each_strided<2>(out.shape(), {&x.strides(), &out.strides()},
+                      [&](const auto& off) { o[off[1]] = f(in[off[0]]); });
+}
+
+template <typename In, typename Out, typename F>
+void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+  const In* pa = a.data<In>();
+  const In* pb = b.data<In>();
+  Out* o = out.data<Out>();
+  if (a.is_contiguous() && b.is_contiguous() && out.is_contiguous()) {
+    for (int64_t i = 0; i < out.numel(); ++i) o[i] = f(pa[i], pb[i]);
+    return;
+  }
+  for_each_strided<3>(out.shape(), {&a.strides(), &b.strides(), &out.strides()},
+                      [&](const auto& off) { o[off[2]] = f(pa[off[0]], pb[off[1]]); });
+}
+
+template <typename T>
+T sigmoid(T v) {
+  // Two forms so that exp() never overflows: for v < 0, exp(v) is small.
+  if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
+  const T e = std::exp(v);
+  return e / (T(1) + e);
+}
+
+template <typename T>
+void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
+  const T lo = static_cast<T>(a), hi = static_cast<T>(b);
+  if constexpr (!std::is_same_v<T, bool>) {
+    switch (op) {
+      case UnaryOp::Neg: return map_unary<T, T>(x, out, [](T v) { return T(-v); });
+      case UnaryOp::Abs: return map_unary<T, T>(x, out, [](T v) { return v < T(0) ? T(-v) : v; });
+      case UnaryOp::Relu: return map_unary<T, T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
+      case UnaryOp::Clamp: return map_unary<T, T>(x, out, [=](T v) { return std::min(std::max(v, lo), hi); });
+      default: break;
+    }
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    switch (op) {
+      case UnaryOp::Exp: return map_unary<T, T>(x, out, [](T v) { return std::exp(v); });
+      case UnaryOp::Log: return map_unary<T, T>(x, out, [](T v) { return std::log(v); });
+      case UnaryOp::Sqrt: return map_unary<T, T>(x, out, [](T v) { return std::sqrt(v); });
+      case UnaryOp::LeakyRelu: return map_unary<T, T>(x, out, [=](T v) { return v > T(0) ? v : v * lo; });
+      case UnaryOp::Sigmoid: return map_unary<T, T>(x, out, [](T v) { return sigmoid(v); });
+      case UnaryOp::Tanh: return map_unary<T, T>(x, out, [](T v) { return std::tanh(v); });
+      case UnaryOp::Pow: return map_unary<T, T>(x, out, [=](T v) { return std::pow(v, lo); });
+      default: break;
+    }
+  }
+  fail("cpu unary: op ", static_cast<int>(op), " is not defined for ", x.dtype());
+}
+
+template <typename T>
+void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  switch (op) {
+    case BinaryOp::Eq: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x == y; });
+    case BinaryOp::Ne: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x != y; });
+    case BinaryOp::Lt: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x < y; });
+    case BinaryOp::Le: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x <= y; });
+    case BinaryOp::Gt: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x > y; });
+    case BinaryOp::Ge: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x >= y; });
+    default: break;
+  }
+  if constexpr (!std::is_same_v<T, bool>) {
+    switch (op) {
+      case BinaryOp::Add: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x + y); });
+      case BinaryOp::Sub: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x - y); });
+      case BinaryOp::Mul: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x * y); });
+      case BinaryOp::Div: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x / y); });
+      default: break;
+    }
+  }
+  fail("cpu binary: op ", static_cast<int>(op), " is not defined for ", a.dtype());
+}
+
+}  // namespace
+
+void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
+  visit_dtype(x.dtype(), [&](auto tag) { unary_typed<decltype(tag)>(op, x, out, a, b); });
+}
+
+void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  visit_dtype(a.dtype(), [&](auto tag) { binary_typed<decltype(tag)>(op, a, b, out); });
+}
+
+void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  visit_dtype(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const bool* c = cond.data<bool>();
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* o = out.data<T>();
+    for_each_strided<4>(out.shape(), {&cond.strides(), &a.strides(), &b.strides(), &out.strides()},
+                        [&](const auto& off) { o[off[3]] = c[off[0]] ? pa[off[1]] : pb[off[2]]; });
+  });
+}
+
+}  // namespace dl

@@ -1,0 +1,50 @@
+// create.cpp — functions that make new tensors from nothing or from host data.
+#include <cmath>
+
+#include "tensor/backend.h"
+#include "tensor/tensor.h"
+
+namespace dl {
+
+Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor out = Tensor::empty(shape, dtype, device);
+  backend(device).fill(out, value);
+  return out;
+}
+
+Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
+Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
+Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), like.dtype(), like.device()); }
+Tensor ones_like(const Tensor& like) { return ones(like.shape(), like.dtype(), like.device()); }
+Tensor full_like(const Tensor& like, double value) { return full(like.shape(), value, like.dtype(), like.device()); }
+
+Tensor scalar_tensor(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
+
+Tensor from_host(const void* data, const Shape& shape, DType dtype, Device device) {
+  Tensor out = Tensor::empty(shape, dtype, device);
+  backend(device).copy_from_host(data, *out.storage(), 0, out.numel() * dtype_size(dtype));
+  return out;
+}
+
+Tensor tensor(const std::vector<double>& values, const Shape& shape, DType dtype) {
+  const Shape actual = shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape;
+  check(shape_numel(actual) == static_cast<int64_t>(values.size()), "tensor: ", values.size(),
+        " values do not fill shape ", actual);
+  Tensor from = from_host(values.data(), actual, DType::Float64);
+  return dtype == DType::Float64 ? from : from.to(dtype);
+}
+
+Tensor arange(double start, double end, double step, DType dtype, Device device) {
+  check(step != 0, "arange: step must be non-zero");
+  const double count = std::ceil((end - start) / step);
+  const int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
+  std::vector<double> values(n);
+  for (int64_t i = 0; i < n; ++i) values[i] = start + static_cast<double>(i) * step;
+  Tensor out = Tensor::empty({n}, dtype, device);
+  backend(device).copy(from_host(values.data(), {n}, DType::Float64), out);
+  return out;
+}
+
+Tensor arange(int64_t end, DType dtype, Device device) { return arange(0.0, static_cast<double>(end), 1.0, dtype, device); }
+
+}  // namespace dl

@@ -1,0 +1,103 @@
+// test_dot.cpp — Graphviz export of the autograd graph (autograd/dot.h).
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+#include "dl.h"
+#include "doctest/doctest.h"
+
+using namespace dl;
+
+namespace {
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
+// Per process, so parallel runs of the suite do not write the same file.
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("dl_test_dot_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+}  // namespace
+
+TEST_CASE("to_dot: sigmoid(w * x + b)") {
+  Tensor w = tensor({0.5, -1, 2}, {3}, DType::Float64);
+  Tensor x = tensor({1, 2, 3}, {3}, DType::Float64);
+  Tensor b = tensor({0.1}, {1}, DType::Float64);
+  w.set_requires_grad(true);
+  b.set_requires_grad(true);
+  const std::string dot = to_dot(sigmoid(w * x + b));
+
+  CHECK(dot.rfind("digraph", 0) == 0);
+  // Labels are op name, a DOT "\n" (backslash, n), output shape.
+  CHECK(count(dot, "\"mul\\n[3]\"") == 1);
+  CHECK(count(dot, "\"add\\n[3]\"") == 1);
+  CHECK(count(dot, "\"sigmoid\\n[3]\"") == 1);
+  CHECK(count(dot, "shape=box") == 3);
+  // w and b; x does not require grad, so autograd has no record of it.
+  CHECK(count(dot, "shape=ellipse") == 2);
+  CHECK(count(dot, "\"leaf\\n[3]\"") == 1);
+  CHECK(count(dot, "\"leaf\\n[1]\"") == 1);
+  // w -> mul, mul -> add, b -> add, add -> sigmoid.
+  CHECK(count(dot, "->") == 4);
+  CHECK(count(dot, "peripheries=2") == 1);
+  CHECK(dot.find("n0 [shape=box, label=\"sigmoid\\n[3]\", peripheries=2]") != std::string::npos);
+  CHECK(to_dot(sigmoid(w * x + b)) == dot);  // ids are deterministic
+}
+
+TEST_CASE("to_dot: a shared subexpression is listed once") {
+  Tensor a = tensor({1, 2}, {2}, DType::Float64);
+  a.set_requires_grad(true);
+  Tensor square = a * a;
+  const std::string dot = to_dot(square + square);
+
+  CHECK(count(dot, "\"mul\\n[2]\"") == 1);
+  CHECK(count(dot, "\"add\\n[2]\"") == 1);
+  CHECK(count(dot, "shape=ellipse") == 1);
+  // a -> mul twice (both operands), mul -> add twice: one edge per use.
+  CHECK(count(dot, "->") == 4);
+}
+
+TEST_CASE("to_dot: a root without grad_fn") {
+  Tensor leaf = tensor({1, 2, 3}, {3}, DType::Float64);
+  CHECK(to_dot(leaf) == "digraph autograd {\n}\n");
+  leaf.set_requires_grad(true);
+  const std::string dot = to_dot(leaf);
+  CHECK(count(dot, "shape=ellipse") == 1);
+  CHECK(count(dot, "->") == 0);
+}
+
+TEST_CASE("write_dot: round-trips through a file") {
+  Tensor a = tensor({1, 2}, {2}, DType::Float64);
+  a.set_requires_grad(true);
+  Tensor y = sigmoid(a * a);
+  const std::string path = temp_path("graph.dot");
+  write_dot(y, path);
+
+  std::ifstream file(path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  CHECK(text.str() == to_dot(y));
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("write_dot: an unwritable path throws Error naming it") {
+  Tensor a = tensor({1, 2}, {2}, DType::Float64);
+  a.set_requires_grad(true);
+  const std::string path = temp_path("no_such_dir") + "/graph.dot";
+  try {
+    write_dot(a * a, path);
+    FAIL("write_dot did not throw");
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    CHECK(message.find(path) != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+}
