@@ -33,6 +33,11 @@ struct Node {
     bool needs_grad() const { return node || leaf; }
   };
 
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();  // frees long chains of inputs without recursion (engine.cpp)
+
   std::string name;  // the op: "mul", "sum", ...
   std::vector<Edge> inputs;
   Shape output_shape;

@@ -29,11 +29,15 @@ void* CpuBackend::allocate(size_t nbytes) {
 
 void CpuBackend::deallocate(void* ptr) { std::free(ptr); }
 
+// memcpy's pointers must be valid even for 0 bytes, and an empty
+// std::vector's data() may be null, hence the early returns.
 void CpuBackend::copy_to_host(const Storage& src, size_t src_byte_offset, void* host, size_t nbytes) {
+  if (nbytes == 0) return;
   std::memcpy(host, static_cast<const char*>(src.data()) + src_byte_offset, nbytes);
 }
 
 void CpuBackend::copy_from_host(const void* host, Storage& dst, size_t dst_byte_offset, size_t nbytes) {
+  if (nbytes == 0) return;
   std::memcpy(static_cast<char*>(dst.data()) + dst_byte_offset, host, nbytes);
 }
 
