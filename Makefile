@@ -54,24 +54,32 @@ TEST_OBJS   := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
 TEST_BIN    := $(BUILD)/run_tests
 DOCTEST_HDR := third_party/doctest/doctest/doctest.h
 
-.PHONY: all test clean doctest
+.PHONY: all test clean doctest FORCE
 all: $(LIB) $(APPS)
+
+# Objects depend on the flags they were built with, so switching CUDA=0/1
+# (or any flag) rebuilds instead of silently mixing old objects in.
+FLAGS_FILE := $(BUILD)/flags.txt
+BUILD_FLAGS := $(CXX) $(CXXFLAGS) | $(NVCCFLAGS) | $(LDLIBS)
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.cpp
+$(BUILD)/%.o: %.cpp $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/%.cu.o: %.cu
+$(BUILD)/%.cu.o: %.cu $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 # Apps: each apps/<name>.cpp is one binary, linked with apps/common and the library.
 apps/%: $(BUILD)/apps/%.o $(COMMON_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CXX) $(LDFLAGS) $(BUILD)/apps/$*.o $(COMMON_OBJS) $(LIB) $(LDLIBS) -o $@
 
 # ---- tests -----------------------------------------------------------------------
 # doctest: the system header if installed, else unpacked from Debian's .deb.
@@ -88,12 +96,12 @@ $(DOCTEST_HDR):
 
 doctest: $(DOCTEST_DEP)
 
-$(BUILD)/tests/%.o: tests/%.cpp | $(DOCTEST_DEP)
+$(BUILD)/tests/%.o: tests/%.cpp $(FLAGS_FILE) | $(DOCTEST_DEP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(DOCTEST_INC) -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
 
 test: $(TEST_BIN)
 	$(TEST_BIN)
