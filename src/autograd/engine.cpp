@@ -146,6 +146,13 @@ void accumulate_into_leaf(TensorImpl& leaf, const Tensor& gradient) {
   else leaf.grad->add_(gradient);
 }
 
+// After its backward has run, a Node drops the closure and with it the
+// tensors it saved: that is what makes memory fall during backward.
+void release(Node& node) {
+  node.backward = nullptr;
+  node.released = true;
+}
+
 }  // namespace
 
 void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph) {
@@ -176,7 +183,11 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
           "' was already freed by an earlier backward(); pass retain_graph=true to the first backward to go "
           "through it twice");
     auto it = pending.find(node);
-    if (it == pending.end()) continue;  // no gradient reached this node (every path was cut by undefined grads)
+    if (it == pending.end()) {
+      // Every path here returned an undefined gradient: nothing flows on.
+      if (!retain_graph) release(*node);
+      continue;
+    }
     const Tensor grad_output = std::move(it->second);
     pending.erase(it);
 
@@ -186,6 +197,7 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
     } catch (const Error& e) {
       fail(node->name, " backward: ", e.what());
     }
+    if (!retain_graph) release(*node);
     check(input_grads.size() == node->inputs.size(), node->name, " backward: returned ", input_grads.size(),
           " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < node->inputs.size(); ++i) {
@@ -196,10 +208,6 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
             g.dtype(), " for input ", i, " of shape ", edge.shape, " ", edge.dtype);
       if (edge.leaf) accumulate_into_leaf(*edge.leaf, g);
       else accumulate(pending[edge.node.get()], g);
-    }
-    if (!retain_graph) {
-      node->backward = nullptr;  // frees the tensors it saved
-      node->released = true;
     }
   }
 }

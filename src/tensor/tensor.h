@@ -23,7 +23,7 @@ struct Node;  // autograd/node.h
 
 // A block of device memory shared by a tensor and all its views. The version
 // counter is bumped by every in-place write; autograd checks it to detect
-// that a tensor saved for backward was overwritten (see autograd/saved.h).
+// that a tensor saved for backward was overwritten (SavedTensor, autograd/node.h).
 class Storage {
  public:
   Storage(size_t nbytes, Device device);
@@ -162,7 +162,7 @@ Tensor scalar_tensor(double value, DType dtype = DType::Float32, Device device =
 Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Int64,
               Device device = Device::cpu());
 Tensor arange(int64_t end, DType dtype = DType::Int64, Device device = Device::cpu());
-// Copies `count` elements of `dtype` from a host buffer, row-major.
+// Copies numel(shape) elements of `dtype` from a host buffer, row-major.
 Tensor from_host(const void* data, const Shape& shape, DType dtype, Device device = Device::cpu());
 // tensor({1, 2, 3, 4}, {2, 2}) — values given as doubles, converted to dtype.
 // An empty shape means a 1-D tensor of values.size() elements.
