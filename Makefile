@@ -55,6 +55,8 @@ TEST_BIN    := $(BUILD)/run_tests
 DOCTEST_HDR := third_party/doctest/doctest/doctest.h
 
 .PHONY: all test clean doctest FORCE
+# Keep app objects (make would delete them as intermediates of apps/%).
+.SECONDARY:
 all: $(LIB) $(APPS)
 
 # Objects depend on the flags they were built with, so switching CUDA=0/1
