@@ -43,11 +43,11 @@ Tensor comparison(const char* op_name, BinaryOp op, const Tensor& a, const Tenso
 }
 
 // A scalar operand as a 0-dim tensor of the tensor operand's dtype. A
-// fractional scalar with an integer tensor would be silently truncated, so
-// it is refused.
+// fractional (or infinite, or beyond int64) scalar with an integer tensor
+// would be silently changed, so it is refused.
 Tensor scalar_operand(const char* op, const Tensor& like, double value) {
-  check(is_floating(like.dtype()) || std::floor(value) == value, op, ": scalar ", value, " with a ", like.dtype(),
-        " tensor ", like.shape(), " would be truncated; convert the tensor with to(DType::Float32)");
+  check(scalar_fits(value, like.dtype()), op, ": scalar ", value, " with a ", like.dtype(), " tensor ", like.shape(),
+        " would be truncated; convert the tensor with to(DType::Float32)");
   return full({}, value, like.dtype(), like.device());
 }
 
@@ -83,8 +83,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 // out = a / b;  da = sum_to(dout / b), db = sum_to(-dout * a / b^2)
 Tensor div(const Tensor& a, const Tensor& b) {
-  check(is_floating(a.dtype()), "div: expected floating tensors, got ", a.dtype(), " ", a.shape(),
-        " (integer division is not supported; convert with to(DType::Float32))");
+  check(is_floating(a.dtype()), "div: expected floating tensors, got ", a.dtype(), " ", a.shape(), " and ", b.dtype(),
+        " ", b.shape(), " (integer division is not supported; convert with to(DType::Float32))");
   Tensor out = arithmetic_forward("div", BinaryOp::Div, a, b);
   record("div", {a, b}, out, [as = save(a), bs = save(b)](const Tensor& dout) {
     const Tensor &a = as.get(), &b = bs.get();
@@ -101,10 +101,10 @@ Tensor gt(const Tensor& a, const Tensor& b) { return comparison("gt", BinaryOp::
 Tensor ge(const Tensor& a, const Tensor& b) { return comparison("ge", BinaryOp::Ge, a, b); }
 Tensor eq(const Tensor& a, double b) { return eq(a, scalar_operand("eq", a, b)); }
 Tensor ne(const Tensor& a, double b) { return ne(a, scalar_operand("ne", a, b)); }
-Tensor lt(const Tensor& a, double b) { return lt(a, full({}, b, a.dtype(), a.device())); }
-Tensor le(const Tensor& a, double b) { return le(a, full({}, b, a.dtype(), a.device())); }
-Tensor gt(const Tensor& a, double b) { return gt(a, full({}, b, a.dtype(), a.device())); }
-Tensor ge(const Tensor& a, double b) { return ge(a, full({}, b, a.dtype(), a.device())); }
+Tensor lt(const Tensor& a, double b) { return lt(a, scalar_operand("lt", a, b)); }
+Tensor le(const Tensor& a, double b) { return le(a, scalar_operand("le", a, b)); }
+Tensor gt(const Tensor& a, double b) { return gt(a, scalar_operand("gt", a, b)); }
+Tensor ge(const Tensor& a, double b) { return ge(a, scalar_operand("ge", a, b)); }
 
 // out = cond ? a : b;  da = sum_to(cond ? dout : 0), db = sum_to(cond ? 0 : dout)
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

@@ -17,6 +17,20 @@ namespace {
 void check_writable(const char* op, const Tensor& self) {
   check(!(grad_enabled() && self.requires_grad()), op, ": in-place write to a tensor of shape ", self.shape(),
         " that requires grad; do it inside a NoGradGuard (as an optimizer step does)");
+  // An expanded tensor (stride 0 along a dim of size > 1) has many elements
+  // in one memory location: add_/mul_ would apply the update once per
+  // repeat (x.expand({3}).add_(1) adds 3). Refused, as in PyTorch.
+  for (int64_t d = 0; d < self.dim(); ++d) {
+    check(self.strides()[d] != 0 || self.shape()[d] <= 1, op, ": in-place write to an expanded tensor of shape ",
+          self.shape(), " (stride 0 in dim ", d, "): several elements share one memory location; clone() it first");
+  }
+}
+
+// A fractional scalar would be truncated by an integer tensor's dtype
+// (int64 x.add_(y, 0.5) would add 0 * y); refuse it instead, as PyTorch does.
+void check_scalar(const char* op, const Tensor& self, double value) {
+  check(scalar_fits(value, self.dtype()), op, ": scalar ", value, " is not an integer, but the tensor is ",
+        self.dtype());
 }
 
 // `source` cut from the graph and broadcast to self's shape; copied first if
@@ -58,6 +72,7 @@ Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_writable("add_", *this);
+  check_scalar("add_", *this, alpha);
   Tensor addend = operand_for("add_", *this, other);
   if (alpha != 1.0) {
     NoGradGuard no_grad;
@@ -75,6 +90,9 @@ Tensor& Tensor::mul_(const Tensor& other) {
   return *this;
 }
 
-Tensor& Tensor::mul_(double value) { return mul_(full({}, value, dtype(), device())); }
+Tensor& Tensor::mul_(double value) {
+  check_scalar("mul_", *this, value);
+  return mul_(full({}, value, dtype(), device()));
+}
 
 }  // namespace dl

@@ -19,12 +19,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check(a.dtype() == b.dtype() && a.dtype() != DType::Bool, "matmul: dtypes ", a.dtype(), " ", a.shape(), " and ",
         b.dtype(), " ", b.shape(), " (expected two equal, non-bool dtypes)");
   check(a.device() == b.device(), "matmul: tensors on different devices, ", a.device(), " and ", b.device());
+  // Checked before 1-D operands are unsqueezed, so that the message names the
+  // shapes the caller passed ([3] rather than the internal [1, 3]).
+  const int64_t k = a.size(-1), b_rows = b.dim() == 1 ? b.size(0) : b.size(-2);
+  check(b_rows == k, "matmul: shapes ", a.shape(), " and ", b.shape(), " are not aligned (", k, " columns vs ",
+        b_rows, " rows)");
+  // 1-D @ 1-D is a dot product with a 0-dim result. (Going through the
+  // 1-D-left case below would squeeze(-2) a [1] result, which has no dim -2.)
+  if (a.dim() == 1 && b.dim() == 1) return matmul(a.unsqueeze(0), b.unsqueeze(-1)).reshape({});
   if (a.dim() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
   if (b.dim() == 1) return matmul(a, b.unsqueeze(-1)).squeeze(-1);
 
-  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
-  check(b.size(-2) == k, "matmul: shapes ", a.shape(), " and ", b.shape(), " are not aligned (", k, " columns vs ",
-        b.size(-2), " rows)");
+  const int64_t m = a.size(-2), n = b.size(-1);
   const Shape batch = broadcast_shapes("matmul", Shape(a.shape().begin(), a.shape().end() - 2),
                                        Shape(b.shape().begin(), b.shape().end() - 2));
   const int64_t batch_count = shape_numel(batch);

@@ -83,7 +83,9 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_arg, bool keepdim)
 
 Tensor max(const Tensor& x, const std::vector<int64_t>& dims_arg, bool keepdim) {
   const std::vector<int64_t> dims = normalize_dims("max", dims_arg, x.shape());
-  check(x.numel() > 0, "max: cannot reduce an empty tensor of shape ", x.shape());
+  // Only the reduced dims must be non-empty (as argmax and PyTorch's amax):
+  // max over dim 1 of a [0, 3] tensor is a valid, empty [0] result.
+  check(reduced_count(x.shape(), dims) > 0, "max: cannot reduce over an empty dim of shape ", x.shape());
   Tensor y = reduce_forward(ReduceOp::Max, x, dims, keepdim, x.dtype());
   record("max", {x}, y, [xs = save(x), ys = save(y), dims](const Tensor& dy) {
     const Tensor& x = xs.get();

@@ -4,6 +4,8 @@
 // Notation in the comments: y = f(x), dy = dL/dy (the incoming gradient),
 // dx = dL/dx = dy * f'(x). Backward functions reuse the saved output y
 // where f' is cheapest in terms of y (exp, sigmoid, tanh, sqrt).
+#include <cmath>
+
 #include "autograd/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
@@ -69,10 +71,13 @@ Tensor sqrt(const Tensor& x) {
   return y;
 }
 
-// y = x^p;  dx = dy * p * x^(p-1)
+// y = x^p;  dx = dy * p * x^(p-1)  (0 for p = 0, as PyTorch)
 Tensor pow(const Tensor& x, double exponent) {
   Tensor y = unary_forward("pow", UnaryOp::Pow, x, true, exponent);
   record("pow", {x}, y, [xs = save(x), exponent](const Tensor& dy) {
+    // x^0 is constant: its gradient is 0 everywhere, where the formula
+    // would give 0 * 0^-1 = 0 * inf = NaN at x = 0.
+    if (exponent == 0.0) return TensorList{zeros_like(dy)};
     return TensorList{dy * (exponent * pow(xs.get(), exponent - 1.0))};
   });
   return y;
@@ -122,6 +127,12 @@ Tensor tanh(const Tensor& x) {
 // at the boundaries: the gradient passes)
 Tensor clamp(const Tensor& x, double min, double max) {
   check(min <= max, "clamp: min ", min, " > max ", max);
+  // The kernel converts the bounds to the tensor's dtype, so a fractional
+  // bound on an integer tensor would be truncated (clamp(int 0, 0.5, 3) -> 0).
+  // Infinite bounds are fine: the kernel saturates them to the dtype's range.
+  const auto bound_fits = [&](double bound) { return std::isinf(bound) || scalar_fits(bound, x.dtype()); };
+  check(bound_fits(min) && bound_fits(max), "clamp: bounds ", min, " and ", max, " with a ", x.dtype(), " tensor ",
+        x.shape(), " would be truncated; convert the tensor with to(DType::Float32)");
   Tensor y = unary_forward("clamp", UnaryOp::Clamp, x, false, min, max);
   record("clamp", {x}, y, [xs = save(x), min, max](const Tensor& dy) {
     const Tensor& x = xs.get();

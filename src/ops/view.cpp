@@ -212,6 +212,9 @@ Tensor Tensor::expand(const Shape& requested) const {
       check(d >= lead, "expand: -1 not allowed for a new leading dim in ", requested, " (input ", this->shape(), ")");
       shape[d] = this->shape()[d - lead];
     }
+    // Any other negative size would pass expand_view's "size 1 repeats" rule
+    // and make a tensor with a negative numel.
+    check(shape[d] >= 0, "expand: invalid size ", shape[d], " in shape ", requested, " (input ", this->shape(), ")");
   }
   Tensor y = expand_view("expand", *this, shape);
   record("expand", {*this}, y, [x_shape = this->shape()](const Tensor& dy) { return TensorList{sum_to(dy, x_shape)}; });

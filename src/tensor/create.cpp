@@ -37,6 +37,14 @@ Tensor tensor(const std::vector<double>& values, const Shape& shape, DType dtype
 Tensor arange(double start, double end, double step, DType dtype, Device device) {
   check(step != 0, "arange: step must be non-zero");
   const double count = std::ceil((end - start) / step);
+  // An infinite or NaN bound (or a count beyond int64) used to reach the
+  // double -> int64 cast below, which is undefined behaviour; torch raises too.
+  check(std::isfinite(start) && std::isfinite(end) && std::isfinite(count) && count < 9.2e18,
+        "arange: unsupported range ", start, " -> ", end, " with step ", step);
+  // The default dtype is int64 (as torch.arange of integers); fractional
+  // values would be truncated to repeats, so they need a floating dtype.
+  check(scalar_fits(start, dtype) && scalar_fits(step, dtype), "arange: fractional range ", start, " -> ", end,
+        " with step ", step, " needs a floating dtype, got ", dtype);
   const int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
   std::vector<double> values(n);
   for (int64_t i = 0; i < n; ++i) values[i] = start + static_cast<double>(i) * step;

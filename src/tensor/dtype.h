@@ -6,6 +6,7 @@
 // how every kernel is written once as a template and instantiated per dtype.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
@@ -41,6 +42,16 @@ inline const char* dtype_name(DType dtype) {
 inline std::ostream& operator<<(std::ostream& os, DType dtype) { return os << dtype_name(dtype); }
 
 inline bool is_floating(DType dtype) { return dtype == DType::Float32 || dtype == DType::Float64; }
+
+// Whether a scalar can be used with a tensor of `dtype` without being
+// silently changed: any value for floating types; for the others a whole
+// number within int64's range (converting anything else is truncation, or
+// undefined behaviour for inf and values beyond 2^63).
+inline bool scalar_fits(double value, DType dtype) {
+  if (is_floating(dtype)) return true;
+  constexpr double two_to_63 = 9223372036854775808.0;  // NaN fails every comparison
+  return value >= -two_to_63 && value < two_to_63 && std::trunc(value) == value;
+}
 
 template <typename T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::Float32; }

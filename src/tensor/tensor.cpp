@@ -32,6 +32,10 @@ TensorImpl& Tensor::impl() const {
 int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim("size", d, dim(), shape())]; }
 
 bool Tensor::is_contiguous() const {
+  // A tensor with no elements is contiguous whatever its strides (as in
+  // PyTorch); otherwise reshape() of an empty view would clone it and still
+  // fail to view the clone.
+  if (numel() == 0) return true;
   // Size-1 dims can have any stride; everything else must be row-major.
   int64_t expected = 1;
   for (int64_t d = dim() - 1; d >= 0; --d) {

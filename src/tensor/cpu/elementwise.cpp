@@ -6,6 +6,8 @@
 // for_each_strided.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/strided.h"
@@ -47,14 +49,33 @@ T sigmoid(T v) {
   return e / (T(1) + e);
 }
 
+// A double parameter (clamp bound, slope, exponent) as a T. For integer T an
+// out-of-range value (clamp(int64, 0, inf), clamp(uint8, -1, 100)) saturates
+// to T's range: a direct cast would be undefined behaviour.
+template <typename T>
+T param_as(double v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    constexpr T lowest = std::numeric_limits<T>::lowest(), highest = std::numeric_limits<T>::max();
+    if (v <= static_cast<double>(lowest)) return lowest;
+    if (v >= static_cast<double>(highest)) return highest;  // 2^63 for int64: exact, so < it fits
+  }
+  return static_cast<T>(v);
+}
+
 template <typename T>
 void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
-  const T lo = static_cast<T>(a), hi = static_cast<T>(b);
+  const T lo = param_as<T>(a), hi = param_as<T>(b);
   if constexpr (!std::is_same_v<T, bool>) {
     switch (op) {
       case UnaryOp::Neg: return map_unary<T, T>(x, out, [](T v) { return T(-v); });
-      case UnaryOp::Abs: return map_unary<T, T>(x, out, [](T v) { return v < T(0) ? T(-v) : v; });
-      case UnaryOp::Relu: return map_unary<T, T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
+      // Floats use std::abs, which also clears the sign of -0.0.
+      case UnaryOp::Abs:
+        return map_unary<T, T>(x, out, [](T v) {
+          if constexpr (std::is_floating_point_v<T>) return std::abs(v);
+          else return v < T(0) ? T(-v) : v;
+        });
+      // Written so that NaN (for which every comparison is false) passes through, as in PyTorch.
+      case UnaryOp::Relu: return map_unary<T, T>(x, out, [](T v) { return v < T(0) ? T(0) : v; });
       case UnaryOp::Clamp: return map_unary<T, T>(x, out, [=](T v) { return std::min(std::max(v, lo), hi); });
       default: break;
     }
