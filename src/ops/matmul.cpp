@@ -52,11 +52,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   const Shape out_shape = with_batch(m, n);
   Tensor y = as_strided_view(out, out_shape, contiguous_strides(out_shape), 0);
-  record("matmul", {a, b}, y, [as = save(a), bs = save(b)](const Tensor& dy) {
-    const Tensor &a = as.get(), &b = bs.get();
-    return TensorList{sum_to(matmul(dy, b.transpose(-1, -2)), a.shape()),
-                      sum_to(matmul(a.transpose(-1, -2), dy), b.shape())};
-  });
+  // Each gradient is a full matmul, so only the ones some input needs are
+  // computed (for data @ W, d(data) would be wasted work). The flags are
+  // taken now, when the graph's edges are fixed too.
+  record("matmul", {a, b}, y,
+         [as = save(a), bs = save(b), need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& dy) {
+           const Tensor &a = as.get(), &b = bs.get();
+           return TensorList{need_a ? sum_to(matmul(dy, b.transpose(-1, -2)), a.shape()) : Tensor(),
+                             need_b ? sum_to(matmul(a.transpose(-1, -2), dy), b.shape()) : Tensor()};
+         });
   return y;
 }
 
