@@ -13,7 +13,6 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/ops.h"
-#include "ops/view.h"
 #include "tensor/backend.h"
 
 namespace dl {

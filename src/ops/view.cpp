@@ -17,16 +17,6 @@
 
 namespace dl {
 
-Tensor as_strided_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = base.storage();
-  impl->shape = shape;
-  impl->strides = strides;
-  impl->offset = offset;
-  impl->dtype = base.dtype();
-  return Tensor(std::move(impl));
-}
-
 Tensor expand_view(const char* op, const Tensor& x, const Shape& shape) {
   const int64_t lead = static_cast<int64_t>(shape.size()) - x.dim();
   check(lead >= 0, op, ": cannot expand shape ", x.shape(), " to ", shape, " (fewer dims)");

@@ -94,22 +94,19 @@ std::vector<std::string> format_values(const Tensor& source) {
 // i.e. exactly the first and last kEdgeItems, in order. That way only the
 // printed elements are ever copied off the device.
 Tensor edges_view(const Tensor& tensor, const std::vector<bool>& summarised) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = tensor.storage();
-  impl->offset = tensor.offset();
-  impl->dtype = tensor.dtype();
+  Shape shape, strides;
   for (int64_t d = 0; d < tensor.dim(); ++d) {
-    int64_t size = tensor.shape()[d];
-    int64_t stride = tensor.strides()[d];
+    const int64_t size = tensor.shape()[d];
+    const int64_t stride = tensor.strides()[d];
     if (summarised[d]) {
-      impl->shape.insert(impl->shape.end(), {2, kEdgeItems});
-      impl->strides.insert(impl->strides.end(), {(size - kEdgeItems) * stride, stride});
+      shape.insert(shape.end(), {2, kEdgeItems});
+      strides.insert(strides.end(), {(size - kEdgeItems) * stride, stride});
     } else {
-      impl->shape.push_back(size);
-      impl->strides.push_back(stride);
+      shape.push_back(size);
+      strides.push_back(stride);
     }
   }
-  return Tensor(std::move(impl));
+  return as_strided_view(tensor, shape, strides, tensor.offset());
 }
 
 // Lays out the padded cells of a tensor whose printed part has shape `shown`

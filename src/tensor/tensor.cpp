@@ -98,14 +98,16 @@ void Tensor::set_grad(const Tensor& grad) const {
 
 void Tensor::zero_grad() const { impl().grad.reset(); }
 
-Tensor Tensor::detach() const {
+Tensor as_strided_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = storage();
-  impl->shape = shape();
-  impl->strides = strides();
-  impl->offset = offset();
-  impl->dtype = dtype();
+  impl->storage = base.storage();
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = base.dtype();
   return Tensor(std::move(impl));
 }
+
+Tensor Tensor::detach() const { return as_strided_view(*this, shape(), strides(), offset()); }
 
 }  // namespace dl

@@ -149,6 +149,11 @@ class Tensor {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& tensor);
 
+// A raw view: `base`'s storage seen with a new shape, strides and offset
+// (in elements), with no autograd bookkeeping. The building block of every
+// view; user code calls the differentiable Tensor methods instead.
+Tensor as_strided_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
+
 // ---- creation (tensor/create.cpp) -------------------------------------------
 Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
 Tensor ones(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
