@@ -5,15 +5,12 @@
 
 #include "doctest/doctest.h"
 #include "dl.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
-Tensor leaf(const std::vector<double>& values, const Shape& shape = {}) {
-  Tensor t = tensor(values, shape, DType::Float64);
-  t.set_requires_grad(true);
-  return t;
-}
 std::vector<double> grad_of(const Tensor& t) { return t.grad().to_vector<double>(); }
 }  // namespace
 
@@ -196,4 +193,14 @@ TEST_CASE("end to end: a 2-layer tanh MLP learns XOR with hand-written SGD") {
   const Tensor predicted = gt(matmul(hidden, w2) + b2, 0.5);
   CHECK(eq(predicted, gt(targets, 0.5)).to_vector<bool>() == std::vector<bool>{true, true, true, true});
   CHECK(loss_value < 0.01);
+}
+
+TEST_CASE("an op skips the gradient of an input that needs none: data @ W") {
+  // dW = data^T @ dY; data gets nothing (its gradient is never computed).
+  const Tensor data = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, DType::Float64);
+  Tensor w = leaf({1, -1, 0.5}, {3, 1});
+  sum(matmul(data, w)).backward();
+  CHECK(grad_of(w) == std::vector<double>{5.0, 7.0, 9.0});
+  CHECK_FALSE(data.grad().defined());
+  check_gradcheck([&](const TensorList& in) { return matmul(data, in[0]); }, {w});
 }

@@ -11,33 +11,19 @@
 
 #include "doctest/doctest.h"
 #include "dl.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
 
 using Fn = std::function<Tensor(const TensorList&)>;
 using BinaryFn = std::function<Tensor(const Tensor&, const Tensor&)>;
 
-Tensor leaf(Tensor t) {
-  t.set_requires_grad(true);
-  return t;
-}
-
 Tensor f64(const std::vector<double>& values, const Shape& shape = {}) { return tensor(values, shape, DType::Float64); }
-Tensor int64s(const std::vector<double>& values, const Shape& shape = {}) {
-  return tensor(values, shape, DType::Int64);
-}
 Tensor scalar64(double value) { return scalar_tensor(value, DType::Float64); }
 Tensor bools(const std::vector<double>& values, const Shape& shape = {}) { return tensor(values, shape, DType::Bool); }
-
-// Each value moved 0.5 further from 0, keeping its sign (for denominators).
-Tensor away_from_zero(const Tensor& x) { return where(ge(x, 0.0), x + 0.5, x - 0.5); }
-
-void check_gradcheck(const char* what, const Fn& fn, const TensorList& inputs) {
-  const GradcheckResult r = gradcheck(fn, inputs);
-  CHECK_MESSAGE(r.passed, what << ": " << r.str());
-}
 
 // Gradchecks f(a, b) wrt both inputs on random float64 leaves: same shape,
 // both non-contiguous (a transposed, b a strided slice), and the broadcast
@@ -48,29 +34,21 @@ void check_binary_grad(const BinaryFn& f, bool nonzero_b = false) {
   auto a = [&](const Shape& s) { return leaf(randn(s, DType::Float64, &gen)); };
   auto b = [&](const Shape& s) {
     const Tensor t = randn(s, DType::Float64, &gen);
-    return leaf(nonzero_b ? away_from_zero(t) : t);
+    return leaf(nonzero_b ? away_from_zero(t, 0.5) : t);
   };
   const Fn plain = [&](const TensorList& in) { return f(in[0], in[1]); };
-  check_gradcheck("same shape [3, 4]", plain, {a({3, 4}), b({3, 4})});
+  check_gradcheck(plain, {a({3, 4}), b({3, 4})}, "same shape [3, 4]");
   CHECK_FALSE(a({4, 3}).transpose(0, 1).is_contiguous());
   CHECK_FALSE(a({3, 8}).slice(1, 0, 8, 2).is_contiguous());
-  check_gradcheck("a transposed, b sliced", [&](const TensorList& in) {
-    return f(in[0].transpose(0, 1), in[1].slice(1, 0, 8, 2));
-  }, {a({4, 3}), b({3, 8})});
-  check_gradcheck("[2, 3] with [3]", plain, {a({2, 3}), b({3})});
-  check_gradcheck("[3] with [2, 3]", plain, {a({3}), b({2, 3})});
-  check_gradcheck("[2, 1] with [1, 3]", plain, {a({2, 1}), b({1, 3})});
-  check_gradcheck("0-dim with [2, 3]", plain, {a({}), b({2, 3})});
-  check_gradcheck("[2, 3] with 0-dim", plain, {a({2, 3}), b({})});
-  check_gradcheck("transposed [3, 4] with [4]", [&](const TensorList& in) { return f(in[0].transpose(0, 1), in[1]); },
-                  {a({4, 3}), b({4})});
-}
-
-// Gradchecks a one-input form g(x) on a [3, 4] leaf and on its transpose.
-void check_unary_grad(const std::function<Tensor(const Tensor&)>& g, const Tensor& x_values) {
-  const Tensor x = leaf(x_values.clone());  // x_values itself stays a plain tensor
-  check_gradcheck("contiguous", [&](const TensorList& in) { return g(in[0]); }, {x});
-  check_gradcheck("transposed", [&](const TensorList& in) { return g(in[0].transpose(0, 1)); }, {x});
+  check_gradcheck([&](const TensorList& in) { return f(in[0].transpose(0, 1), in[1].slice(1, 0, 8, 2)); },
+                  {a({4, 3}), b({3, 8})}, "a transposed, b sliced");
+  check_gradcheck(plain, {a({2, 3}), b({3})}, "[2, 3] with [3]");
+  check_gradcheck(plain, {a({3}), b({2, 3})}, "[3] with [2, 3]");
+  check_gradcheck(plain, {a({2, 1}), b({1, 3})}, "[2, 1] with [1, 3]");
+  check_gradcheck(plain, {a({}), b({2, 3})}, "0-dim with [2, 3]");
+  check_gradcheck(plain, {a({2, 3}), b({})}, "[2, 3] with 0-dim");
+  check_gradcheck([&](const TensorList& in) { return f(in[0].transpose(0, 1), in[1]); }, {a({4, 3}), b({4})},
+                  "transposed [3, 4] with [4]");
 }
 
 // d(sum f(a, b))/da and /db.
@@ -79,12 +57,6 @@ std::pair<std::vector<double>, std::vector<double>> grads_of(const BinaryFn& f, 
   b.set_requires_grad(true);
   sum(f(a, b)).backward();
   return {a.grad().to_vector<double>(), b.grad().to_vector<double>()};
-}
-
-std::vector<double> grad_of(const std::function<Tensor(const Tensor&)>& f, Tensor x) {
-  x.set_requires_grad(true);
-  sum(f(x)).backward();
-  return x.grad().to_vector<double>();
 }
 
 std::vector<bool> as_bools(const Tensor& t) {
@@ -127,31 +99,32 @@ TEST_CASE("where: gradcheck wrt a and b; same shape, non-contiguous, broadcast v
   const Tensor c4 = bools({1, 0, 1, 0}, {4});
   const Tensor c31 = bools({0, 1, 1}, {3, 1});
   CHECK_FALSE(c43.transpose(0, 1).is_contiguous());
-  check_gradcheck("same shape", [&](const TensorList& in) { return where(c34, in[0], in[1]); }, {v({3, 4}), v({3, 4})});
-  check_gradcheck("a transposed, b sliced, condition transposed", [&](const TensorList& in) {
-    return where(c43.transpose(0, 1), in[0].transpose(0, 1), in[1].slice(1, 0, 8, 2));
-  }, {v({4, 3}), v({3, 8})});
-  check_gradcheck("a [4] and b [3, 1] broadcast to the condition [3, 4]",
-                  [&](const TensorList& in) { return where(c34, in[0], in[1]); }, {v({4}), v({3, 1})});
-  check_gradcheck("condition [4] broadcast to values [3, 4]",
-                  [&](const TensorList& in) { return where(c4, in[0], in[1]); }, {v({3, 4}), v({3, 4})});
-  check_gradcheck("condition [3, 1], a 0-dim, b [4]", [&](const TensorList& in) { return where(c31, in[0], in[1]); },
-                  {v({}), v({4})});
+  check_gradcheck([&](const TensorList& in) { return where(c34, in[0], in[1]); }, {v({3, 4}), v({3, 4})}, "same shape");
+  check_gradcheck(
+      [&](const TensorList& in) {
+        return where(c43.transpose(0, 1), in[0].transpose(0, 1), in[1].slice(1, 0, 8, 2));
+      },
+      {v({4, 3}), v({3, 8})}, "a transposed, b sliced, condition transposed");
+  check_gradcheck([&](const TensorList& in) { return where(c34, in[0], in[1]); }, {v({4}), v({3, 1})},
+                  "a [4] and b [3, 1] broadcast to the condition [3, 4]");
+  check_gradcheck([&](const TensorList& in) { return where(c4, in[0], in[1]); }, {v({3, 4}), v({3, 4})},
+                  "condition [4] broadcast to values [3, 4]");
+  check_gradcheck([&](const TensorList& in) { return where(c31, in[0], in[1]); }, {v({}), v({4})},
+                  "condition [3, 1], a 0-dim, b [4]");
 }
 
-TEST_CASE("scalar operator forms: gradcheck contiguous and transposed") {
-  Generator gen(9);
-  const Tensor x = randn({3, 4}, DType::Float64, &gen);
-  check_unary_grad([](const Tensor& t) { return t + 2.0; }, x);
-  check_unary_grad([](const Tensor& t) { return 2.0 + t; }, x);
-  check_unary_grad([](const Tensor& t) { return t - 2.0; }, x);
-  check_unary_grad([](const Tensor& t) { return 2.0 - t; }, x);
-  check_unary_grad([](const Tensor& t) { return t * 2.0; }, x);
-  check_unary_grad([](const Tensor& t) { return 2.0 * t; }, x);
-  check_unary_grad([](const Tensor& t) { return t / 2.0; }, x);
-  check_unary_grad([](const Tensor& t) { return 1.0 / t; }, away_from_zero(x));
-  check_unary_grad([](const Tensor& t) { return -t; }, x);
-  check_unary_grad([](const Tensor& t) { return 3.0 * t * t - 1.0 / (t * t + 1.0); }, x);
+TEST_CASE("scalar operator forms: gradcheck contiguous, transposed, sliced") {
+  const Tensor x = randn64({3, 4}, 9);
+  check_grad_layouts([](const Tensor& t) { return t + 2.0; }, x);
+  check_grad_layouts([](const Tensor& t) { return 2.0 + t; }, x);
+  check_grad_layouts([](const Tensor& t) { return t - 2.0; }, x);
+  check_grad_layouts([](const Tensor& t) { return 2.0 - t; }, x);
+  check_grad_layouts([](const Tensor& t) { return t * 2.0; }, x);
+  check_grad_layouts([](const Tensor& t) { return 2.0 * t; }, x);
+  check_grad_layouts([](const Tensor& t) { return t / 2.0; }, x);
+  check_grad_layouts([](const Tensor& t) { return 1.0 / t; }, away_from_zero(x, 0.5));
+  check_grad_layouts([](const Tensor& t) { return -t; }, x);
+  check_grad_layouts([](const Tensor& t) { return 3.0 * t * t - 1.0 / (t * t + 1.0); }, x);
 }
 
 // ---- backward against closed forms -------------------------------------------------
@@ -189,27 +162,26 @@ TEST_CASE("binary backward values match the closed forms, summed over broadcast 
 }
 
 TEST_CASE("scalar operator forms: backward values") {
-  const Tensor x = f64({2.0, -4.0});
-  CHECK(grad_of([](const Tensor& t) { return t * 3.0; }, x.clone()) == std::vector<double>{3, 3});
-  CHECK(grad_of([](const Tensor& t) { return 3.0 * t; }, x.clone()) == std::vector<double>{3, 3});
-  CHECK(grad_of([](const Tensor& t) { return t + 3.0; }, x.clone()) == std::vector<double>{1, 1});
-  CHECK(grad_of([](const Tensor& t) { return 3.0 - t; }, x.clone()) == std::vector<double>{-1, -1});
-  CHECK(grad_of([](const Tensor& t) { return t / 4.0; }, x.clone()) == std::vector<double>{0.25, 0.25});
-  CHECK(grad_of([](const Tensor& t) { return 1.0 / t; }, x.clone()) == std::vector<double>{-0.25, -0.0625});
-  CHECK(grad_of([](const Tensor& t) { return -t; }, x.clone()) == std::vector<double>{-1, -1});
+  const std::vector<double> x = {2.0, -4.0};
+  CHECK(grad_of([](const Tensor& t) { return t * 3.0; }, x) == std::vector<double>{3, 3});
+  CHECK(grad_of([](const Tensor& t) { return 3.0 * t; }, x) == std::vector<double>{3, 3});
+  CHECK(grad_of([](const Tensor& t) { return t + 3.0; }, x) == std::vector<double>{1, 1});
+  CHECK(grad_of([](const Tensor& t) { return 3.0 - t; }, x) == std::vector<double>{-1, -1});
+  CHECK(grad_of([](const Tensor& t) { return t / 4.0; }, x) == std::vector<double>{0.25, 0.25});
+  CHECK(grad_of([](const Tensor& t) { return 1.0 / t; }, x) == std::vector<double>{-0.25, -0.0625});
+  CHECK(grad_of([](const Tensor& t) { return -t; }, x) == std::vector<double>{-1, -1});
 }
 
 TEST_CASE("an input used twice accumulates both gradients") {
-  CHECK(grad_of([](const Tensor& t) { return t + t; }, f64({1.0, -3.0})) == std::vector<double>{2, 2});
-  CHECK(grad_of([](const Tensor& t) { return add(t, t) + t; }, f64({1.0, -3.0})) == std::vector<double>{3, 3});
-  CHECK(grad_of([](const Tensor& t) { return t * t; }, f64({1.5, -3.0})) == std::vector<double>{3, -6});
-  CHECK(grad_of([](const Tensor& t) { return t - t; }, f64({1.5})) == std::vector<double>{0});
+  CHECK(grad_of([](const Tensor& t) { return t + t; }, {1.0, -3.0}) == std::vector<double>{2, 2});
+  CHECK(grad_of([](const Tensor& t) { return add(t, t) + t; }, {1.0, -3.0}) == std::vector<double>{3, 3});
+  CHECK(grad_of([](const Tensor& t) { return t * t; }, {1.5, -3.0}) == std::vector<double>{3, -6});
+  CHECK(grad_of([](const Tensor& t) { return t - t; }, {1.5}) == std::vector<double>{0});
   // Broadcast against itself: out[i][j] = x[i] + x[j], so each x[k] feeds 2n outputs.
-  CHECK(grad_of([](const Tensor& t) { return t.unsqueeze(1) + t; }, f64({1, 2, 3})) == std::vector<double>{6, 6, 6});
-  const Tensor x = leaf(f64({0.5, -1.5, 2.0}));
-  check_gradcheck("x * x + x / (x * x + 1)", [](const TensorList& in) {
-    return in[0] * in[0] + in[0] / (in[0] * in[0] + 1.0);
-  }, {x});
+  CHECK(grad_of([](const Tensor& t) { return t.unsqueeze(1) + t; }, {1, 2, 3}) == std::vector<double>{6, 6, 6});
+  const Tensor x = leaf({0.5, -1.5, 2.0});
+  check_gradcheck([](const TensorList& in) { return in[0] * in[0] + in[0] / (in[0] * in[0] + 1.0); }, {x},
+                  "x * x + x / (x * x + 1)");
 }
 
 // ---- forward values ---------------------------------------------------------------
@@ -422,7 +394,7 @@ TEST_CASE("a fractional or out-of-range scalar with an integer tensor is refused
 // ---- non-differentiable comparisons -----------------------------------------------
 
 TEST_CASE("comparisons of tensors that require grad do not require grad, and backward names the op") {
-  const Tensor x = leaf(f64({1.0, -2.0, 3.0})), y = leaf(f64({0.0, 0.0, 5.0}));
+  const Tensor x = leaf({1.0, -2.0, 3.0}), y = leaf({0.0, 0.0, 5.0});
   const std::pair<const char*, BinaryFn> ops[] = {
       {"eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); }},
       {"ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); }},
@@ -450,7 +422,7 @@ TEST_CASE("comparisons of tensors that require grad do not require grad, and bac
 }
 
 TEST_CASE("binary ops record a node only when an input requires grad") {
-  const Tensor a = f64({1.0}), b = leaf(f64({2.0}));
+  const Tensor a = f64({1.0}), b = leaf({2.0});
   CHECK_FALSE(add(a, a).requires_grad());
   const Tensor y = mul(a, b);
   CHECK(y.requires_grad());

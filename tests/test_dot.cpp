@@ -7,16 +7,12 @@
 
 #include "dl.h"
 #include "doctest/doctest.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
-
-size_t count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
-  return n;
-}
 
 // Per process, so parallel runs of the suite do not write the same file.
 std::string temp_path(const std::string& name) {

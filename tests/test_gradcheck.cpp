@@ -3,16 +3,10 @@
 // nothing).
 #include "doctest/doctest.h"
 #include "dl.h"
+#include "helpers.h"
 
 using namespace dl;
-
-namespace {
-Tensor leaf(const std::vector<double>& values, const Shape& shape) {
-  Tensor t = tensor(values, shape, DType::Float64);
-  t.set_requires_grad(true);
-  return t;
-}
-}  // namespace
+using namespace test;
 
 TEST_CASE("gradcheck passes a correct gradient: sigmoid(w * x + b)") {
   Tensor w = leaf({0.5, -1.5, 2.0}, {3});

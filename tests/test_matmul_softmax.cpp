@@ -7,31 +7,12 @@
 
 #include "doctest/doctest.h"
 #include "dl.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
-
-// A float64 leaf of smooth, distinct pseudo-random values.
-Tensor leaf(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  Tensor t = randn(shape, DType::Float64, &gen);
-  t.set_requires_grad(true);
-  return t;
-}
-
-#define CHECK_GRADCHECK(fn, ...)                                       \
-  do {                                                                 \
-    const GradcheckResult r_ = gradcheck(fn, TensorList{__VA_ARGS__}); \
-    CHECK_MESSAGE(r_.passed, r_.str());                                \
-  } while (0)
-
-void check_values(const Tensor& t, const Shape& shape, const std::vector<double>& expected, double eps) {
-  REQUIRE(t.shape() == shape);
-  const std::vector<double> got = t.to_vector<double>();
-  REQUIRE(got.size() == expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]).epsilon(eps));
-}
 
 // The 12 values behind the PyTorch references (S in the comments).
 const std::vector<double> S = {0.3, -1.7, 2.45, 0.05, -0.6, 1.1, 3.2, -2.25, 0.75, -0.15, 1.9, -3.05};
@@ -44,29 +25,29 @@ Tensor mm(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 
 TEST_CASE("matmul gradcheck: 2-D, batched 3-D, broadcast batch, 1-D operands") {
   const std::function<Tensor(const TensorList&)> f = [](const TensorList& in) { return matmul(in[0], in[1]); };
-  CHECK_GRADCHECK(f, leaf({3, 4}, 1), leaf({4, 2}, 2));
-  CHECK_GRADCHECK(f, leaf({2, 3, 4}, 3), leaf({2, 4, 5}, 4));
-  CHECK_GRADCHECK(f, leaf({2, 1, 3, 4}, 5), leaf({5, 4, 2}, 6));  // -> [2, 5, 3, 2]
-  CHECK_GRADCHECK(f, leaf({4}, 7), leaf({4, 3}, 8));              // -> [3]
-  CHECK_GRADCHECK(f, leaf({3, 4}, 9), leaf({4}, 10));             // -> [3]
-  CHECK_GRADCHECK(f, leaf({4}, 11), leaf({4}, 12));               // -> []
-  CHECK_GRADCHECK(f, leaf({4}, 13), leaf({2, 4, 3}, 14));         // -> [2, 3]
-  CHECK_GRADCHECK(f, leaf({3, 4}, 15), leaf({2, 4, 2}, 16));      // 2-D broadcast against a batch
+  check_gradcheck(f, {randn_leaf({3, 4}, 1), randn_leaf({4, 2}, 2)});
+  check_gradcheck(f, {randn_leaf({2, 3, 4}, 3), randn_leaf({2, 4, 5}, 4)});
+  check_gradcheck(f, {randn_leaf({2, 1, 3, 4}, 5), randn_leaf({5, 4, 2}, 6)});  // -> [2, 5, 3, 2]
+  check_gradcheck(f, {randn_leaf({4}, 7), randn_leaf({4, 3}, 8)});              // -> [3]
+  check_gradcheck(f, {randn_leaf({3, 4}, 9), randn_leaf({4}, 10)});             // -> [3]
+  check_gradcheck(f, {randn_leaf({4}, 11), randn_leaf({4}, 12)});               // -> []
+  check_gradcheck(f, {randn_leaf({4}, 13), randn_leaf({2, 4, 3}, 14)});         // -> [2, 3]
+  check_gradcheck(f, {randn_leaf({3, 4}, 15), randn_leaf({2, 4, 2}, 16)});      // 2-D broadcast against a batch
 }
 
 TEST_CASE("matmul gradcheck with a transposed operand on each side") {
-  Tensor a = leaf({4, 3}, 21), b = leaf({2, 4}, 22);
+  Tensor a = randn_leaf({4, 3}, 21), b = randn_leaf({2, 4}, 22);
   CHECK_FALSE(a.t().is_contiguous());
-  CHECK_GRADCHECK([](const TensorList& in) { return matmul(in[0].t(), in[1].t()); }, a, b);  // [3, 4] @ [4, 2]
-  Tensor c = leaf({3, 4}, 23), d = leaf({2, 4}, 24);
-  CHECK_GRADCHECK([](const TensorList& in) { return matmul(in[0], in[1].t()); }, c, d);
-  Tensor e = leaf({4, 3}, 25), f = leaf({4, 2}, 26);
-  CHECK_GRADCHECK([](const TensorList& in) { return matmul(in[0].t(), in[1]); }, e, f);
+  check_gradcheck([](const TensorList& in) { return matmul(in[0].t(), in[1].t()); }, {a, b});  // [3, 4] @ [4, 2]
+  Tensor c = randn_leaf({3, 4}, 23), d = randn_leaf({2, 4}, 24);
+  check_gradcheck([](const TensorList& in) { return matmul(in[0], in[1].t()); }, {c, d});
+  Tensor e = randn_leaf({4, 3}, 25), f = randn_leaf({4, 2}, 26);
+  check_gradcheck([](const TensorList& in) { return matmul(in[0].t(), in[1]); }, {e, f});
   // Batched, with a permuted batch and a sliced (strided) right operand.
-  Tensor g = leaf({3, 2, 4}, 27), h = leaf({2, 4, 6}, 28);
+  Tensor g = randn_leaf({3, 2, 4}, 27), h = randn_leaf({2, 4, 6}, 28);
   CHECK_FALSE(h.slice(2, 0, 6, 2).is_contiguous());
-  CHECK_GRADCHECK([](const TensorList& in) { return matmul(in[0].permute({1, 0, 2}), in[1].slice(2, 0, 6, 2)); }, g,
-                  h);
+  check_gradcheck([](const TensorList& in) { return matmul(in[0].permute({1, 0, 2}), in[1].slice(2, 0, 6, 2)); },
+                  {g, h});
 }
 
 TEST_CASE("matmul backward matches dA = dC B^T, dB = A^T dC, summed over broadcast batch") {
@@ -138,26 +119,28 @@ TEST_CASE("matmul errors name the op and the shapes as passed") {
 TEST_CASE("softmax and log_softmax gradcheck along dim 0, 1 and -1") {
   for (int64_t dim : {0, 1, -1}) {
     CAPTURE(dim);
-    CHECK_GRADCHECK([dim](const TensorList& in) { return softmax(in[0], dim); }, leaf({3, 4}, 31));
-    CHECK_GRADCHECK([dim](const TensorList& in) { return log_softmax(in[0], dim); }, leaf({3, 4}, 32));
-    CHECK_GRADCHECK([dim](const TensorList& in) { return softmax(in[0], dim); }, leaf({2, 3, 4}, 33));
-    CHECK_GRADCHECK([dim](const TensorList& in) { return log_softmax(in[0], dim); }, leaf({2, 3, 4}, 34));
+    check_gradcheck([dim](const TensorList& in) { return softmax(in[0], dim); }, {randn_leaf({3, 4}, 31)});
+    check_gradcheck([dim](const TensorList& in) { return log_softmax(in[0], dim); }, {randn_leaf({3, 4}, 32)});
+    check_gradcheck([dim](const TensorList& in) { return softmax(in[0], dim); }, {randn_leaf({2, 3, 4}, 33)});
+    check_gradcheck([dim](const TensorList& in) { return log_softmax(in[0], dim); },
+                    {randn_leaf({2, 3, 4}, 34)});
   }
 }
 
 TEST_CASE("softmax and log_softmax gradcheck on non-contiguous inputs") {
-  Tensor probe = leaf({4, 3, 2}, 40);
+  Tensor probe = randn_leaf({4, 3, 2}, 40);
   CHECK_FALSE(probe.permute({2, 0, 1}).is_contiguous());
   CHECK_FALSE(probe.slice(0, 1, 4, 2).is_contiguous());
   for (int64_t dim : {0, 1, -1}) {
     CAPTURE(dim);
-    CHECK_GRADCHECK([dim](const TensorList& in) { return softmax(in[0].permute({2, 0, 1}), dim); },
-                    leaf({4, 3, 2}, 41));
-    CHECK_GRADCHECK([dim](const TensorList& in) { return log_softmax(in[0].transpose(0, 1), dim); },
-                    leaf({4, 3, 2}, 42));
-    CHECK_GRADCHECK([dim](const TensorList& in) { return softmax(in[0].slice(0, 1, 4, 2), dim); }, leaf({4, 3, 2}, 43));
-    CHECK_GRADCHECK([dim](const TensorList& in) { return log_softmax(in[0].slice(1, 0, 3, 2), dim); },
-                    leaf({4, 3, 2}, 44));
+    check_gradcheck([dim](const TensorList& in) { return softmax(in[0].permute({2, 0, 1}), dim); },
+                    {randn_leaf({4, 3, 2}, 41)});
+    check_gradcheck([dim](const TensorList& in) { return log_softmax(in[0].transpose(0, 1), dim); },
+                    {randn_leaf({4, 3, 2}, 42)});
+    check_gradcheck([dim](const TensorList& in) { return softmax(in[0].slice(0, 1, 4, 2), dim); },
+                    {randn_leaf({4, 3, 2}, 43)});
+    check_gradcheck([dim](const TensorList& in) { return log_softmax(in[0].slice(1, 0, 3, 2), dim); },
+                    {randn_leaf({4, 3, 2}, 44)});
   }
 }
 
@@ -274,7 +257,7 @@ TEST_CASE("one_hot errors: index out of range, non-int64 indices") {
 TEST_CASE("one_hot is not differentiable: float inputs that require grad are refused, derived indices carry no grad") {
   // Only floating tensors can require grad, and one_hot takes int64 only, so a
   // float input that requires grad never gets past the dtype check.
-  Tensor x = leaf({2, 3}, 50);
+  Tensor x = randn_leaf({2, 3}, 50);
   CHECK_THROWS_WITH_AS(one_hot(x, 3), doctest::Contains("one_hot"), Error);
   // Indices computed from it (argmax) carry no graph; nor does their one_hot,
   // and backward through it throws.

@@ -7,19 +7,15 @@
 
 #include "dl.h"
 #include "doctest/doctest.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
 
-size_t count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
-  return n;
-}
-
 // 0, 1, ..., n - 1 as doubles, for building tensors with recognisable values.
-std::vector<double> iota(int n) {
+std::vector<double> iota_values(int n) {
   std::vector<double> values(n);
   for (int i = 0; i < n; ++i) values[i] = i;
   return values;
@@ -82,7 +78,7 @@ TEST_CASE("print: nan and inf") {
 }
 
 TEST_CASE("print: 3-D tensor puts a blank line between matrices") {
-  CHECK(tensor(iota(12), {2, 2, 3}, DType::Int64).str() ==
+  CHECK(tensor(iota_values(12), {2, 2, 3}, DType::Int64).str() ==
         "tensor([[[ 0,  1,  2],\n"
         "         [ 3,  4,  5]],\n"
         "\n"
@@ -101,13 +97,13 @@ TEST_CASE("print: a permuted (non-contiguous) tensor shows its logical values") 
 
 TEST_CASE("print: more than 1000 elements are summarised") {
   SUBCASE("1-D: the first and last three, formatted as a group") {
-    const std::string text = tensor(iota(2000)).str();
+    const std::string text = tensor(iota_values(2000)).str();
     CHECK(text ==
           "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03, 1.9990e+03], "
           "shape=[2000], dtype=float32, device=cpu)");
   }
   SUBCASE("2-D: rows and columns both elided") {
-    CHECK(tensor(iota(2000), {40, 50}, DType::Int64).str() ==
+    CHECK(tensor(iota_values(2000), {40, 50}, DType::Int64).str() ==
           "tensor([[   0,    1,    2,  ...,   47,   48,   49],\n"
           "        [  50,   51,   52,  ...,   97,   98,   99],\n"
           "        [ 100,  101,  102,  ...,  147,  148,  149],\n"
@@ -117,13 +113,13 @@ TEST_CASE("print: more than 1000 elements are summarised") {
           "        [1950, 1951, 1952,  ..., 1997, 1998, 1999]], shape=[40, 50], dtype=int64, device=cpu)");
   }
   SUBCASE("a short dim is kept whole") {
-    const std::string text = tensor(iota(2000), {2, 1000}, DType::Int64).str();
+    const std::string text = tensor(iota_values(2000), {2, 1000}, DType::Int64).str();
     CHECK(text ==
           "tensor([[   0,    1,    2,  ...,  997,  998,  999],\n"
           "        [1000, 1001, 1002,  ..., 1997, 1998, 1999]], shape=[2, 1000], dtype=int64, device=cpu)");
   }
   SUBCASE("3-D, non-contiguous: the summary reads through the strides") {
-    Tensor x = tensor(iota(2000), {20, 10, 10}, DType::Int64).permute({2, 1, 0});
+    Tensor x = tensor(iota_values(2000), {20, 10, 10}, DType::Int64).permute({2, 1, 0});
     const std::string text = x.str();
     CHECK(text.rfind("tensor([[[   0,  100,  200,  ..., 1700, 1800, 1900],\n", 0) == 0);
     CHECK(text.find("[  99,  199,  299,  ..., 1799, 1899, 1999]]], shape=[10, 10, 20]") != std::string::npos);
@@ -132,7 +128,7 @@ TEST_CASE("print: more than 1000 elements are summarised") {
     CHECK(count(text, ",  ..., ") == 36);  // the elided columns of each row shown
   }
   SUBCASE("exactly 1000 elements are printed in full") {
-    const std::string text = tensor(iota(1000), {}, DType::Int64).str();
+    const std::string text = tensor(iota_values(1000), {}, DType::Int64).str();
     CHECK(text.find("...") == std::string::npos);
     CHECK(text.find(" 500, 501,") != std::string::npos);
   }

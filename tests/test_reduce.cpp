@@ -8,13 +8,14 @@
 
 #include "doctest/doctest.h"
 #include "dl.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
 
-using Fn = std::function<Tensor(const Tensor&)>;
-using NamedFns = std::vector<std::pair<const char*, Fn>>;
+using NamedFns = std::vector<std::pair<const char*, UnaryFn>>;
 
 // A float64 leaf [2, 3, 4] of 24 distinct values (gaps >= 1/24, far above
 // gradcheck's eps, so max never meets a tie under the finite differences).
@@ -22,25 +23,15 @@ Tensor distinct_leaf(const Shape& shape = {2, 3, 4}) {
   const int64_t n = shape_numel(shape);
   std::vector<double> values;
   for (int64_t i = 0; i < n; ++i) values.push_back(static_cast<double>((i * 7) % n) / n - 0.5 + 0.01 * i / n);
-  Tensor t = tensor(values, shape, DType::Float64);
-  t.set_requires_grad(true);
-  return t;
+  return leaf(values, shape);
 }
 
 // Gradchecks fn on a fresh leaf for each named case.
 void gradcheck_each(const NamedFns& fns, const Shape& shape = {2, 3, 4}) {
   for (const auto& [name, fn] : fns) {
-    INFO(name);
     Tensor x = distinct_leaf(shape);
-    const GradcheckResult r = gradcheck([&fn = fn](const TensorList& in) { return fn(in[0]); }, {x});
-    CHECK_MESSAGE(r.passed, r.str());
+    check_gradcheck([&fn = fn](const TensorList& in) { return fn(in[0]); }, {x}, name);
   }
-}
-
-void check_values(const Tensor& t, const Shape& shape, const std::vector<double>& expected, double eps) {
-  REQUIRE(t.shape() == shape);
-  const std::vector<double> got = t.to_vector<double>();
-  for (size_t i = 0; i < expected.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]).epsilon(eps));
 }
 
 // The 24 values behind the PyTorch references below, as a [2, 3, 4] tensor.
@@ -105,7 +96,7 @@ TEST_CASE("reductions gradcheck on non-contiguous inputs (permute, transpose, sl
   auto permuted = [](const Tensor& x) { return x.permute({2, 0, 1}); };        // [2, 4, 3]
   auto transposed = [](const Tensor& x) { return x.transpose(0, 2); };         // [2, 3, 4]
   auto sliced = [](const Tensor& x) { return x.slice(0, 0, 4, 2).slice(1, 1, 3); };  // [2, 2, 2]
-  for (const Fn& view : {Fn(permuted), Fn(transposed), Fn(sliced)}) {
+  for (const UnaryFn& view : {UnaryFn(permuted), UnaryFn(transposed), UnaryFn(sliced)}) {
     Tensor probe = distinct_leaf({4, 3, 2});
     CHECK_FALSE(view(probe).is_contiguous());
   }

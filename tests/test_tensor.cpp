@@ -7,19 +7,14 @@
 
 #include "dl.h"
 #include "doctest/doctest.h"
+#include "helpers.h"
 #include "ops/view.h"
 #include "tensor/philox.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
-
-using Values = std::vector<double>;
-Values vals(const Tensor& t) { return t.to_vector<double>(); }
-
-Tensor iota(const Shape& shape, DType dtype = DType::Float64) {
-  return arange(0.0, static_cast<double>(shape_numel(shape)), 1.0, dtype).reshape(shape);
-}
 
 const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int64, DType::UInt8, DType::Bool};
 

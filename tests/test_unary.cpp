@@ -5,55 +5,18 @@
 #include <cmath>
 #include <functional>
 #include <limits>
-#include <utility>
 
 #include "doctest/doctest.h"
 #include "dl.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
 
-using UnaryFn = std::function<Tensor(const Tensor&)>;
-
-// [3, 4] float64 N(0, 1) values from a local generator.
-Tensor randn34(uint64_t seed) {
-  Generator gen(seed);
-  return randn({3, 4}, DType::Float64, &gen);
-}
-
-// Each value moved `gap` further from 0, keeping its sign (away from kinks).
-Tensor away_from_zero(const Tensor& x, double gap = 0.25) { return where(ge(x, 0.0), x + gap, x - gap); }
-
 // Strictly positive values, for log, sqrt and fractional powers.
 Tensor positive(const Tensor& x) { return abs(x) + 0.5; }
-
-// Gradchecks f on the [3, 4] float64 leaf made from x, applied to the leaf
-// itself, to its transpose and to a strided slice of it: the kernels'
-// strided path and backward through views must both be right.
-void check_grad(const UnaryFn& f, Tensor x) {
-  REQUIRE(x.shape() == Shape{3, 4});
-  x.set_requires_grad(true);
-  CHECK_FALSE(x.transpose(0, 1).is_contiguous());
-  CHECK_FALSE(x.slice(1, 0, 4, 2).is_contiguous());
-  const std::pair<const char*, UnaryFn> views[] = {
-      {"contiguous", [](const Tensor& t) { return t; }},
-      {"transposed", [](const Tensor& t) { return t.transpose(0, 1); }},
-      {"sliced", [](const Tensor& t) { return t.slice(1, 0, 4, 2); }},
-  };
-  for (const auto& view : views) {
-    const GradcheckResult r = gradcheck([&](const TensorList& in) { return f(view.second(in[0])); }, {x});
-    CHECK_MESSAGE(r.passed, view.first << ": " << r.str());
-  }
-}
-
-// d(sum f(x))/dx for float64 values x.
-std::vector<double> grad_of(const UnaryFn& f, const std::vector<double>& values) {
-  Tensor x = tensor(values, {}, DType::Float64);
-  x.set_requires_grad(true);
-  sum(f(x)).backward();
-  return x.grad().to_vector<double>();
-}
 
 void check_near(const std::vector<double>& got, const std::vector<double>& want) {
   REQUIRE(got.size() == want.size());
@@ -79,68 +42,67 @@ void check_forward(Op op, Ref ref, const std::vector<double>& values) {
   check_forward_as<double>(op, ref, values);
 }
 
-Tensor int64s(const std::vector<double>& values) { return tensor(values, {}, DType::Int64); }
-
 }  // namespace
 
 // ---- gradchecks (float64; contiguous, transposed, sliced) ---------------------
 
 TEST_CASE("neg: gradcheck contiguous, transposed, sliced") {
-  check_grad([](const Tensor& t) { return neg(t); }, randn34(1));
+  check_grad_layouts([](const Tensor& t) { return neg(t); }, randn64({3, 4}, 1));
 }
 
 TEST_CASE("abs: gradcheck contiguous, transposed, sliced (away from 0)") {
-  check_grad([](const Tensor& t) { return abs(t); }, away_from_zero(randn34(2)));
+  check_grad_layouts([](const Tensor& t) { return abs(t); }, away_from_zero(randn64({3, 4}, 2), 0.25));
 }
 
 TEST_CASE("exp: gradcheck contiguous, transposed, sliced") {
-  check_grad([](const Tensor& t) { return exp(t); }, randn34(3));
+  check_grad_layouts([](const Tensor& t) { return exp(t); }, randn64({3, 4}, 3));
 }
 
 TEST_CASE("log: gradcheck contiguous, transposed, sliced (positive inputs)") {
-  check_grad([](const Tensor& t) { return log(t); }, positive(randn34(4)));
+  check_grad_layouts([](const Tensor& t) { return log(t); }, positive(randn64({3, 4}, 4)));
 }
 
 TEST_CASE("sqrt: gradcheck contiguous, transposed, sliced (positive inputs)") {
-  check_grad([](const Tensor& t) { return sqrt(t); }, positive(randn34(5)));
+  check_grad_layouts([](const Tensor& t) { return sqrt(t); }, positive(randn64({3, 4}, 5)));
 }
 
 TEST_CASE("pow: gradcheck contiguous, transposed, sliced for several exponents") {
   for (double p : {2.0, 3.0, 1.0}) {
     CAPTURE(p);
-    check_grad([p](const Tensor& t) { return pow(t, p); }, randn34(6));  // integer powers: any sign
+    check_grad_layouts([p](const Tensor& t) { return pow(t, p); }, randn64({3, 4}, 6));  // integer powers: any sign
   }
   for (double p : {0.5, -1.5, 2.5}) {
     CAPTURE(p);
-    check_grad([p](const Tensor& t) { return pow(t, p); }, positive(randn34(7)));
+    check_grad_layouts([p](const Tensor& t) { return pow(t, p); }, positive(randn64({3, 4}, 7)));
   }
 }
 
 TEST_CASE("relu: gradcheck contiguous, transposed, sliced (away from 0)") {
-  check_grad([](const Tensor& t) { return relu(t); }, away_from_zero(randn34(8)));
+  check_grad_layouts([](const Tensor& t) { return relu(t); }, away_from_zero(randn64({3, 4}, 8), 0.25));
 }
 
 TEST_CASE("leaky_relu: gradcheck contiguous, transposed, sliced (default and 0.2 slope)") {
-  check_grad([](const Tensor& t) { return leaky_relu(t); }, away_from_zero(randn34(9)));
-  check_grad([](const Tensor& t) { return leaky_relu(t, 0.2); }, away_from_zero(randn34(10)));
+  check_grad_layouts([](const Tensor& t) { return leaky_relu(t); }, away_from_zero(randn64({3, 4}, 9), 0.25));
+  check_grad_layouts([](const Tensor& t) { return leaky_relu(t, 0.2); }, away_from_zero(randn64({3, 4}, 10), 0.25));
 }
 
 TEST_CASE("sigmoid: gradcheck contiguous, transposed, sliced") {
-  check_grad([](const Tensor& t) { return sigmoid(t); }, randn34(11) * 3.0);
+  check_grad_layouts([](const Tensor& t) { return sigmoid(t); }, randn64({3, 4}, 11) * 3.0);
 }
 
 TEST_CASE("tanh: gradcheck contiguous, transposed, sliced") {
-  check_grad([](const Tensor& t) { return tanh(t); }, randn34(12) * 2.0);
+  check_grad_layouts([](const Tensor& t) { return tanh(t); }, randn64({3, 4}, 12) * 2.0);
 }
 
 TEST_CASE("clamp: gradcheck contiguous, transposed, sliced (below, inside, above the bounds)") {
   // Bounds -0.5 and 0.5; no value within 0.1 of either.
   const Tensor x = tensor({-2.0, -0.9, -0.3, 0.0, 0.2, 0.35, 0.8, 1.7, -1.1, 0.1, -0.2, 3.0}, {3, 4}, DType::Float64);
-  check_grad([](const Tensor& t) { return clamp(t, -0.5, 0.5); }, x);
+  check_grad_layouts([](const Tensor& t) { return clamp(t, -0.5, 0.5); }, x);
 }
 
 TEST_CASE("unary ops compose: gradcheck of tanh(exp(x) * sigmoid(x)) + sqrt(x * x + 1)") {
-  check_grad([](const Tensor& t) { return tanh(exp(t) * sigmoid(t)) + sqrt(t * t + 1.0); }, randn34(13));
+  check_grad_layouts([](const Tensor& t) { return tanh(exp(t) * sigmoid(t)) + sqrt(t * t + 1.0); },
+                     randn64({3, 4}, 13));
 }
 
 // ---- backward against closed forms ---------------------------------------------
@@ -247,7 +209,7 @@ TEST_CASE("clamp: values outside the bounds become the bounds; min == max is all
 }
 
 TEST_CASE("unary forward on a transposed or sliced input equals the op on a contiguous copy") {
-  const Tensor x = positive(randn34(14));
+  const Tensor x = positive(randn64({3, 4}, 14));
   const UnaryFn ops[] = {
       [](const Tensor& t) { return neg(t); },     [](const Tensor& t) { return abs(t); },
       [](const Tensor& t) { return exp(t); },     [](const Tensor& t) { return log(t); },

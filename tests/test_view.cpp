@@ -1,58 +1,35 @@
 // test_view.cpp — views (share storage, copy nothing), the copies
 // contiguous/clone/to, cat/stack: values, float64 gradchecks on contiguous
 // and non-contiguous inputs, and the error messages for bad arguments.
-#include <functional>
-
 #include "dl.h"
 #include "doctest/doctest.h"
+#include "helpers.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
-
-using Values = std::vector<double>;
-
-// 0, 1, 2, ... in row-major order.
-Tensor iota(const Shape& shape, DType dtype = DType::Float64) {
-  return arange(0.0, static_cast<double>(shape_numel(shape)), 1.0, dtype).reshape(shape);
-}
-
-Values vals(const Tensor& t) { return t.to_vector<double>(); }
-
-// A float64 leaf with distinct, non-integer values.
-Tensor leaf(const Shape& shape, uint64_t seed = 1) {
-  Generator gen(seed);
-  Tensor t = randn(shape, DType::Float64, &gen);
-  t.set_requires_grad(true);
-  return t;
-}
-
-#define CHECK_GRAD(fn, inputs)                              \
-  do {                                                      \
-    const GradcheckResult r_ = gradcheck((fn), (inputs));   \
-    CHECK_MESSAGE(r_.passed, r_.str());                     \
-  } while (0)
 
 Shape reversed(Shape s) { return Shape(s.rbegin(), s.rend()); }
 
 // Gradchecks `op` on a 3-D input of `shape` given three ways: a contiguous
 // leaf; a leaf of the reversed shape permuted back (every dim its own
 // stride); a leaf twice as long in dim 1 sliced with step 2.
-void check_grad_3ways(const Shape& shape, const std::function<Tensor(const Tensor&)>& op) {
+void check_grad_3ways(const Shape& shape, const UnaryFn& op) {
   REQUIRE(shape.size() == 3);
-  CHECK_GRAD([&](const TensorList& in) { return op(in[0]); }, TensorList{leaf(shape)});
+  check_gradcheck([&](const TensorList& in) { return op(in[0]); }, {randn_leaf(shape)}, "contiguous");
 
   auto permuted = [](const Tensor& x) { return x.permute({2, 1, 0}); };
-  Tensor p = leaf(reversed(shape), 2);
+  Tensor p = randn_leaf(reversed(shape), 2);
   REQUIRE_FALSE(permuted(p).is_contiguous());
-  CHECK_GRAD([&](const TensorList& in) { return op(permuted(in[0])); }, TensorList{p});
+  check_gradcheck([&](const TensorList& in) { return op(permuted(in[0])); }, {p}, "permuted");
 
   auto strided = [](const Tensor& x) { return x.slice(1, 0, x.size(1), 2); };
   Shape wide = shape;
   wide[1] *= 2;
-  Tensor s = leaf(wide, 3);
+  Tensor s = randn_leaf(wide, 3);
   REQUIRE_FALSE(strided(s).is_contiguous());
-  CHECK_GRAD([&](const TensorList& in) { return op(strided(in[0])); }, TensorList{s});
+  check_gradcheck([&](const TensorList& in) { return op(strided(in[0])); }, {s}, "strided");
 }
 
 }  // namespace
@@ -335,7 +312,7 @@ TEST_CASE("gradcheck: permute, transpose, t") {
   check_grad_3ways({2, 3, 4}, [](const Tensor& x) { return x.permute({1, 2, 0}); });
   check_grad_3ways({2, 3, 4}, [](const Tensor& x) { return x.transpose(0, -1); });
   check_grad_3ways({2, 3, 4}, [](const Tensor& x) { return x.select(2, 1).t(); });
-  CHECK_GRAD([](const TensorList& in) { return in[0].t(); }, TensorList{leaf({3, 2})});
+  check_gradcheck([](const TensorList& in) { return in[0].t(); }, {randn_leaf({3, 2})});
 }
 
 TEST_CASE("gradcheck: slice (step 2), narrow, select") {
@@ -350,7 +327,7 @@ TEST_CASE("gradcheck: expand sums the repeats in backward") {
   check_grad_3ways({3, 1, 2}, [](const Tensor& x) { return x.expand({2, 3, 4, 2}); });
   check_grad_3ways({3, 1, 2}, [](const Tensor& x) { return x.expand({-1, 3, -1}); });
   // The gradient of a repeated element is the sum over its repeats.
-  Tensor x = leaf({2, 1});
+  Tensor x = randn_leaf({2, 1});
   Tensor w = iota({3, 2, 4});
   sum(x.expand({3, 2, 4}) * w).backward();
   // w[i][j][k] = 8i + 4j + k summed over i, k: 114 + 48 j
@@ -362,7 +339,7 @@ TEST_CASE("gradcheck: unsqueeze, squeeze") {
   check_grad_3ways({2, 3, 4}, [](const Tensor& x) { return x.unsqueeze(0).unsqueeze(3); });
   check_grad_3ways({2, 1, 4}, [](const Tensor& x) { return x.squeeze(1); });
   check_grad_3ways({3, 1, 2}, [](const Tensor& x) { return x.squeeze(); });
-  CHECK_GRAD([](const TensorList& in) { return in[0].squeeze(); }, TensorList{leaf({1, 4, 1})});
+  check_gradcheck([](const TensorList& in) { return in[0].squeeze(); }, {randn_leaf({1, 4, 1})});
 }
 
 TEST_CASE("gradcheck: contiguous, clone") {
@@ -377,18 +354,17 @@ TEST_CASE("to(): float64 -> float32 -> float64 gradient, dtype of the backward")
   loose.atol = 1e-4;
   loose.rtol = 1e-3;
   for (int variant = 0; variant < 2; ++variant) {
-    Tensor x = leaf({3, 4});
-    const GradcheckResult r = gradcheck(
+    Tensor x = randn_leaf({3, 4});
+    check_gradcheck(
         [variant](const TensorList& in) {
           const Tensor& v = variant == 0 ? in[0] : in[0].t();
           return v.to(DType::Float32).to(DType::Float64);
         },
-        {x}, loose);
-    CHECK_MESSAGE(r.passed, r.str());
+        {x}, variant == 0 ? "contiguous" : "transposed", loose);
   }
 
   // Directly: the gradient arrives back in the input's dtype.
-  Tensor x = leaf({3});
+  Tensor x = randn_leaf({3});
   Tensor y = x.to(DType::Float32);
   CHECK(y.dtype() == DType::Float32);
   CHECK(y.requires_grad());
@@ -403,14 +379,15 @@ TEST_CASE("to(): float64 -> float32 -> float64 gradient, dtype of the backward")
 }
 
 TEST_CASE("gradcheck: cat of three inputs along dim 1, one not requiring grad") {
-  Tensor a = leaf({2, 3}, 1), b = leaf({2, 1}, 2), c = leaf({2, 2}, 3);
+  Tensor a = randn_leaf({2, 3}, 1), b = randn_leaf({2, 1}, 2), c = randn_leaf({2, 2}, 3);
   b.set_requires_grad(false);
-  CHECK_GRAD([](const TensorList& in) { return cat({in[0], in[1], in[2]}, 1); }, (TensorList{a, b, c}));
+  check_gradcheck([](const TensorList& in) { return cat({in[0], in[1], in[2]}, 1); }, {a, b, c});
   // Non-contiguous inputs: a transposed, c sliced.
-  Tensor at = leaf({3, 2}, 4), cs = leaf({2, 4}, 5);
-  CHECK_GRAD([](const TensorList& in) { return cat({in[0].t(), in[1], in[2].slice(1, 0, 4, 2)}, -1); },
-             (TensorList{at, b, cs}));
-  CHECK_GRAD([](const TensorList& in) { return cat({in[0], in[1].t()}, 0); }, (TensorList{leaf({2, 2}), leaf({2, 2}, 6)}));
+  Tensor at = randn_leaf({3, 2}, 4), cs = randn_leaf({2, 4}, 5);
+  check_gradcheck([](const TensorList& in) { return cat({in[0].t(), in[1], in[2].slice(1, 0, 4, 2)}, -1); },
+                  {at, b, cs});
+  check_gradcheck([](const TensorList& in) { return cat({in[0], in[1].t()}, 0); },
+                  {randn_leaf({2, 2}), randn_leaf({2, 2}, 6)});
 
   // b gets no gradient; a and c get their slices of dy.
   Tensor y = cat({a, b, c}, 1);
@@ -421,12 +398,12 @@ TEST_CASE("gradcheck: cat of three inputs along dim 1, one not requiring grad") 
 }
 
 TEST_CASE("gradcheck: stack") {
-  Tensor a = leaf({2, 3}, 1), b = leaf({2, 3}, 2);
+  Tensor a = randn_leaf({2, 3}, 1), b = randn_leaf({2, 3}, 2);
   for (int64_t dim : {0, 1, 2, -1}) {
-    CHECK_GRAD([dim](const TensorList& in) { return stack({in[0], in[1]}, dim); }, (TensorList{a, b}));
+    check_gradcheck([dim](const TensorList& in) { return stack({in[0], in[1]}, dim); }, {a, b});
   }
-  Tensor bt = leaf({3, 2}, 3);
-  CHECK_GRAD([](const TensorList& in) { return stack({in[0], in[1].t(), in[0]}, 1); }, (TensorList{a, bt}));
+  Tensor bt = randn_leaf({3, 2}, 3);
+  check_gradcheck([](const TensorList& in) { return stack({in[0], in[1].t(), in[0]}, 1); }, {a, bt});
 }
 
 // ---- errors ------------------------------------------------------------------
