@@ -6,15 +6,13 @@
 // picture reads in the order the forward pass ran.
 #include "autograd/dot.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <sstream>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "autograd/node.h"
+#include "data/file.h"
 #include "tensor/error.h"
 
 namespace dl {
@@ -43,13 +41,6 @@ void leaf_line(std::ostream& out, size_t id, const TensorImpl& leaf, const char*
 
 // Marks the Node (or leaf) that made the root, so it stands out in a big graph.
 constexpr const char* root_mark = ", peripheries=2";
-
-// Takes `error` (errno) as read right after the call that failed, since the
-// cleanup here may change errno.
-[[noreturn]] void write_failed(const std::string& path, const std::string& tmp, int error) {
-  std::remove(tmp.c_str());  // no half-written .tmp left behind
-  fail("write_dot: cannot write ", path, ": ", std::strerror(error));
-}
 
 }  // namespace
 
@@ -98,18 +89,11 @@ std::string to_dot(const Tensor& root) {
 }
 
 void write_dot(const Tensor& root, const std::string& path) {
-  const std::string text = to_dot(root);
-  const std::string tmp = path + ".tmp";
-  std::FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (!file) fail("write_dot: cannot write ", path, ": ", std::strerror(errno));
-  if (std::fwrite(text.data(), 1, text.size(), file) != text.size()) {
-    const int error = errno;
-    std::fclose(file);
-    write_failed(path, tmp, error);
+  try {
+    write_file_atomic(path, to_dot(root));
+  } catch (const Error& e) {
+    fail("write_dot: ", e.what());
   }
-  // fclose flushes the buffer, so a full disk may only show up here.
-  if (std::fclose(file) != 0) write_failed(path, tmp, errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) write_failed(path, tmp, errno);
 }
 
 }  // namespace dl
