@@ -6,12 +6,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "dl.h"
 #include "doctest/doctest.h"
+#include <unistd.h>
 
 namespace test {
 
@@ -103,5 +105,22 @@ inline Values grad_of(const UnaryFn& f, const Values& values) {
   dl::sum(f(x)).backward();
   return x.grad().to_vector<double>();
 }
+
+// A fresh, empty directory for one test, removed with everything in it when
+// the test ends. Unique per process and per instance, so tests never share.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static int count = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("dl_test_" + std::to_string(::getpid()) + "_" + std::to_string(count++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
 
 }  // namespace test

@@ -7,18 +7,13 @@
 #include "data/checksum.h"
 #include "data/file.h"
 #include "doctest/doctest.h"
+#include "helpers.h"
 #include "tensor/error.h"
 
 using namespace dl;
+using namespace test;
 
 namespace {
-// A fresh directory per process, removed at the end of each test.
-struct TempDir {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("dl_test_file_" + std::to_string(::getpid()));
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 const uint8_t* bytes(const char* text) { return reinterpret_cast<const uint8_t*>(text); }
 }  // namespace
 

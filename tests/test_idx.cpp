@@ -22,15 +22,6 @@ using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-// A fresh directory per process, removed at the end of each test.
-struct TempDir {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("dl_test_idx_" + std::to_string(::getpid()));
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
 // An IDX header: magic 00 00 type ndims, then the dims big-endian.
 Bytes header(uint8_t type, const std::vector<uint32_t>& dims) {
   Bytes out = {0, 0, type, static_cast<uint8_t>(dims.size())};
@@ -84,7 +75,7 @@ TEST_CASE("IDX round-trips every element type, raw and gzipped, to the expected 
     for (const char* suffix : {"", ".gz"}) {
       CAPTURE(idx_type_name(c.type));
       CAPTURE(suffix);
-      const std::string path = dir / (std::string("t.idx") + suffix);
+      const std::string path = dir.file((std::string("t.idx") + suffix));
       const Tensor t = tensor(c.values, {2, 3}, c.input);
       write_idx(path, t, c.type);
       CHECK(is_gzip(read_file(path)) == (suffix[0] != '\0'));
@@ -104,7 +95,7 @@ TEST_CASE("IDX round-trips every element type, raw and gzipped, to the expected 
                                    std::numeric_limits<double>::quiet_NaN(), 3.141592653589793, -1e-300};
   for (const char* suffix : {"", ".gz"}) {
     CAPTURE(suffix);
-    const std::string p32 = dir / (std::string("f32.idx") + suffix), p64 = dir / (std::string("f64.idx") + suffix);
+    const std::string p32 = dir.file((std::string("f32.idx") + suffix)), p64 = dir.file((std::string("f64.idx") + suffix));
     write_idx(p32, from_host(f32.data(), {2, 2, 2}, DType::Float32), IdxType::Float32);
     write_idx(p64, from_host(f64.data(), {8}, DType::Float64), IdxType::Float64);
     const Tensor b32 = read_idx(p32), b64 = read_idx(p64);
@@ -208,16 +199,16 @@ TEST_CASE("hostile IDX headers each get their own one-line error naming the file
 
 TEST_CASE("read_idx names the path; encode_idx refuses what the type cannot hold") {
   TempDir dir;
-  const std::string missing = dir / "missing.idx";
+  const std::string missing = dir.file("missing.idx");
   CHECK_THROWS_WITH_AS(read_idx(missing), (missing + ": cannot read: No such file or directory").c_str(), Error);
-  const std::string bad = dir / "bad.idx";
+  const std::string bad = dir.file("bad.idx");
   write_bytes(bad, {1, 2, 3, 4, 5});
   CHECK_THROWS_WITH_AS(read_idx(bad), has(bad + ": not an IDX file (bad magic 0x01020304"), Error);
   // A gzip stream cut short fails in gunzip, which names the file too.
   const Bytes payload = encode_idx(iota({100}, DType::UInt8), IdxType::UInt8);
   Bytes packed = gzip(payload.data(), payload.size());
   packed.resize(packed.size() - 10);
-  const std::string cut = dir / "cut.idx.gz";
+  const std::string cut = dir.file("cut.idx.gz");
   write_bytes(cut, packed);
   CHECK_THROWS_WITH_AS(read_idx(cut), has(cut), Error);
   // A gzipped file whose content is not IDX: the IDX error, naming the path.
@@ -235,8 +226,8 @@ TEST_CASE("read_idx names the path; encode_idx refuses what the type cannot hold
                        has("a float32 tensor cannot be written as integer type u8"), Error);
   CHECK_THROWS_WITH_AS(encode_idx(Tensor(), IdxType::UInt8), "encode_idx: undefined tensor", Error);
   // Nothing is left behind by a refused write.
-  CHECK_THROWS_AS(write_idx(dir / "refused.idx", int64s({300}), IdxType::UInt8), Error);
-  CHECK_FALSE(std::filesystem::exists(dir / "refused.idx"));
+  CHECK_THROWS_AS(write_idx(dir.file("refused.idx"), int64s({300}), IdxType::UInt8), Error);
+  CHECK_FALSE(std::filesystem::exists(dir.file("refused.idx")));
 }
 
 // ---- MNIST -------------------------------------------------------------------------
@@ -250,8 +241,8 @@ void write_split(const TempDir& dir, const std::string& prefix, int64_t n, bool 
   Values pixels(static_cast<size_t>(n) * 784), labels(static_cast<size_t>(n));
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<double>((i * 7 + i / 784) % 256);
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<double>(i % 10);
-  write_idx(dir / (prefix + "-images-idx3-ubyte" + ext), tensor(pixels, {n, 28, 28}, DType::UInt8), IdxType::UInt8);
-  write_idx(dir / (prefix + "-labels-idx1-ubyte" + ext), tensor(labels, {n}, DType::UInt8), IdxType::UInt8);
+  write_idx(dir.file(prefix + "-images-idx3-ubyte" + ext), tensor(pixels, {n, 28, 28}, DType::UInt8), IdxType::UInt8);
+  write_idx(dir.file(prefix + "-labels-idx1-ubyte" + ext), tensor(labels, {n}, DType::UInt8), IdxType::UInt8);
 }
 
 }  // namespace
@@ -272,7 +263,7 @@ TEST_CASE("load_mnist reads both splits, raw or gzipped, with uint8 images and i
   CHECK(test.images.shape() == Shape{3, 28, 28});
   CHECK(vals(test.labels) == Values{0, 1, 2});
   // With both forms present the raw file wins (it is what fetch_mnist.sh leaves).
-  write_idx(dir / "t10k-labels-idx1-ubyte", tensor({9, 8, 7}, {3}, DType::UInt8), IdxType::UInt8);
+  write_idx(dir.file("t10k-labels-idx1-ubyte"), tensor({9, 8, 7}, {3}, DType::UInt8), IdxType::UInt8);
   CHECK(vals(load_mnist(dir.path.string(), false).labels) == Values{9, 8, 7});
 }
 
@@ -280,16 +271,16 @@ TEST_CASE("load_mnist errors name the file and say what is wrong") {
   TempDir dir;
   const std::string d = dir.path.string();
   // Missing: says how to get the files and where they go.
-  CHECK_THROWS_WITH_AS(load_mnist(d, true), has(dir / "train-images-idx3-ubyte: missing"), Error);
+  CHECK_THROWS_WITH_AS(load_mnist(d, true), has(dir.file("train-images-idx3-ubyte: missing")), Error);
   CHECK_THROWS_WITH_AS(load_mnist(d, true), has("make data"), Error);
   CHECK_THROWS_WITH_AS(load_mnist(d, true), has("train-images-idx3-ubyte.gz"), Error);
   CHECK_THROWS_WITH_AS(load_mnist(d, true), has("into " + d + " or set MNIST_DIR"), Error);
   write_split(dir, "train", 5);
-  std::filesystem::remove(dir / "train-labels-idx1-ubyte");
-  CHECK_THROWS_WITH_AS(load_mnist(d, true), has(dir / "train-labels-idx1-ubyte: missing"), Error);
-  CHECK_THROWS_WITH_AS(load_mnist(d, false), has(dir / "t10k-images-idx3-ubyte: missing"), Error);
+  std::filesystem::remove(dir.file("train-labels-idx1-ubyte"));
+  CHECK_THROWS_WITH_AS(load_mnist(d, true), has(dir.file("train-labels-idx1-ubyte: missing")), Error);
+  CHECK_THROWS_WITH_AS(load_mnist(d, false), has(dir.file("t10k-images-idx3-ubyte: missing")), Error);
 
-  const std::string images = dir / "train-images-idx3-ubyte", labels = dir / "train-labels-idx1-ubyte";
+  const std::string images = dir.file("train-images-idx3-ubyte"), labels = dir.file("train-labels-idx1-ubyte");
   write_idx(labels, tensor({1, 2, 3, 4, 5}, {5}, DType::UInt8), IdxType::UInt8);
   REQUIRE_NOTHROW(load_mnist(d, true));
   auto rewrite_images = [&](const Tensor& t, IdxType type) { write_idx(images, t, type); };

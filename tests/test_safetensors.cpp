@@ -22,15 +22,6 @@ using namespace test;
 
 namespace {
 
-// A fresh directory per process, removed at the end of each test.
-struct TempDir {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("dl_test_safetensors_" + std::to_string(::getpid()));
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
 // A safetensors file: the little-endian length `length`, then `header`, then `data`.
 std::vector<uint8_t> file_bytes(uint64_t length, const std::string& header, const std::vector<uint8_t>& data = {}) {
   std::vector<uint8_t> out;
