@@ -11,9 +11,13 @@
 //   softmax.cpp  softmax log_softmax
 //   one_hot.cpp  one_hot
 //   inplace.cpp  copy_ fill_ zero_ add_ mul_
+//   norm.cpp     batch_norm dropout
+//   loss.cpp     binary_cross_entropy binary_cross_entropy_with_logits cross_entropy mse_loss gaussian_nll
+//   conv.cpp     conv2d conv_transpose2d max_pool2d
 // Not differentiable: comparisons, argmax, one_hot, anything on integers.
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include "tensor/tensor.h"
@@ -95,8 +99,49 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 // int64 class indices [...] -> int64 one-hot [..., num_classes].
 Tensor one_hot(const Tensor& indices, int64_t num_classes);
 
+// ---- normalization, dropout, losses (norm.cpp, loss.cpp) ----------------------
+// PyTorch's F.batch_norm on x [N, C] or [N, C, ...], statistics over every dim
+// but 1. Training: normalises with the batch mean and biased variance, and, if
+// running_mean/running_var ([C]) are defined, updates them in place with
+// `momentum` (the variance with its unbiased estimate). Eval: uses the running
+// statistics. weight and bias ([C]) may be undefined (affine = false).
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+// Inverted dropout: zeroes each element with probability p and scales the rest
+// by 1 / (1 - p); the mask is a Philox draw from `generator` (default: the
+// global one). Identity (x itself) when !training or p == 0; zeros for p == 1.
+Tensor dropout(const Tensor& x, double p, bool training, Generator* generator = nullptr);
+// Losses: the mean over elements (rows for cross_entropy), a 0-dim tensor.
+// Input and target have the same shape, dtype and device (no broadcasting).
+// p in [0, 1]; each log clamped at -100 as PyTorch.
+Tensor binary_cross_entropy(const Tensor& p, const Tensor& target);
+// Stable on logits z: max(z, 0) - z t + log(1 + e^-|z|).
+Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& target);
+// logits [N, K] and int64 class indices [N] in [0, K).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target);
+Tensor mse_loss(const Tensor& input, const Tensor& target);
+// Negative log-likelihood of x under N(mean, exp(log_std)^2), averaged over
+// elements: log_std + ((x - mean) / exp(log_std))^2 / 2 + log(2 pi) / 2.
+// The three broadcast together; all three get gradients.
+Tensor gaussian_nll(const Tensor& x, const Tensor& mean, const Tensor& log_std);
+
 // ---- joining (copies) --------------------------------------------------------
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+
+// ---- conv (float32/float64; PyTorch semantics, no dilation or groups) -------
+// x [N, C, H, W], weight [O, C, kh, kw], bias [O] or an undefined Tensor():
+// y [N, O, (H + 2 ph - kh) / sh + 1, (W + 2 pw - kw) / sw + 1].
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 2> stride = {1, 1},
+              std::array<int64_t, 2> padding = {0, 0});
+// x [N, C_in, H, W], weight [C_in, C_out, kh, kw], bias [C_out] or undefined:
+// y [N, C_out, (H - 1) sh - 2 ph + kh + oph, ...]; output_padding < stride.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0},
+                        std::array<int64_t, 2> output_padding = {0, 0});
+// Max over kh x kw windows, padding counts as -inf, floor mode; the gradient
+// goes to each window's (first) maximum. padding <= kernel / 2.
+Tensor max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                  std::array<int64_t, 2> padding = {0, 0});
 
 }  // namespace dl

@@ -13,6 +13,7 @@
 //  - kernels never allocate tensors that outlive the call.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -61,6 +62,27 @@ class Backend {
   virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // Softmax (or log-softmax) along `dim`, max-subtracted for stability.
   virtual void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) = 0;
+
+  // 2-D convolution helpers (stride, zero padding; no dilation). For an image
+  // [N, C, H, W] and a kernel kh x kw, the sliding window has
+  // OH = (H + 2 ph - kh) / sh + 1 rows and OW likewise (floor), L = OH * OW.
+  // im2col: cols [N, C*kh*kw, L] with
+  //   cols[n, (c*kh + i)*kw + j, oh*OW + ow] = x[n, c, oh*sh - ph + i, ow*sw - pw + j]  (0 outside x).
+  virtual void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                      std::array<int64_t, 2> padding, const Tensor& cols) = 0;
+  // col2im, the adjoint of im2col: out [N, C, H, W] (overwritten) is the sum
+  // of every cols entry into the image position im2col reads it from; entries
+  // that fall in the padding are dropped.
+  virtual void col2im(const Tensor& cols, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                      std::array<int64_t, 2> padding, const Tensor& out) = 0;
+  // Max pooling over kh x kw windows (padding counts as -inf, floor mode):
+  // out [N, C, OH, OW] takes x's dtype, indices (int64, same shape) the
+  // position h*W + w of the maximum in its [H, W] plane; the first one wins
+  // on ties and a NaN wins over everything (as PyTorch's CPU kernel).
+  virtual void max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                          std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) = 0;
+  // dx [N, C, H, W] (overwritten) = 0, then dx[n, c, indices[n, c, oh, ow]] += dy[n, c, oh, ow].
+  virtual void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) = 0;
 };
 
 // The backend for a device; throws a one-line error when the device is not

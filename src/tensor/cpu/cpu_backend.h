@@ -5,6 +5,7 @@
 //   reduce.cpp      sum / max / argmax over dims
 //   matmul.cpp      batched matrix multiply
 //   softmax.cpp     softmax and log-softmax
+//   conv.cpp        im2col / col2im, max-pool forward and backward
 #pragma once
 
 #include "tensor/backend.h"
@@ -31,6 +32,13 @@ class CpuBackend final : public Backend {
   void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
+  void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+              std::array<int64_t, 2> padding, const Tensor& cols) override;
+  void col2im(const Tensor& cols, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+              std::array<int64_t, 2> padding, const Tensor& out) override;
+  void max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                  std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) override;
+  void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) override;
 };
 
 }  // namespace dl

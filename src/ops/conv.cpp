@@ -1,0 +1,214 @@
+// conv.cpp — 2-D convolution, transposed convolution and max pooling
+// (PyTorch semantics; no dilation, no groups).
+//
+// Convolution as a matrix product. For x [N, C, H, W], weight [O, C, kh, kw]
+// and cols = im2col(x) [N, C*kh*kw, L] (L = OH * OW; see the kernel,
+// tensor/cpu/conv.cpp), with W_mat = weight viewed as [O, C*kh*kw]:
+//   y_n   = W_mat @ cols_n (+ b)                 y [N, O, OH, OW]
+//   dW    = sum_n dy_n @ cols_n^T                (dy_n as [O, L])
+//   dcols = W_mat^T @ dy_n,  dx = col2im(dcols)  (col2im is im2col's adjoint)
+//   db    = sum of dy over N, OH, OW
+// The transposed convolution is exactly the adjoint of that map: its forward
+// is conv2d's dx computation and its backward is conv2d's forward (for dx)
+// and conv2d's dW (with the roles of input and output swapped).
+//
+// Every op computes its value from other ops and kernels under NoGradGuard
+// and records itself as one Node; a gradient nobody needs (a frozen weight,
+// the data batch) is skipped, as matmul does, and the tensors only that
+// gradient needs are not saved.
+#include <optional>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "ops/ops.h"
+#include "tensor/backend.h"
+
+namespace dl {
+
+namespace {
+
+using Pair = std::array<int64_t, 2>;
+
+Shape pair_shape(Pair p) { return {p[0], p[1]}; }
+
+// Sliding windows along one dim (floor mode); may be < 1 for bad sizes.
+int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
+  const int64_t span = size + 2 * padding - kernel;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+// im2col as an op-level helper (no autograd): [N, C, H, W] -> [N, C*kh*kw, OH*OW].
+Tensor unfold(const Tensor& x, Pair k, Pair s, Pair p) {
+  const int64_t oh = window_count(x.size(2), k[0], s[0], p[0]), ow = window_count(x.size(3), k[1], s[1], p[1]);
+  Tensor cols = Tensor::empty({x.size(0), x.size(1) * k[0] * k[1], oh * ow}, x.dtype(), x.device());
+  backend(x.device()).im2col(x, k, s, p, cols);
+  return cols;
+}
+
+// col2im as an op-level helper (no autograd): cols -> an image of `shape`.
+Tensor fold(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
+  Tensor out = Tensor::empty(shape, cols.dtype(), cols.device());
+  backend(cols.device()).col2im(cols, k, s, p, out);
+  return out;
+}
+
+std::optional<SavedTensor> save_if(bool needed, const Tensor& t) {
+  if (!needed) return std::nullopt;
+  return save(t);
+}
+
+// Checks shared by the ops: 4-D floating input, positive stride, padding >= 0.
+void check_input(const char* op, const Tensor& x, Pair stride, Pair padding) {
+  check(x.defined(), op, ": input is undefined");
+  check(x.dim() == 4, op, ": expected a 4-D input [N, C, H, W], got ", x.shape());
+  check(is_floating(x.dtype()), op, ": expected a float32 or float64 input, got ", x.dtype(), " ", x.shape());
+  check(stride[0] > 0 && stride[1] > 0, op, ": stride ", pair_shape(stride), " must be positive");
+  check(padding[0] >= 0 && padding[1] >= 0, op, ": padding ", pair_shape(padding), " must not be negative");
+}
+
+// Weight (4-D) and optional bias (1-D of `bias_size`): dtype and device of x.
+void check_params(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t bias_size) {
+  check(weight.defined(), op, ": weight is undefined");
+  check(weight.dim() == 4, op, ": expected a 4-D weight, got ", weight.shape());
+  check(weight.dtype() == x.dtype(), op, ": input ", x.dtype(), " ", x.shape(), " and weight ", weight.dtype(), " ",
+        weight.shape(), " have different dtypes");
+  check(weight.device() == x.device(), op, ": input on ", x.device(), ", weight on ", weight.device());
+  check(weight.size(2) > 0 && weight.size(3) > 0, op, ": weight ", weight.shape(), " has an empty kernel");
+  if (!bias.defined()) return;
+  check(bias.dim() == 1 && bias.size(0) == bias_size, op, ": bias ", bias.shape(), " does not match weight ",
+        weight.shape(), " (expected [", bias_size, "])");
+  check(bias.dtype() == x.dtype(), op, ": input ", x.dtype(), " ", x.shape(), " and bias ", bias.dtype(), " ",
+        bias.shape(), " have different dtypes");
+  check(bias.device() == x.device(), op, ": input on ", x.device(), ", bias on ", bias.device());
+}
+
+}  // namespace
+
+// y = W_mat @ im2col(x) (+ b);  dx = col2im(W_mat^T @ dy),  dW = sum_n dy_n @ cols_n^T,  db = sum_{N,H,W} dy
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding) {
+  check_input("conv2d", x, stride, padding);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  check_params("conv2d", x, weight, bias, weight.defined() && weight.dim() == 4 ? weight.size(0) : 0);
+  const int64_t o = weight.size(0);
+  const Pair k = {weight.size(2), weight.size(3)};
+  check(weight.size(1) == c, "conv2d: input ", x.shape(), " has ", c, " channels, weight ", weight.shape(),
+        " expects ", weight.size(1));
+  check(h + 2 * padding[0] >= k[0] && w + 2 * padding[1] >= k[1], "conv2d: input ", x.shape(), " with padding ",
+        pair_shape(padding), " is smaller than the kernel ", pair_shape(k), " of weight ", weight.shape());
+  const int64_t oh = window_count(h, k[0], stride[0], padding[0]), ow = window_count(w, k[1], stride[1], padding[1]);
+  const int64_t ck = c * k[0] * k[1];
+
+  Tensor y;
+  {
+    NoGradGuard no_grad;  // recorded below as one "conv2d" node
+    Tensor out = matmul(weight.reshape({o, ck}), unfold(x, k, stride, padding));  // [N, O, L]
+    if (bias.defined()) out = out + bias.reshape({o, 1});
+    y = out.reshape({n, o, oh, ow});
+  }
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const bool has_bias = bias.defined(), need_b = has_bias && bias.requires_grad();
+  TensorList inputs = {x, weight};
+  if (has_bias) inputs.push_back(bias);
+  record("conv2d", inputs, y,
+         [xs = save_if(need_w, x), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
+          stride, padding, need_x, need_w, has_bias, need_b](const Tensor& dy) {
+           const int64_t n = x_shape[0], o = w_shape[0], ck = w_shape[1] * k[0] * k[1];
+           const Tensor dy3 = dy.reshape({n, o, dy.size(2) * dy.size(3)});  // [N, O, L]
+           TensorList grads(has_bias ? 3 : 2);
+           if (need_x) {
+             const Tensor dcols = matmul(ws->get().reshape({o, ck}).t(), dy3);  // [N, C*kh*kw, L]
+             grads[0] = fold(dcols, x_shape, k, stride, padding);
+           }
+           if (need_w) {
+             const Tensor cols = unfold(xs->get(), k, stride, padding);
+             grads[1] = sum(matmul(dy3, cols.transpose(1, 2)), {0}).reshape(w_shape);
+           }
+           if (need_b) grads[2] = sum(dy, {0, 2, 3});
+           return grads;
+         });
+  return y;
+}
+
+// The adjoint of conv2d (weight [C_in, C_out, kh, kw] maps C_out -> C_in in
+// conv2d, so here it maps C_in -> C_out):
+//   y = col2im(W_mat^T @ x_n) (+ b),  H_out = (H - 1) s - 2 p + kh + output_padding
+//   dx = W_mat @ im2col(dy),  dW = sum_n x_n @ im2col(dy)_n^T,  db = sum_{N,H,W} dy
+// output_padding only adds rows and columns at the bottom and right that no
+// input pixel reaches (they get the bias alone); it must stay below the
+// stride, so that conv2d of the output size gives back H.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+                        Pair output_padding) {
+  check_input("conv_transpose2d", x, stride, padding);
+  const int64_t n = x.size(0), c_in = x.size(1), h = x.size(2), w = x.size(3);
+  check_params("conv_transpose2d", x, weight, bias, weight.defined() && weight.dim() == 4 ? weight.size(1) : 0);
+  const int64_t c_out = weight.size(1);
+  const Pair k = {weight.size(2), weight.size(3)};
+  check(weight.size(0) == c_in, "conv_transpose2d: input ", x.shape(), " has ", c_in, " channels, weight ",
+        weight.shape(), " expects ", weight.size(0));
+  check(output_padding[0] >= 0 && output_padding[1] >= 0 && output_padding[0] < stride[0] &&
+            output_padding[1] < stride[1],
+        "conv_transpose2d: output_padding ", pair_shape(output_padding), " must be at least 0 and smaller than stride ",
+        pair_shape(stride));
+  const int64_t oh = (h - 1) * stride[0] - 2 * padding[0] + k[0] + output_padding[0];
+  const int64_t ow = (w - 1) * stride[1] - 2 * padding[1] + k[1] + output_padding[1];
+  check(h > 0 && w > 0 && oh > 0 && ow > 0, "conv_transpose2d: input ", x.shape(), " with weight ", weight.shape(),
+        ", stride ", pair_shape(stride), ", padding ", pair_shape(padding), " gives an empty output [", oh, ", ", ow,
+        "]");
+  const int64_t ck = c_out * k[0] * k[1];
+
+  Tensor y;
+  {
+    NoGradGuard no_grad;  // recorded below as one "conv_transpose2d" node
+    const Tensor cols = matmul(weight.reshape({c_in, ck}).t(), x.reshape({n, c_in, h * w}));  // [N, C_out*kh*kw, H*W]
+    y = fold(cols, {n, c_out, oh, ow}, k, stride, padding);
+    if (bias.defined()) y = y + bias.reshape({c_out, 1, 1});
+  }
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const bool has_bias = bias.defined(), need_b = has_bias && bias.requires_grad();
+  TensorList inputs = {x, weight};
+  if (has_bias) inputs.push_back(bias);
+  record("conv_transpose2d", inputs, y,
+         [xs = save_if(need_w, x), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
+          stride, padding, need_x, need_w, has_bias, need_b](const Tensor& dy) {
+           const int64_t n = x_shape[0], c_in = x_shape[1], hw = x_shape[2] * x_shape[3];
+           const int64_t ck = w_shape[1] * k[0] * k[1];
+           TensorList grads(has_bias ? 3 : 2);
+           if (need_x || need_w) {
+             const Tensor dcols = unfold(dy, k, stride, padding);  // [N, C_out*kh*kw, H*W]
+             if (need_x) grads[0] = matmul(ws->get().reshape({c_in, ck}), dcols).reshape(x_shape);
+             if (need_w) {
+               const Tensor x3 = xs->get().reshape({n, c_in, hw});
+               grads[1] = sum(matmul(x3, dcols.transpose(1, 2)), {0}).reshape(w_shape);
+             }
+           }
+           if (need_b) grads[2] = sum(dy, {0, 2, 3});
+           return grads;
+         });
+  return y;
+}
+
+// y[n, c, oh, ow] = max over the window (padding counts as -inf);
+// dx = dy routed to the position of each window's maximum (the first one on
+// ties), summed where windows overlap.
+Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
+  check_input("max_pool2d", x, stride, padding);
+  check(kernel[0] > 0 && kernel[1] > 0, "max_pool2d: kernel ", pair_shape(kernel), " must be positive");
+  check(2 * padding[0] <= kernel[0] && 2 * padding[1] <= kernel[1], "max_pool2d: padding ", pair_shape(padding),
+        " must be at most half the kernel ", pair_shape(kernel));
+  const int64_t h = x.size(2), w = x.size(3);
+  check(h + 2 * padding[0] >= kernel[0] && w + 2 * padding[1] >= kernel[1], "max_pool2d: input ", x.shape(),
+        " with padding ", pair_shape(padding), " is smaller than the kernel ", pair_shape(kernel));
+  const Shape out_shape = {x.size(0), x.size(1), window_count(h, kernel[0], stride[0], padding[0]),
+                           window_count(w, kernel[1], stride[1], padding[1])};
+  Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  const Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
+  backend(x.device()).max_pool2d(x, kernel, stride, padding, y, indices);
+  record("max_pool2d", {x}, y, [is = save(indices), x_shape = x.shape(), x_dtype = x.dtype()](const Tensor& dy) {
+    Tensor dx = Tensor::empty(x_shape, x_dtype, dy.device());
+    backend(dy.device()).max_pool2d_backward(dy, is.get(), dx);
+    return TensorList{dx};
+  });
+  return y;
+}
+
+}  // namespace dl

@@ -1,0 +1,133 @@
+// norm.cpp — batch normalisation and dropout.
+//
+// Both are composites: the forward is computed with other ops under
+// NoGradGuard and recorded as one Node whose backward is written out below.
+//
+// batch_norm, per channel c (dim 1), over the M = numel / C elements of the
+// other dims:
+//   training:  mean, var = biased batch statistics, invstd = 1 / sqrt(var + eps)
+//              xhat = (x - mean) * invstd;  y = weight * xhat + bias
+//              dx = (weight * invstd / M) * (M dy - sum(dy) - xhat * sum(dy * xhat))
+//              dweight = sum(dy * xhat);  dbias = sum(dy)
+//              running_mean = (1 - momentum) running_mean + momentum mean
+//              running_var  = (1 - momentum) running_var  + momentum var * M / (M - 1)
+//   eval:      the same with running_mean / running_var as constants:
+//              dx = dy * weight * invstd
+// dropout (inverted): mask = [u < 1 - p] with u ~ U[0, 1) from Philox;
+//   y = x * mask / (1 - p);  dx = dy * mask / (1 - p).
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "ops/ops.h"
+
+namespace dl {
+
+namespace {
+
+// A per-channel tensor ([C]) of batch_norm: undefined is allowed when
+// `optional`; otherwise it must be [C] with x's dtype and device.
+void check_channel_tensor(const char* what, const Tensor& t, const Tensor& x, int64_t channels, bool optional) {
+  if (!t.defined()) {
+    check(optional, "batch_norm: ", what, " is required in eval mode (input ", x.shape(), ")");
+    return;
+  }
+  check(t.shape() == Shape{channels}, "batch_norm: ", what, " has shape ", t.shape(), ", expected [", channels,
+        "] for input ", x.shape());
+  check(t.dtype() == x.dtype(), "batch_norm: ", what, " has dtype ", t.dtype(), ", input has ", x.dtype());
+  check(t.device() == x.device(), "batch_norm: ", what, " is on ", t.device(), ", input on ", x.device());
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  check(is_floating(x.dtype()), "batch_norm: expected a float32 or float64 tensor, got ", x.dtype(), " ", x.shape());
+  check(x.dim() >= 2, "batch_norm: expected an input [N, C] or [N, C, ...], got ", x.shape());
+  check(eps >= 0, "batch_norm: eps must be >= 0, got ", eps);
+  const int64_t channels = x.size(1);
+  const int64_t m = channels == 0 ? 0 : x.numel() / channels;  // elements per channel
+  check_channel_tensor("running_mean", running_mean, x, channels, training);
+  check_channel_tensor("running_var", running_var, x, channels, training);
+  check_channel_tensor("weight", weight, x, channels, true);
+  check_channel_tensor("bias", bias, x, channels, true);
+  check(running_mean.defined() == running_var.defined(),
+        "batch_norm: give both running_mean and running_var, or neither");
+  if (training) {
+    // As PyTorch: a variance of one value per channel is meaningless.
+    check(m > 1, "batch_norm: expected more than 1 value per channel when training, got input ", x.shape());
+  }
+
+  // Reduce over every dim but 1; per-channel tensors [C] are viewed as
+  // [1, C, 1, ...] to broadcast against x.
+  std::vector<int64_t> dims = {0};
+  Shape stat_shape(static_cast<size_t>(x.dim()), 1);
+  stat_shape[1] = channels;
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  const double count = static_cast<double>(m);
+
+  Tensor y, xhat, scale;  // scale = weight * invstd, [1, C, 1, ...]
+  {
+    NoGradGuard no_grad;  // recorded below as one "batch_norm" node
+    Tensor centered, invstd;
+    if (training) {
+      const Tensor batch_mean = mean(x, dims, true);
+      centered = x - batch_mean;
+      const Tensor batch_var = mean(centered * centered, dims, true);  // biased: normalises the batch
+      invstd = 1.0 / sqrt(batch_var + eps);
+      if (running_mean.defined()) {
+        // The running variance is the unbiased estimate, as PyTorch.
+        Tensor rm = running_mean, rv = running_var;
+        rm.copy_(running_mean * (1.0 - momentum) + batch_mean.reshape({channels}) * momentum);
+        rv.copy_(running_var * (1.0 - momentum) + batch_var.reshape({channels}) * (momentum * count / (count - 1.0)));
+      }
+    } else {
+      centered = x - running_mean.reshape(stat_shape);
+      invstd = 1.0 / sqrt(running_var.reshape(stat_shape) + eps);
+    }
+    xhat = centered * invstd;
+    scale = weight.defined() ? invstd * weight.reshape(stat_shape) : invstd;
+    y = weight.defined() ? xhat * weight.reshape(stat_shape) : xhat;
+    if (bias.defined()) y = y + bias.reshape(stat_shape);
+  }
+
+  TensorList inputs = {x};
+  if (weight.defined()) inputs.push_back(weight);
+  if (bias.defined()) inputs.push_back(bias);
+  record("batch_norm", inputs, y,
+         [xhats = save(xhat), scales = save(scale), has_weight = weight.defined(), has_bias = bias.defined(),
+          training, dims, count, channels](const Tensor& dy) {
+           const Tensor& xhat = xhats.get();
+           const Tensor& scale = scales.get();
+           const Tensor sum_dy = sum(dy, dims, true);
+           const Tensor sum_dy_xhat = sum(dy * xhat, dims, true);
+           TensorList grads;
+           if (training) grads.push_back((scale / count) * (dy * count - sum_dy - xhat * sum_dy_xhat));
+           else grads.push_back(dy * scale);
+           if (has_weight) grads.push_back(sum_dy_xhat.reshape({channels}));
+           if (has_bias) grads.push_back(sum_dy.reshape({channels}));
+           return grads;
+         });
+  return y;
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
+  check(is_floating(x.dtype()), "dropout: expected a float32 or float64 tensor, got ", x.dtype(), " ", x.shape());
+  check(p >= 0.0 && p <= 1.0, "dropout: probability p must be in [0, 1], got ", p);
+  if (!training || p == 0.0) return x;  // identity, as PyTorch (no draw)
+  Tensor y, scaled_mask;
+  {
+    NoGradGuard no_grad;  // recorded below as one "dropout" node
+    if (p == 1.0) {
+      scaled_mask = zeros_like(x);  // everything dropped; no draw, as PyTorch
+    } else {
+      const Tensor u = rand(x.shape(), x.dtype(), generator);
+      scaled_mask = lt(u, 1.0 - p).to(x.dtype()) * (1.0 / (1.0 - p));
+    }
+    y = x * scaled_mask;
+  }
+  record("dropout", {x}, y, [masks = save(scaled_mask)](const Tensor& dy) { return TensorList{dy * masks.get()}; });
+  return y;
+}
+
+}  // namespace dl
