@@ -1,10 +1,22 @@
-// dl.h — everything a program needs: tensors, ops, autograd.
+// dl.h — everything a program needs: tensors, ops, autograd, layers,
+// optimizers, and the data and file formats.
 #pragma once
 
 #include "autograd/dot.h"
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
+#include "data/csv.h"
+#include "data/file.h"
+#include "data/idx.h"
+#include "data/loader.h"
+#include "data/mnist.h"
+#include "data/png.h"
+#include "data/safetensors.h"
+#include "data/svg.h"
+#include "nn/layers.h"
+#include "nn/module.h"
 #include "ops/ops.h"
+#include "optim/optimizer.h"
 #include "tensor/backend.h"
 #include "tensor/tensor.h"

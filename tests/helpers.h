@@ -31,6 +31,11 @@ inline dl::Tensor iota(const dl::Shape& shape, dl::DType dtype = dl::DType::Floa
 }
 
 // An int64 tensor holding `values`.
+// A float64 tensor of `values` (1-D when no shape is given).
+inline dl::Tensor f64(const Values& values, const dl::Shape& shape = {}) {
+  return dl::tensor(values, shape, dl::DType::Float64);
+}
+
 inline dl::Tensor int64s(const Values& values, const dl::Shape& shape = {}) {
   return dl::tensor(values, shape, dl::DType::Int64);
 }

@@ -21,7 +21,6 @@ namespace {
 using Fn = std::function<Tensor(const TensorList&)>;
 using BinaryFn = std::function<Tensor(const Tensor&, const Tensor&)>;
 
-Tensor f64(const std::vector<double>& values, const Shape& shape = {}) { return tensor(values, shape, DType::Float64); }
 Tensor scalar64(double value) { return scalar_tensor(value, DType::Float64); }
 Tensor bools(const std::vector<double>& values, const Shape& shape = {}) { return tensor(values, shape, DType::Bool); }
 

@@ -26,11 +26,6 @@
 
 namespace dl {
 
-struct NamedTensor {
-  std::string name;
-  Tensor tensor;
-};
-
 using SafetensorsMetadata = std::vector<std::pair<std::string, std::string>>;
 
 // The file's bytes for `tensors` (any layout and device; stored contiguous,

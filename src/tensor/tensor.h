@@ -149,6 +149,13 @@ class Tensor {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& tensor);
 
+// A tensor with its state_dict-style name ("main.0.weight"): what modules
+// list and checkpoints store.
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
 // A raw view: `base`'s storage seen with a new shape, strides and offset
 // (in elements), with no autograd bookkeeping. The building block of every
 // view; user code calls the differentiable Tensor methods instead.

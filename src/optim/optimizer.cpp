@@ -1,0 +1,118 @@
+// optimizer.cpp — see optimizer.h. The updates are written with tensor ops
+// so that they run on any device; a fused kernel is the speed issues' job.
+#include "optim/optimizer.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "ops/ops.h"
+
+namespace dl {
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
+  for (const ParamGroup& group : groups_) {
+    check(group.lr >= 0, "optimizer: learning rate must be >= 0, got ", group.lr);
+    for (const NamedTensor& p : group.params) {
+      check(p.tensor.defined() && p.tensor.requires_grad(), "optimizer: parameter '", p.name,
+            "' must be a tensor that requires grad");
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (const ParamGroup& group : groups_) {
+    for (const NamedTensor& p : group.params) p.tensor.zero_grad();
+  }
+}
+
+Tensor& Optimizer::state(const std::string& param, const std::string& name, const Tensor& like) {
+  const std::string key = param + "." + name;
+  for (NamedTensor& s : state_) {
+    if (s.name == key) return s.tensor;
+  }
+  state_.push_back({key, zeros(like.shape(), like.dtype(), like.device())});
+  return state_.back().tensor;
+}
+
+std::vector<NamedTensor> Optimizer::state_dict() const { return {state_.begin(), state_.end()}; }
+
+void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
+  // Everything is checked before anything is replaced, so a bad checkpoint
+  // leaves the optimizer as it was.
+  for (const NamedTensor& s : state) {
+    const size_t dot = s.name.rfind('.');
+    check(dot != std::string::npos, "optimizer state '", s.name, "': expected <param name>.<state name>");
+    const std::string param = s.name.substr(0, dot), kind = s.name.substr(dot + 1);
+    const Tensor* owner = nullptr;
+    for (const ParamGroup& group : groups_) {
+      for (const NamedTensor& p : group.params) {
+        if (p.name == param) owner = &p.tensor;
+      }
+    }
+    check(owner != nullptr, "optimizer state '", s.name, "': no parameter named '", param, "' in this optimizer");
+    const bool is_step = kind == "step";
+    const Shape expected_shape = is_step ? Shape{} : owner->shape();
+    const DType expected_dtype = is_step ? DType::Int64 : owner->dtype();
+    check(s.tensor.defined() && s.tensor.shape() == expected_shape && s.tensor.dtype() == expected_dtype,
+          "optimizer state '", s.name, "': expected ", expected_shape, " ", expected_dtype, ", got ",
+          s.tensor.defined() ? shape_str(s.tensor.shape()) : "undefined");
+  }
+  state_.clear();
+  for (const NamedTensor& s : state) state_.push_back({s.name, s.tensor.clone()});
+}
+
+SGD::SGD(std::vector<ParamGroup> groups, double momentum, double weight_decay, bool nesterov)
+    : Optimizer(std::move(groups)), momentum_(momentum), weight_decay_(weight_decay), nesterov_(nesterov) {
+  check(!nesterov || momentum > 0, "SGD: nesterov needs momentum > 0");
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  for (ParamGroup& group : groups_) {
+    for (NamedTensor& p : group.params) {
+      const Tensor grad = p.tensor.grad();
+      if (!grad.defined()) continue;
+      Tensor g = weight_decay_ != 0 ? grad + p.tensor * weight_decay_ : grad;
+      if (momentum_ != 0) {
+        Tensor& buffer = state(p.name, "momentum_buffer", p.tensor);
+        Tensor& steps = state(p.name, "step", scalar_tensor(0, DType::Int64, p.tensor.device()));
+        // PyTorch starts the buffer as a copy of the first gradient.
+        buffer = steps.item() == 0 ? g.clone() : buffer * momentum_ + g;
+        steps.add_(ones({}, DType::Int64, p.tensor.device()));
+        g = nesterov_ ? g + buffer * momentum_ : buffer;
+      }
+      p.tensor.add_(g, -group.lr);
+    }
+  }
+}
+
+Adam::Adam(std::vector<ParamGroup> groups, double beta1, double beta2, double eps, double weight_decay)
+    : Optimizer(std::move(groups)), beta1_(beta1), beta2_(beta2), eps_(eps), weight_decay_(weight_decay) {
+  check(0 <= beta1 && beta1 < 1 && 0 <= beta2 && beta2 < 1, "Adam: betas must be in [0, 1), got (", beta1, ", ",
+        beta2, ")");
+  check(eps >= 0, "Adam: eps must be >= 0, got ", eps);
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  for (ParamGroup& group : groups_) {
+    for (NamedTensor& p : group.params) {
+      const Tensor grad = p.tensor.grad();
+      if (!grad.defined()) continue;
+      const Tensor g = weight_decay_ != 0 ? grad + p.tensor * weight_decay_ : grad;
+      Tensor& m = state(p.name, "exp_avg", p.tensor);
+      Tensor& v = state(p.name, "exp_avg_sq", p.tensor);
+      Tensor& steps = state(p.name, "step", scalar_tensor(0, DType::Int64, p.tensor.device()));
+      steps.add_(ones({}, DType::Int64, p.tensor.device()));
+      const double t = steps.item();
+      m = m * beta1_ + g * (1 - beta1_);
+      v = v * beta2_ + g * g * (1 - beta2_);
+      const double step_size = group.lr / (1 - std::pow(beta1_, t));
+      const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2_, t));
+      const Tensor denom = sqrt(v) / bias_correction2_sqrt + eps_;
+      p.tensor.add_(m / denom, -step_size);
+    }
+  }
+}
+
+}  // namespace dl
