@@ -104,8 +104,9 @@ $(BUILD)/tests/%.o: tests/%.cpp $(FLAGS_FILE) | $(DOCTEST_DEP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(DOCTEST_INC) -c $< -o $@
 
-$(TEST_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
+# The tests cover apps/common too, so they link it.
+$(TEST_BIN): $(TEST_OBJS) $(COMMON_OBJS) $(LIB)
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(COMMON_OBJS) $(LIB) $(LDLIBS) -o $@
 
 test: $(TEST_BIN)
 	$(TEST_BIN)
