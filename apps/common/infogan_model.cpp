@@ -1,0 +1,70 @@
+// infogan_model.cpp — see infogan_model.h. The layer lists are the spec's,
+// index for index: the indices are the parameter names.
+#include "common/infogan_model.h"
+
+#include "ops/ops.h"
+
+namespace dl {
+
+namespace {
+std::shared_ptr<Module> layer(std::shared_ptr<Module> module) { return module; }
+}  // namespace
+
+InfoGanGenerator::InfoGanGenerator(const InfoGanShape& shape) {
+  main = register_module(
+      "main", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                  layer(std::make_shared<ConvTranspose2d>(shape.input(), 512, 1, 1, 0, 0, false)),  // 512x1x1
+                  layer(std::make_shared<BatchNorm2d>(512)), layer(std::make_shared<LeakyReLU>(0.01)),
+                  layer(std::make_shared<ConvTranspose2d>(512, 256, 4, 1, 0, 0, false)),  // 256x4x4
+                  layer(std::make_shared<BatchNorm2d>(256)), layer(std::make_shared<LeakyReLU>(0.01)),
+                  layer(std::make_shared<ConvTranspose2d>(256, 128, 5, 2, 2, 0, false)),  // 128x7x7
+                  layer(std::make_shared<BatchNorm2d>(128)), layer(std::make_shared<LeakyReLU>(0.01)),
+                  layer(std::make_shared<ConvTranspose2d>(128, 64, 2, 2, 0, 0, false)),  // 64x14x14
+                  layer(std::make_shared<BatchNorm2d>(64)), layer(std::make_shared<LeakyReLU>(0.01)),
+                  layer(std::make_shared<ConvTranspose2d>(64, 1, 2, 2, 0, 0, false)),  // 1x28x28
+                  layer(std::make_shared<Sigmoid>())}));
+}
+
+InfoGanDiscriminator::InfoGanDiscriminator(const InfoGanShape& shape) : shape_(shape) {
+  main = register_module(
+      "main", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                  layer(std::make_shared<Conv2d>(1, 64, 4, 2, 1, false)), layer(std::make_shared<LeakyReLU>(0.1)),  // 64x14x14
+                  layer(std::make_shared<Conv2d>(64, 128, 4, 2, 1, false)),  // 128x7x7
+                  layer(std::make_shared<BatchNorm2d>(128)), layer(std::make_shared<LeakyReLU>(0.1)),
+                  layer(std::make_shared<Conv2d>(128, 256, 7, 1, 0, false)),  // 256x1x1
+                  layer(std::make_shared<BatchNorm2d>(256)), layer(std::make_shared<LeakyReLU>(0.1))}));
+  D = register_module("D", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                               layer(std::make_shared<Conv2d>(256, 1, 1)), layer(std::make_shared<Sigmoid>())}));
+  Q = register_module(
+      "Q", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+               layer(std::make_shared<Conv2d>(256, 128, 1, 1, 0, false)), layer(std::make_shared<BatchNorm2d>(128)),
+               layer(std::make_shared<LeakyReLU>(0.1)),
+               layer(std::make_shared<Conv2d>(128, shape.n_cat + 2 * shape.n_cont, 1))}));
+}
+
+InfoGanDiscriminator::Heads InfoGanDiscriminator::heads(const Tensor& images) {
+  check(images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 && images.size(3) == 28,
+        "Discriminator: expected images [N, 1, 28, 28], got ", images.shape());
+  const Tensor trunk = (*main)(images);           // [N, 256, 1, 1]
+  const Tensor q = (*Q)(trunk).flatten(1);        // [N, n_cat + 2 n_cont]
+  Heads out;
+  out.real = (*D)(trunk).flatten(0);              // [N]
+  out.cat_logits = q.narrow(1, 0, shape_.n_cat);  // then the means, then the log-stds
+  out.cont_mean = q.narrow(1, shape_.n_cat, shape_.n_cont);
+  out.cont_log_std = q.narrow(1, shape_.n_cat + shape_.n_cont, shape_.n_cont);
+  return out;
+}
+
+Tensor grid_input(const InfoGanShape& shape, Generator& generator) {
+  check(shape.n_cat == 10, "grid_input: the 10 x 10 grid needs 10 categorical codes, got ", shape.n_cat);
+  const Tensor noise = randn({10, shape.noise}, DType::Float32, &generator)
+                           .unsqueeze(1)
+                           .expand({10, 10, shape.noise})
+                           .reshape({100, shape.noise});  // row r repeated for every code
+  const Tensor codes = arange(10).unsqueeze(0).expand({10, 10}).reshape({100});  // 0..9, 0..9, ...
+  const Tensor code = one_hot(codes, shape.n_cat).to(DType::Float32);
+  const Tensor cont = zeros({100, shape.n_cont});
+  return cat({noise, code, cont}, 1).reshape({100, shape.input(), 1, 1});
+}
+
+}  // namespace dl

@@ -1,0 +1,57 @@
+// infogan_model.h — the InfoGAN networks of the lab spec
+// (../shared/docs/lab-spec.md, "Architecture"), with PyTorch's parameter
+// names so that checkpoints load into the spec's PyTorch classes:
+// the generator's tensors are main.<i>.*, the discriminator's are the shared
+// trunk main.<i>.*, the real/fake head D.<i>.* and the code head Q.<i>.*.
+#pragma once
+
+#include <memory>
+
+#include "nn/layers.h"
+
+namespace dl {
+
+struct InfoGanShape {
+  int64_t noise = 54;   // z ~ N(0, 1)
+  int64_t n_cat = 10;   // one-hot categorical code
+  int64_t n_cont = 0;   // continuous codes ~ U(-1, 1) (the paper uses 2)
+  int64_t input() const { return noise + n_cat + n_cont; }
+};
+
+// [N, noise + n_cat + n_cont, 1, 1] -> images [N, 1, 28, 28] in (0, 1).
+class InfoGanGenerator : public Module {
+ public:
+  explicit InfoGanGenerator(const InfoGanShape& shape = {});
+  Tensor forward(const Tensor& z) override { return (*main)(z); }
+  std::string describe() const override { return "Generator"; }
+  std::shared_ptr<Sequential> main;
+};
+
+// Images [N, 1, 28, 28] -> the probability that each is real, and Q's
+// prediction of the codes that made it.
+class InfoGanDiscriminator : public Module {
+ public:
+  explicit InfoGanDiscriminator(const InfoGanShape& shape = {});
+  struct Heads {
+    Tensor real;         // [N] D(x), in (0, 1)
+    Tensor cat_logits;   // [N, n_cat]
+    Tensor cont_mean;    // [N, n_cont]
+    Tensor cont_log_std; // [N, n_cont]
+  };
+  // The trunk runs once and feeds both heads.
+  Heads heads(const Tensor& images);
+  Tensor forward(const Tensor& images) override { return heads(images).real; }
+  std::string describe() const override { return "Discriminator"; }
+  std::shared_ptr<Sequential> main, D, Q;
+
+ private:
+  InfoGanShape shape_;
+};
+
+// The spec's 10 x 10 sample grid input: 10 noise vectors, each repeated for
+// the 10 codes (noise = randn(10, noise).repeat_interleave(10, 0), code =
+// arange(10).repeat(10)); continuous codes 0. Row r of the grid is style r,
+// column c is code c.
+Tensor grid_input(const InfoGanShape& shape, Generator& generator);
+
+}  // namespace dl

@@ -1,0 +1,60 @@
+// test_infogan_model.cpp — apps/common/infogan_model: the spec's networks
+// have PyTorch's parameter names, counts and output shapes, and the grid
+// input has the spec's layout.
+#include "common/infogan_model.h"
+#include "doctest/doctest.h"
+#include "helpers.h"
+
+using namespace dl;
+using namespace test;
+
+TEST_CASE("InfoGAN discriminator: PyTorch's state_dict names and parameter count") {
+  // PyTorch 1.13, the spec's Discriminator with Q head (n_cat 10, n_cont 0):
+  // 23 state_dict entries, 1773067 parameters; with n_cont 2: 1773583.
+  InfoGanDiscriminator d;
+  std::vector<std::string> names;
+  for (const NamedTensor& t : d.state_dict()) names.push_back(t.name);
+  CHECK(names == std::vector<std::string>{
+                     "main.0.weight", "main.2.weight", "main.3.weight", "main.3.bias", "main.3.running_mean",
+                     "main.3.running_var", "main.3.num_batches_tracked", "main.5.weight", "main.6.weight",
+                     "main.6.bias", "main.6.running_mean", "main.6.running_var", "main.6.num_batches_tracked",
+                     "D.0.weight", "D.0.bias", "Q.0.weight", "Q.1.weight", "Q.1.bias", "Q.1.running_mean",
+                     "Q.1.running_var", "Q.1.num_batches_tracked", "Q.3.weight", "Q.3.bias"});
+  CHECK(d.parameter_count() == 1773067);
+  CHECK(InfoGanDiscriminator({54, 10, 2}).parameter_count() == 1773583);
+}
+
+TEST_CASE("InfoGAN generator and discriminator: shapes through both, with and without continuous codes") {
+  for (int64_t n_cont : {0, 2}) {
+    CAPTURE(n_cont);
+    const InfoGanShape shape{54, 10, n_cont};
+    InfoGanGenerator g(shape);
+    InfoGanDiscriminator d(shape);
+    CHECK(g.parameter_count() == 2984064 + 512 * n_cont);  // PyTorch: 2984064 for input 64
+    const Tensor images = g(randn({3, shape.input(), 1, 1}));
+    CHECK(images.shape() == Shape{3, 1, 28, 28});
+    const InfoGanDiscriminator::Heads heads = d.heads(images);
+    CHECK(heads.real.shape() == Shape{3});
+    CHECK(heads.cat_logits.shape() == Shape{3, 10});
+    CHECK(heads.cont_mean.shape() == Shape{3, n_cont});
+    CHECK(heads.cont_log_std.shape() == Shape{3, n_cont});
+  }
+  InfoGanDiscriminator d;
+  CHECK_THROWS_WITH_AS(d.heads(zeros({2, 1, 32, 32})), doctest::Contains("expected images [N, 1, 28, 28]"), Error);
+}
+
+TEST_CASE("grid_input: row r is noise r, column c is code c, continuous codes 0") {
+  Generator gen(4);
+  const InfoGanShape shape{54, 10, 2};
+  const Tensor z = grid_input(shape, gen).reshape({10, 10, 66});
+  for (int64_t r : {0, 7}) {
+    for (int64_t c : {0, 3, 9}) {
+      CHECK(vals(z.select(0, r).select(0, c).narrow(0, 0, 54)) == vals(z.select(0, r).select(0, 0).narrow(0, 0, 54)));
+      Values code(10, 0.0);
+      code[c] = 1.0;
+      CHECK(vals(z.select(0, r).select(0, c).narrow(0, 54, 10)) == code);
+      CHECK(vals(z.select(0, r).select(0, c).narrow(0, 64, 2)) == Values{0.0, 0.0});
+    }
+  }
+  CHECK(vals(z.select(0, 0).select(0, 0).narrow(0, 0, 54)) != vals(z.select(0, 1).select(0, 0).narrow(0, 0, 54)));
+}
