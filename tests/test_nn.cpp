@@ -80,13 +80,13 @@ TEST_CASE("train() and eval() reach every module; BatchNorm updates its buffers 
   CHECK_FALSE((*g.main)[1].training());
   auto& bn = dynamic_cast<BatchNorm2d&>((*g.main)[1]);
   g.forward(randn({4, 64, 1, 1}));
-  CHECK(bn.num_batches_tracked().item() == 0);
+  CHECK(bn.num_batches_tracked.item() == 0);
   CHECK(vals(bn.running_mean) == Values(512, 0.0));
   g.train();
   CHECK((*g.main)[1].training());
   g.forward(randn({4, 64, 1, 1}));
   g.forward(randn({4, 64, 1, 1}));
-  CHECK(bn.num_batches_tracked().item() == 2);
+  CHECK(bn.num_batches_tracked.item() == 2);
   CHECK(vals(bn.running_mean) != Values(512, 0.0));
 }
 

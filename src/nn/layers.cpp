@@ -108,21 +108,14 @@ BatchNorm::BatchNorm(const char* kind, int64_t input_dims, int64_t channels, dou
   }
   running_mean = register_buffer("running_mean", zeros({channels}));
   running_var = register_buffer("running_var", ones({channels}));
-  register_buffer("num_batches_tracked", zeros({}, DType::Int64));
-}
-
-Tensor BatchNorm::num_batches_tracked() const {
-  for (const NamedTensor& buffer : named_buffers()) {
-    if (buffer.name == "num_batches_tracked") return buffer.tensor;
-  }
-  fail(kind_, ": num_batches_tracked buffer missing");
+  num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, DType::Int64));
 }
 
 Tensor BatchNorm::forward(const Tensor& x) {
   check_channels(kind_, x, input_dims_, channels_);
   if (training()) {
     NoGradGuard no_grad;
-    num_batches_tracked().add_(ones({}, DType::Int64));
+    num_batches_tracked.add_(ones({}, DType::Int64));
   }
   return batch_norm(x, running_mean, running_var, weight, bias, training(), momentum_, eps_);
 }

@@ -71,7 +71,7 @@ class BatchNorm : public Module {
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
   Tensor weight, bias, running_mean, running_var;
-  Tensor num_batches_tracked() const;
+  Tensor num_batches_tracked;  // int64, 0-dim: training-mode forwards so far
 
  protected:
   BatchNorm(const char* kind, int64_t input_dims, int64_t channels, double eps, double momentum, bool affine);

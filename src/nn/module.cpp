@@ -30,16 +30,6 @@ Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
   return tensor;
 }
 
-void Module::set_buffer(const std::string& name, Tensor tensor) {
-  for (NamedTensor& buffer : buffers_) {
-    if (buffer.name == name) {
-      buffer.tensor = std::move(tensor);
-      return;
-    }
-  }
-  fail("Module: no buffer named '", name, "'");
-}
-
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
   check(child != nullptr, "Module: child '", name, "' is null");
   check_new_name(name, parameters_, buffers_, children_);

@@ -71,9 +71,6 @@ class Module {
     add_child(name, child);
     return child;
   }
-  // Replaces a buffer's tensor (e.g. num_batches_tracked is a new 0-dim
-  // tensor each step) while keeping its name and position.
-  void set_buffer(const std::string& name, Tensor tensor);
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> child);
