@@ -93,6 +93,7 @@ void record(const char* name, const TensorList& inputs, const Tensor& out, Backw
     Node::Edge edge;
     edge.shape = input.shape();
     edge.dtype = input.dtype();
+    edge.device = input.device();
     if (input.requires_grad()) {
       if (input.is_leaf()) edge.leaf = input.impl_ptr();
       else edge.node = input.grad_fn();
@@ -204,8 +205,9 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
       const Node::Edge& edge = node->inputs[i];
       const Tensor& g = input_grads[i];
       if (!edge.needs_grad() || !g.defined()) continue;
-      check(g.shape() == edge.shape && g.dtype() == edge.dtype, node->name, " backward: gradient ", g.shape(), " ",
-            g.dtype(), " for input ", i, " of shape ", edge.shape, " ", edge.dtype);
+      check(g.shape() == edge.shape && g.dtype() == edge.dtype && g.device() == edge.device, node->name,
+            " backward: gradient ", g.shape(), " ", g.dtype(), " on ", g.device(), " for input ", i, " of shape ",
+            edge.shape, " ", edge.dtype, " on ", edge.device);
       if (edge.leaf) accumulate_into_leaf(*edge.leaf, g);
       else accumulate(pending[edge.node.get()], g);
     }

@@ -28,8 +28,9 @@ struct Node {
   struct Edge {
     std::shared_ptr<Node> node;        // the input was made by an op: its Node
     std::shared_ptr<TensorImpl> leaf;  // the input is a leaf requiring grad
-    Shape shape;                       // the input's shape and dtype, which
-    DType dtype = DType::Float32;      // its gradient must have
+    Shape shape;                       // the input's shape, dtype and device,
+    DType dtype = DType::Float32;      // which its gradient must have
+    Device device;
     bool needs_grad() const { return node || leaf; }
   };
 

@@ -355,12 +355,8 @@ void load_into(const SafetensorsFile& file, const std::string& file_name, const 
   // Parameters require grad; writing them is an optimizer-style update, not part of any graph.
   NoGradGuard no_grad;
   for (const NamedTensor& d : destinations) {
-    Tensor source = *by_name.at(prefix + d.name);
-    if (d.tensor.device() != source.device()) {
-      source = from_host(source.raw_data(), source.shape(), source.dtype(), d.tensor.device());
-    }
     Tensor destination = d.tensor;
-    destination.copy_(source);
+    destination.copy_(by_name.at(prefix + d.name)->to(d.tensor.device()));
   }
 }
 

@@ -115,7 +115,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
   check_channels(kind_, x, input_dims_, channels_);
   if (training()) {
     NoGradGuard no_grad;
-    num_batches_tracked.add_(ones({}, DType::Int64));
+    num_batches_tracked.add_(ones({}, DType::Int64, num_batches_tracked.device()));
   }
   return batch_norm(x, running_mean, running_var, weight, bias, training(), momentum_, eps_);
 }
@@ -189,13 +189,13 @@ int64_t fan_in(const Tensor& weight) {
 void init_uniform(const Tensor& tensor, double low, double high) {
   NoGradGuard no_grad;
   Tensor target = tensor;
-  target.copy_(uniform(tensor.shape(), low, high, tensor.dtype()));
+  target.copy_(uniform(tensor.shape(), low, high, tensor.dtype(), nullptr, tensor.device()));
 }
 
 void init_normal(const Tensor& tensor, double mean, double std) {
   NoGradGuard no_grad;
   Tensor target = tensor;
-  target.copy_(randn(tensor.shape(), tensor.dtype()) * std + mean);
+  target.copy_(randn(tensor.shape(), tensor.dtype(), nullptr, tensor.device()) * std + mean);
 }
 
 void init_constant(const Tensor& tensor, double value) {

@@ -85,6 +85,25 @@ void Module::zero_grad() {
   for (const NamedTensor& t : named_parameters()) t.tensor.zero_grad();
 }
 
+namespace {
+// Re-points t's TensorImpl (shared by every handle to t) at a copy of its
+// values on `device`; autograd identity (requires_grad, leaf-ness) is kept.
+void move_in_place(const Tensor& t, Device device) {
+  if (t.device() == device) return;
+  const Tensor moved = t.detach().to(device);
+  TensorImpl& impl = t.impl();
+  impl.storage = moved.storage();
+  impl.strides = moved.strides();
+  impl.offset = moved.offset();
+  if (impl.grad) impl.grad = std::make_shared<Tensor>(impl.grad->detach().to(device));
+}
+}  // namespace
+
+Module& Module::to(Device device) {
+  for (const NamedTensor& t : state_dict()) move_in_place(t.tensor, device);
+  return *this;
+}
+
 void Module::apply(const std::function<void(Module&)>& fn) {
   for (const auto& child : children_) child.second->apply(fn);
   fn(*this);

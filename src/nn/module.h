@@ -53,6 +53,12 @@ class Module {
 
   void zero_grad();  // drops every parameter's gradient
 
+  // Moves every parameter and buffer (and parameter gradients) of the tree to
+  // `device`, in place, as PyTorch's Module.to: the Tensor handles stay the
+  // same, so the layers' members and an optimizer built on parameters() see
+  // the moved tensors. Returns *this for chaining.
+  Module& to(Device device);
+
   // Calls fn on every module of the tree, children first and this one last
   // (PyTorch's Module.apply): how initialisations like dcgan_init visit layers.
   void apply(const std::function<void(Module&)>& fn);

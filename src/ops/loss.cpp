@@ -139,7 +139,8 @@ Tensor gaussian_nll(const Tensor& x, const Tensor& mean_, const Tensor& log_std)
     check(is_floating(t->dtype()), op, ": expected float32 or float64 tensors, got ", t->dtype(), " ", t->shape());
     check(t->dtype() == x.dtype(), op, ": dtype mismatch, x ", x.dtype(), " ", x.shape(), ", mean ", mean_.dtype(),
           " ", mean_.shape(), ", log_std ", log_std.dtype(), " ", log_std.shape());
-    check(t->device() == x.device(), op, ": tensors on different devices (x on ", x.device(), ")");
+    check(t->device() == x.device(), op, ": tensors on different devices, x on ", x.device(), ", mean on ",
+          mean_.device(), ", log_std on ", log_std.device());
   }
   const Shape shape = broadcast_shapes(op, broadcast_shapes(op, x.shape(), mean_.shape()), log_std.shape());
   const double n = static_cast<double>(shape_numel(shape));

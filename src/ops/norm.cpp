@@ -121,7 +121,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
     if (p == 1.0) {
       scaled_mask = zeros_like(x);  // everything dropped; no draw, as PyTorch
     } else {
-      const Tensor u = rand(x.shape(), x.dtype(), generator);
+      const Tensor u = rand(x.shape(), x.dtype(), generator, x.device());  // the CPU's numbers on any device
       scaled_mask = lt(u, 1.0 - p).to(x.dtype()) * (1.0 / (1.0 - p));
     }
     y = x * scaled_mask;

@@ -1,5 +1,5 @@
 // view.cpp — views (new shape/strides/offset over the same storage, no
-// copy), the copies contiguous/clone/to, and cat/stack.
+// copy), the copies contiguous/clone/to (dtype and device), and cat/stack.
 //
 // Backward of a view maps the gradient back through the same index
 // arithmetic in reverse:
@@ -260,6 +260,32 @@ Tensor Tensor::to(DType target) const {
   } else {
     mark_non_differentiable("to", {*this}, y);
   }
+  return y;
+}
+
+// y = x on another device;  dx = dy moved back to x's device
+Tensor Tensor::to(Device target) const {
+  if (target == device()) return *this;
+  // The transfer moves one contiguous block of bytes, so a strided view is
+  // packed on its own device first.
+  Tensor packed = *this;
+  if (!is_contiguous()) {
+    packed = Tensor::empty(shape(), dtype(), device());
+    backend(device()).copy(*this, packed);
+  }
+  Tensor y = Tensor::empty(shape(), dtype(), target);
+  const size_t nbytes = static_cast<size_t>(numel()) * dtype_size(dtype());
+  const size_t at = static_cast<size_t>(packed.offset()) * dtype_size(dtype());
+  if (device().is_cpu()) {
+    backend(target).copy_from_host(packed.raw_data(), *y.storage(), 0, nbytes);
+  } else if (target.is_cpu()) {
+    backend(device()).copy_to_host(*packed.storage(), at, y.raw_data(), nbytes);
+  } else {  // between two GPUs: through the host (rare; no peer access needed)
+    std::vector<char> staging(nbytes);
+    backend(device()).copy_to_host(*packed.storage(), at, staging.data(), nbytes);
+    backend(target).copy_from_host(staging.data(), *y.storage(), 0, nbytes);
+  }
+  record("to", {*this}, y, [source = device()](const Tensor& dy) { return TensorList{dy.to(source)}; });
   return y;
 }
 

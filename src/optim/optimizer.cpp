@@ -57,8 +57,19 @@ void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
           "optimizer state '", s.name, "': expected ", expected_shape, " ", expected_dtype, ", got ",
           s.tensor.defined() ? shape_str(s.tensor.shape()) : "undefined");
   }
+  // Each state tensor goes to its parameter's device (a checkpoint is read
+  // on the CPU; the model may be on a GPU).
   state_.clear();
-  for (const NamedTensor& s : state) state_.push_back({s.name, s.tensor.clone()});
+  for (const NamedTensor& s : state) {
+    const std::string param = s.name.substr(0, s.name.rfind('.'));
+    Device device = Device::cpu();
+    for (const ParamGroup& group : groups_) {
+      for (const NamedTensor& p : group.params) {
+        if (p.name == param) device = p.tensor.device();
+      }
+    }
+    state_.push_back({s.name, s.tensor.clone().to(device)});
+  }
 }
 
 SGD::SGD(std::vector<ParamGroup> groups, double momentum, double weight_decay, bool nesterov)

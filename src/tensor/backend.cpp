@@ -20,8 +20,23 @@ Backend& backend(Device device) {
 #endif
 }
 
+std::string CudaMemoryStats::str() const {
+  const auto mib = [](int64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; };
+  return "cuda memory: " + mib(bytes_in_use) + " in use (peak " + mib(peak_bytes_in_use) + "), " +
+         mib(bytes_reserved) + " reserved; " + std::to_string(device_allocs) + " cudaMalloc, " +
+         std::to_string(device_frees) + " cudaFree, " + std::to_string(cache_hits) + " cache hits";
+}
+
 #if !DL_CUDA
 int cuda_device_count() { return 0; }
+
+CudaMemoryStats cuda_memory_stats(int device) {
+  fail("cuda_memory_stats: ", Device::cuda(device), " requested, but this build has no CUDA support");
+}
+
+void cuda_empty_cache(int device) {
+  fail("cuda_empty_cache: ", Device::cuda(device), " requested, but this build has no CUDA support");
+}
 #endif
 
 }  // namespace dl

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tensor/tensor.h"
@@ -91,5 +92,22 @@ Backend& backend(Device device);
 
 // Number of CUDA devices visible; 0 when built without CUDA or without a GPU.
 int cuda_device_count();
+
+// The CUDA caching allocator's counters for one device (tensor/cuda/memory.cu):
+// after a warm-up, a training loop should see device_allocs stay constant
+// (every block comes from the cache).
+struct CudaMemoryStats {
+  int64_t device_allocs = 0;      // cudaMalloc calls so far
+  int64_t device_frees = 0;       // cudaFree calls (only when the cache is emptied)
+  int64_t cache_hits = 0;         // allocations served from a free list
+  int64_t bytes_reserved = 0;     // held from the driver: in use + cached
+  int64_t bytes_in_use = 0;       // handed out to tensors (rounded up to the bin size)
+  int64_t peak_bytes_in_use = 0;  // the largest bytes_in_use so far
+  std::string str() const;        // one line, for logs
+};
+// Both throw a one-line error when the device is not available.
+CudaMemoryStats cuda_memory_stats(int device = 0);
+// Returns every cached (free) block of the device to the driver.
+void cuda_empty_cache(int device = 0);
 
 }  // namespace dl

@@ -26,12 +26,12 @@ Tensor from_host(const void* data, const Shape& shape, DType dtype, Device devic
   return out;
 }
 
-Tensor tensor(const std::vector<double>& values, const Shape& shape, DType dtype) {
+Tensor tensor(const std::vector<double>& values, const Shape& shape, DType dtype, Device device) {
   const Shape actual = shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape;
   check(shape_numel(actual) == static_cast<int64_t>(values.size()), "tensor: ", values.size(),
         " values do not fill shape ", actual);
-  Tensor from = from_host(values.data(), actual, DType::Float64);
-  return dtype == DType::Float64 ? from : from.to(dtype);
+  // Converted on the CPU (the values are float64 there), then moved.
+  return from_host(values.data(), actual, DType::Float64).to(dtype).to(device);
 }
 
 Tensor arange(double start, double end, double step, DType dtype, Device device) {

@@ -1,5 +1,6 @@
 // device.h — where a tensor's memory lives. Every tensor carries a Device and
-// every op dispatches on it (see backend.h); only the CPU has kernels so far.
+// every op dispatches on it (see backend.h): the CPU (tensor/cpu/) or a CUDA
+// GPU (tensor/cuda/).
 #pragma once
 
 #include <ostream>
@@ -25,5 +26,10 @@ struct Device {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Device& device) { return os << device.str(); }
+
+// A device from its name, as a --device flag gives it: "cpu", "cuda" (=
+// "cuda:0"), "cuda:N", or "auto" (cuda:0 when a GPU is visible, else cpu).
+// A CUDA device that is not visible is a one-line error (tensor/device.cpp).
+Device parse_device(const std::string& name);
 
 }  // namespace dl

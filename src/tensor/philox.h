@@ -17,11 +17,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DL_HOST_DEVICE __host__ __device__
-#else
-#define DL_HOST_DEVICE
-#endif
+#include "tensor/host_device.h"
 
 namespace dl {
 

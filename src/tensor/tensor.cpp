@@ -16,6 +16,10 @@ Storage::~Storage() { backend(device_).deallocate(data_); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t size : shape) check(size >= 0, "empty: negative size in shape ", shape);
+  // Every tensor is created here, so this is the one place float64 is
+  // refused on a GPU: the CUDA kernels exist for float32 and the integer types.
+  check(!(device.is_cuda() && dtype == DType::Float64), "empty: float64 is not supported on ", device,
+        "; convert with to(DType::Float32) first (shape ", shape, ")");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
   impl->shape = shape;
@@ -58,14 +62,15 @@ double Tensor::item() const {
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
-  // Copy into a contiguous CPU tensor of dtype T, then read it out.
+  // Copy into a contiguous CPU tensor of dtype T, then read it out. From a
+  // device, the elements travel in their own dtype (a GPU may not have T:
+  // float64) and are converted on the CPU.
   Tensor host = Tensor::empty(shape(), dtype_of<T>());
   if (device().is_cpu()) {
     backend(device()).copy(*this, host);
   } else {
-    Tensor packed = Tensor::empty(shape(), dtype_of<T>(), device());
-    backend(device()).copy(*this, packed);
-    backend(device()).copy_to_host(*packed.storage(), 0, host.raw_data(), numel() * sizeof(T));
+    const Tensor on_cpu = detach().to(Device::cpu());
+    backend(Device::cpu()).copy(on_cpu, host);
   }
   const T* values = host.data<T>();
   return std::vector<T>(values, values + numel());

@@ -132,6 +132,9 @@ class Tensor {
   // ---- copies and conversions ---------------------------------------------
   Tensor clone() const;
   Tensor to(DType dtype) const;  // differentiable between float32 and float64
+  // A copy on `device` (this tensor itself if it is there already);
+  // differentiable: the gradient flows back to this tensor's device.
+  Tensor to(Device device) const;
 
   // ---- in-place (not differentiable; refused on tensors in a graph) -------
   Tensor& copy_(const Tensor& src);  // broadcasts src, converts dtype
@@ -178,12 +181,14 @@ Tensor arange(int64_t end, DType dtype = DType::Int64, Device device = Device::c
 Tensor from_host(const void* data, const Shape& shape, DType dtype, Device device = Device::cpu());
 // tensor({1, 2, 3, 4}, {2, 2}) — values given as doubles, converted to dtype.
 // An empty shape means a 1-D tensor of values.size() elements.
-Tensor tensor(const std::vector<double>& values, const Shape& shape = {}, DType dtype = DType::Float32);
+Tensor tensor(const std::vector<double>& values, const Shape& shape = {}, DType dtype = DType::Float32,
+              Device device = Device::cpu());
 
 // ---- random numbers from a counter-based generator (tensor/random.cpp) -----
 // Philox-4x32-10: element i of a draw is a pure function of (seed, offset, i),
-// so the CPU and a GPU kernel produce the same numbers. Each draw advances
-// the generator's offset by one.
+// so the CPU and a GPU kernel produce the same numbers (bit for bit for
+// uniform float32; normal within rounding of the last bit). Each draw
+// advances the generator's offset by one.
 struct Generator {
   uint64_t seed = 0;
   uint64_t offset = 0;
@@ -192,10 +197,12 @@ struct Generator {
 Generator& default_generator();
 void manual_seed(uint64_t seed);  // reseeds the default generator
 
-Tensor rand(const Shape& shape, DType dtype = DType::Float32, Generator* generator = nullptr);   // U[0, 1)
-Tensor randn(const Shape& shape, DType dtype = DType::Float32, Generator* generator = nullptr);  // N(0, 1)
+Tensor rand(const Shape& shape, DType dtype = DType::Float32, Generator* generator = nullptr,
+            Device device = Device::cpu());  // U[0, 1)
+Tensor randn(const Shape& shape, DType dtype = DType::Float32, Generator* generator = nullptr,
+             Device device = Device::cpu());  // N(0, 1)
 Tensor uniform(const Shape& shape, double low, double high, DType dtype = DType::Float32,
-               Generator* generator = nullptr);
+               Generator* generator = nullptr, Device device = Device::cpu());
 
 // ---- templates --------------------------------------------------------------
 template <typename T>

@@ -6,10 +6,10 @@
 // for_each_strided.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <type_traits>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/convert.h"
 #include "tensor/cpu/strided.h"
 
 namespace dl {
@@ -47,19 +47,6 @@ T sigmoid(T v) {
   if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
   const T e = std::exp(v);
   return e / (T(1) + e);
-}
-
-// A double parameter (clamp bound, slope, exponent) as a T. For integer T an
-// out-of-range value (clamp(int64, 0, inf), clamp(uint8, -1, 100)) saturates
-// to T's range: a direct cast would be undefined behaviour.
-template <typename T>
-T param_as(double v) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    constexpr T lowest = std::numeric_limits<T>::lowest(), highest = std::numeric_limits<T>::max();
-    if (v <= static_cast<double>(lowest)) return lowest;
-    if (v >= static_cast<double>(highest)) return highest;  // 2^63 for int64: exact, so < it fits
-  }
-  return static_cast<T>(v);
 }
 
 template <typename T>

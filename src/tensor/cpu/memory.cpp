@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/convert.h"
 #include "tensor/cpu/strided.h"
 #include "tensor/philox.h"
 
@@ -10,18 +11,6 @@ namespace dl {
 
 namespace {
 constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
-
-// Converting to bool means "non-zero", as in C++ and PyTorch.
-// Floating -> uint8 goes through int64 and wraps modulo 256 (-1.0 -> 255,
-// 300.0 -> 44, as PyTorch on CPU): a direct float -> uint8 cast of a value
-// outside [0, 256) is undefined behaviour in C++.
-template <typename To, typename From>
-To convert(From value) {
-  if constexpr (std::is_same_v<To, bool>) return value != From(0);
-  else if constexpr (std::is_same_v<To, uint8_t> && std::is_floating_point_v<From>)
-    return static_cast<uint8_t>(static_cast<int64_t>(value));
-  else return static_cast<To>(value);
-}
 }  // namespace
 
 void* CpuBackend::allocate(size_t nbytes) {

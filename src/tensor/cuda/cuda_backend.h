@@ -1,12 +1,75 @@
-// cuda_backend.h — entry point of the CUDA backend (compiled only when nvcc
-// is found; see the Makefile). The kernels arrive with the CUDA backend issue;
-// until then the backend reports devices and refuses work with a clear error.
+// cuda_backend.h — the CUDA implementation of every kernel in backend.h
+// (compiled only when nvcc is found; see the Makefile). Our own kernels: no
+// cuBLAS, no cuDNN. Each kernel family has its own file, mirroring cpu/:
+//   runtime.cu      device discovery, one CudaBackend per visible GPU
+//   memory.cu       caching allocator, host copies, fill, copy, random
+//   elementwise.cu  unary, binary, where
+//   reduce.cu       sum / max / argmax over dims
+//   matmul.cu       batched tiled GEMM
+//   softmax.cu      softmax and log-softmax
+//   conv.cu         im2col / col2im, max-pool forward and backward
+// common.cuh holds what the .cu files share: the error-checking macro, the
+// strided-index helper and the launch configuration.
+//
+// Stream model: every kernel and copy runs on the legacy default stream of
+// the tensor's device, so work is ordered as it is issued, host reads
+// (cudaMemcpy) wait for the kernels before them, and a freed block can be
+// reused by the next allocation at once. float64 tensors are refused on CUDA
+// when they are created (Tensor::empty), so the kernels exist for float32,
+// int64, uint8 and bool.
 #pragma once
+
+#include <memory>
 
 #include "tensor/backend.h"
 
 namespace dl {
 
-Backend& cuda_backend(Device device);
+class CudaAllocator;  // memory.cu
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int index);
+  ~CudaBackend() override;
+  const char* name() const override { return "cuda"; }
+
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* ptr) override;
+  void copy_to_host(const Storage& src, size_t src_byte_offset, void* host, size_t nbytes) override;
+  void copy_from_host(const void* host, Storage& dst, size_t dst_byte_offset, size_t nbytes) override;
+
+  void fill(const Tensor& out, double value) override;
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void random(const Tensor& out, bool normal, uint64_t seed, uint64_t offset) override;
+
+  void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override;
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
+
+  void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
+  void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
+  void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+              std::array<int64_t, 2> padding, const Tensor& cols) override;
+  void col2im(const Tensor& cols, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+              std::array<int64_t, 2> padding, const Tensor& out) override;
+  void max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                  std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) override;
+  void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) override;
+
+  CudaMemoryStats memory_stats() const;
+  void empty_cache();
+
+ private:
+  // Makes this backend's GPU the calling thread's current device; every
+  // method starts with it, so that kernels land on the tensor's device.
+  void activate() const;
+
+  int index_;
+  std::unique_ptr<CudaAllocator> allocator_;
+};
+
+// The backend of a visible CUDA device; a one-line error otherwise.
+CudaBackend& cuda_backend(Device device);
 
 }  // namespace dl

@@ -1,29 +1,44 @@
-// runtime.cu — CUDA device discovery and the CUDA backend's entry point.
-//
-// This translation unit proves the CUDA build path (nvcc, -gencode for
-// sm_80..sm_90, linking cudart) from day one. It has no kernels yet: asking
-// for a CUDA tensor is a one-line error saying so.
-#include <cuda_runtime.h>
+// runtime.cu — CUDA device discovery and the backends of the visible GPUs.
+#include <vector>
 
-#include "tensor/cuda/cuda_backend.h"
+#include "tensor/cuda/common.cuh"
 
 namespace dl {
 
 int cuda_device_count() {
-  int count = 0;
-  // No driver or no GPU is not an error here: it means zero devices.
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky error state
-    return 0;
-  }
+  // Asked once: the answer does not change while the process runs, and
+  // cudaGetDeviceCount initialises the runtime, which is slow the first time.
+  static const int count = [] {
+    int n = 0;
+    // No driver or no GPU is not an error here: it means zero devices.
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky error state
+      return 0;
+    }
+    return n;
+  }();
   return count;
 }
 
-Backend& cuda_backend(Device device) {
+CudaBackend& cuda_backend(Device device) {
   const int count = cuda_device_count();
   check(device.index >= 0 && device.index < count, "backend: ", device, " requested, but ", count,
         " CUDA device(s) are visible");
-  fail("backend: ", device, " is visible, but the CUDA kernels are not written yet (CUDA backend issue)");
+  // Created once for all devices and never destroyed: tensors with static
+  // storage duration may free their memory after main() returns, and must
+  // still find their backend (and its allocator) then.
+  static std::vector<CudaBackend*>* backends = [count] {
+    auto* all = new std::vector<CudaBackend*>();
+    for (int i = 0; i < count; ++i) all->push_back(new CudaBackend(i));
+    return all;
+  }();
+  return *(*backends)[device.index];
 }
+
+void CudaBackend::activate() const { DL_CUDA_CHECK(cudaSetDevice(index_)); }
+
+CudaMemoryStats cuda_memory_stats(int device) { return cuda_backend(Device::cuda(device)).memory_stats(); }
+
+void cuda_empty_cache(int device) { cuda_backend(Device::cuda(device)).empty_cache(); }
 
 }  // namespace dl

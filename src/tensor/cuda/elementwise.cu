@@ -1,0 +1,183 @@
+// elementwise.cu — unary, binary and where kernels on CUDA.
+//
+// One thread per element (grid-stride loop); each operand is read through
+// its own strides (StridedIndex), so views and broadcasts need no copies.
+// The op is a runtime switch inside the kernel rather than one kernel per op:
+// every thread of a launch takes the same branch, so it costs next to
+// nothing, and it keeps the number of instantiations (and nvcc's time) small.
+// The math mirrors cpu/elementwise.cpp expression for expression, so NaN,
+// overflow and integer wrap-around behave as on the CPU.
+#include <type_traits>
+
+#include "tensor/convert.h"
+#include "tensor/cuda/common.cuh"
+
+namespace dl {
+
+namespace {
+
+// Which ops each dtype has, as on the CPU: none for bool, the sign and
+// clamping ones for integers, all for float.
+bool unary_defined(UnaryOp op, DType dtype) {
+  if (dtype == DType::Bool) return false;
+  if (dtype == DType::Float32) return true;
+  return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp;
+}
+
+// v < 0 for signed T; unsigned values never are (and comparing them with 0
+// would only draw a warning).
+template <typename T>
+__device__ bool is_negative(T v) {
+  if constexpr (std::is_signed_v<T>) return v < T(0);
+  else return false;
+}
+
+template <typename T>
+__device__ T unary_apply(UnaryOp op, T v, T lo, T hi) {
+  if constexpr (std::is_floating_point_v<T>) {
+    switch (op) {
+      case UnaryOp::Neg: return -v;
+      case UnaryOp::Abs: return fabsf(v);  // also clears the sign of -0.0, as std::abs
+      case UnaryOp::Exp: return expf(v);
+      case UnaryOp::Log: return logf(v);
+      case UnaryOp::Sqrt: return sqrtf(v);
+      case UnaryOp::Relu: return v < T(0) ? T(0) : v;  // NaN passes through
+      case UnaryOp::LeakyRelu: return v > T(0) ? v : v * lo;
+      case UnaryOp::Sigmoid: {
+        // Two forms so that exp() never overflows: for v < 0, exp(v) is small.
+        if (v >= T(0)) return T(1) / (T(1) + expf(-v));
+        const T e = expf(v);
+        return e / (T(1) + e);
+      }
+      case UnaryOp::Tanh: return tanhf(v);
+      case UnaryOp::Pow: return powf(v, lo);
+      case UnaryOp::Clamp: break;
+    }
+  } else {
+    switch (op) {
+      case UnaryOp::Neg: return T(-v);
+      case UnaryOp::Abs: return is_negative(v) ? T(-v) : v;
+      case UnaryOp::Relu: return is_negative(v) ? T(0) : v;
+      default: break;  // Clamp below; the rest is refused on the host
+    }
+  }
+  // std::min(std::max(v, lo), hi) spelled out (std:: is host-only): NaN stays NaN.
+  const T low_clamped = v < lo ? lo : v;
+  return hi < low_clamped ? hi : low_clamped;
+}
+
+template <typename T>
+__global__ void unary_kernel(int64_t n, StridedIndex<2> index, UnaryOp op, const T* x, T* out, T lo, T hi) {
+  for (int64_t i = grid_start(); i < n; i += grid_step()) {
+    int64_t off[2];
+    index.offsets(i, off);
+    out[off[1]] = unary_apply(op, x[off[0]], lo, hi);
+  }
+}
+
+bool is_comparison(BinaryOp op) {
+  return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Lt || op == BinaryOp::Le ||
+         op == BinaryOp::Gt || op == BinaryOp::Ge;
+}
+
+template <typename T>
+__global__ void compare_kernel(int64_t n, StridedIndex<3> index, BinaryOp op, const T* a, const T* b, bool* out) {
+  for (int64_t i = grid_start(); i < n; i += grid_step()) {
+    int64_t off[3];
+    index.offsets(i, off);
+    const T x = a[off[0]], y = b[off[1]];
+    bool r = false;
+    switch (op) {
+      case BinaryOp::Eq: r = x == y; break;
+      case BinaryOp::Ne: r = x != y; break;
+      case BinaryOp::Lt: r = x < y; break;
+      case BinaryOp::Le: r = x <= y; break;
+      case BinaryOp::Gt: r = x > y; break;
+      case BinaryOp::Ge: r = x >= y; break;
+      default: break;  // arithmetic goes to arithmetic_kernel
+    }
+    out[off[2]] = r;
+  }
+}
+
+template <typename T>
+__global__ void arithmetic_kernel(int64_t n, StridedIndex<3> index, BinaryOp op, const T* a, const T* b, T* out) {
+  for (int64_t i = grid_start(); i < n; i += grid_step()) {
+    int64_t off[3];
+    index.offsets(i, off);
+    const T x = a[off[0]], y = b[off[1]];
+    T r = T(0);
+    switch (op) {
+      case BinaryOp::Add: r = T(x + y); break;
+      case BinaryOp::Sub: r = T(x - y); break;
+      case BinaryOp::Mul: r = T(x * y); break;
+      case BinaryOp::Div: r = T(x / y); break;
+      default: break;  // comparisons go to compare_kernel
+    }
+    out[off[2]] = r;
+  }
+}
+
+template <typename T>
+__global__ void where_kernel(int64_t n, StridedIndex<4> index, const bool* cond, const T* a, const T* b, T* out) {
+  for (int64_t i = grid_start(); i < n; i += grid_step()) {
+    int64_t off[4];
+    index.offsets(i, off);
+    out[off[3]] = cond[off[0]] ? a[off[1]] : b[off[2]];
+  }
+}
+
+}  // namespace
+
+void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
+  check(unary_defined(op, x.dtype()), "cuda unary: op ", static_cast<int>(op), " is not defined for ", x.dtype());
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  activate();
+  visit_cuda_dtype(x.dtype(), "unary", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, bool>) {
+      const StridedIndex<2> index = make_strided_index<2>(out.shape(), {&x.strides(), &out.strides()});
+      unary_kernel<T><<<grid_for(n), kThreads>>>(n, index, op, device_data<T>(x), device_data<T>(out),
+                                                 param_as<T>(a), param_as<T>(b));
+      DL_CUDA_CHECK(cudaGetLastError());
+    }
+  });
+}
+
+void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  check(is_comparison(op) || a.dtype() != DType::Bool, "cuda binary: op ", static_cast<int>(op),
+        " is not defined for ", a.dtype());
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  activate();
+  visit_cuda_dtype(a.dtype(), "binary", [&](auto tag) {
+    using T = decltype(tag);
+    const StridedIndex<3> index =
+        make_strided_index<3>(out.shape(), {&a.strides(), &b.strides(), &out.strides()});
+    if (is_comparison(op)) {
+      compare_kernel<T><<<grid_for(n), kThreads>>>(n, index, op, device_data<T>(a), device_data<T>(b),
+                                                   device_data<bool>(out));
+    } else if constexpr (!std::is_same_v<T, bool>) {
+      arithmetic_kernel<T><<<grid_for(n), kThreads>>>(n, index, op, device_data<T>(a), device_data<T>(b),
+                                                      device_data<T>(out));
+    }
+    DL_CUDA_CHECK(cudaGetLastError());
+  });
+}
+
+void CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  activate();
+  visit_cuda_dtype(a.dtype(), "where", [&](auto tag) {
+    using T = decltype(tag);
+    const StridedIndex<4> index =
+        make_strided_index<4>(out.shape(), {&cond.strides(), &a.strides(), &b.strides(), &out.strides()});
+    where_kernel<T><<<grid_for(n), kThreads>>>(n, index, device_data<bool>(cond), device_data<T>(a),
+                                               device_data<T>(b), device_data<T>(out));
+    DL_CUDA_CHECK(cudaGetLastError());
+  });
+}
+
+}  // namespace dl
