@@ -20,6 +20,12 @@ Backend& backend(Device device) {
 #endif
 }
 
+void Backend::matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const Tensor products = Tensor::empty({a.size(0), a.size(1), b.size(2)}, out.dtype(), out.device());
+  matmul(a, b, products);
+  reduce(ReduceOp::Sum, products, {0}, out.reshape({1, a.size(1), b.size(2)}));
+}
+
 #if !DL_CUDA
 int cuda_device_count() { return 0; }
 #endif
