@@ -6,6 +6,7 @@
 #   make CUDA=0       build without the CUDA backend (default: auto, if nvcc exists)
 #   make data         fetch and verify MNIST into data/mnist (part of `make`)
 #   make fuzz         build the libFuzzer targets (clang) and run each FUZZ_SECONDS
+#   make bench        build $(BUILD)/bench_cpu and run it (BENCH_ARGS="--threads 2 --batch 64 --reps 5")
 #   make clean
 
 CXX      ?= g++
@@ -56,7 +57,7 @@ TEST_OBJS   := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
 TEST_BIN    := $(BUILD)/run_tests
 DOCTEST_HDR := third_party/doctest/doctest/doctest.h
 
-.PHONY: all test clean doctest data fuzz FORCE
+.PHONY: all test bench clean doctest data fuzz FORCE
 # Keep app objects (make would delete them as intermediates of apps/%).
 .SECONDARY:
 all: $(LIB) $(APPS) data
@@ -110,6 +111,14 @@ $(TEST_BIN): $(TEST_OBJS) $(COMMON_OBJS) $(LIB)
 
 test: $(TEST_BIN)
 	$(TEST_BIN)
+
+# ---- benchmark -------------------------------------------------------------------
+BENCH_BIN := $(BUILD)/bench_cpu
+$(BENCH_BIN): $(BUILD)/bench/bench_cpu.o $(COMMON_OBJS) $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+bench: $(BENCH_BIN)
+	$(BENCH_BIN) $(BENCH_ARGS)
 
 # ---- data ----------------------------------------------------------------------
 # MNIST into $(MNIST_DIR): verified files are kept, missing or bad ones are

@@ -5,7 +5,8 @@
 // and cols = im2col(x) [N, C*kh*kw, L] (L = OH * OW; see the kernel,
 // tensor/cpu/conv.cpp), with W_mat = weight viewed as [O, C*kh*kw]:
 //   y_n   = W_mat @ cols_n (+ b)                 y [N, O, OH, OW]
-//   dW    = sum_n dy_n @ cols_n^T                (dy_n as [O, L])
+//   dW    = sum_n dy_n @ cols_n^T                (dy_n as [O, L]; one product
+//                                                 over N*L, matmul_sum_batch)
 //   dcols = W_mat^T @ dy_n,  dx = col2im(dcols)  (col2im is im2col's adjoint)
 //   db    = sum of dy over N, OH, OW
 // The transposed convolution is exactly the adjoint of that map: its forward
@@ -49,6 +50,14 @@ Tensor unfold(const Tensor& x, Pair k, Pair s, Pair p) {
 Tensor fold(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
   Tensor out = Tensor::empty(shape, cols.dtype(), cols.device());
   backend(cols.device()).col2im(cols, k, s, p, out);
+  return out;
+}
+
+// sum_n a[n] @ b[n] as an op-level helper (no autograd): [N, M, K] and
+// [N, K, P] -> [M, P], without the [N, M, P] products in between.
+Tensor matmul_sum_batch(const Tensor& a, const Tensor& b) {
+  Tensor out = Tensor::empty({a.size(1), b.size(2)}, a.dtype(), a.device());
+  backend(a.device()).matmul_sum_batch(a, b, out);
   return out;
 }
 
@@ -121,7 +130,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
            }
            if (need_w) {
              const Tensor cols = unfold(xs->get(), k, stride, padding);
-             grads[1] = sum(matmul(dy3, cols.transpose(1, 2)), {0}).reshape(w_shape);
+             grads[1] = matmul_sum_batch(dy3, cols.transpose(1, 2)).reshape(w_shape);
            }
            if (need_b) grads[2] = sum(dy, {0, 2, 3});
            return grads;
@@ -178,7 +187,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
              if (need_x) grads[0] = matmul(ws->get().reshape({c_in, ck}), dcols).reshape(x_shape);
              if (need_w) {
                const Tensor x3 = xs->get().reshape({n, c_in, hw});
-               grads[1] = sum(matmul(x3, dcols.transpose(1, 2)), {0}).reshape(w_shape);
+               grads[1] = matmul_sum_batch(x3, dcols.transpose(1, 2)).reshape(w_shape);
              }
            }
            if (need_b) grads[2] = sum(dy, {0, 2, 3});

@@ -20,6 +20,12 @@ Backend& backend(Device device) {
 #endif
 }
 
+void Backend::matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const Tensor products = Tensor::empty({a.size(0), a.size(1), b.size(2)}, out.dtype(), out.device());
+  matmul(a, b, products);
+  reduce(ReduceOp::Sum, products, {0}, out.reshape({1, a.size(1), b.size(2)}));
+}
+
 std::string CudaMemoryStats::str() const {
   const auto mib = [](int64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; };
   return "cuda memory: " + mib(bytes_in_use) + " in use (peak " + mib(peak_bytes_in_use) + "), " +

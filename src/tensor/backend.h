@@ -61,6 +61,11 @@ class Backend {
 
   // out[b] = a[b] @ w[b] for a [B, M, K], w [B, K, N], out [B, M, N].
   virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // out = sum_b a[b] @ w[b] for a [B, M, K], w [B, K, N], out [M, N]: a
+  // convolution's weight gradient. The default runs matmul into a temporary
+  // [B, M, N] and sums it over B; a backend may instead treat it as ONE
+  // product with inner dimension B*K and never materialise the temporary.
+  virtual void matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out);
   // Softmax (or log-softmax) along `dim`, max-subtracted for stability.
   virtual void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) = 0;
 

@@ -12,13 +12,16 @@
 // read from (entries read from the padding are dropped).
 //
 // Plain loops over raw pointers with each operand's own strides: inputs may
-// be any strided view, outputs are contiguous (the kernel contract). The
-// fast, blocked and threaded versions are the CPU speed issue's job.
+// be any strided view, outputs are contiguous (the kernel contract).
+// im2col and col2im are threaded over the N*C image planes, each plane
+// written by one thread only, so results do not depend on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/strided.h"
+#include "tensor/cpu/thread_pool.h"
 
 namespace dl {
 
@@ -30,20 +33,40 @@ int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t paddi
   return (size + 2 * padding - kernel) / stride + 1;
 }
 
+// The output columns ow whose input column iw = ow*stride - padding + j lies
+// inside [0, width): ow in [first, last).
+void valid_columns(int64_t j, int64_t stride, int64_t padding, int64_t width, int64_t ow_count, int64_t* first,
+                   int64_t* last) {
+  auto ceil_div_nonneg = [](int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; };
+  *first = std::min(ow_count, ceil_div_nonneg(padding - j, stride));
+  *last = std::max(*first, std::min(ow_count, ceil_div_nonneg(width + padding - j, stride)));
+}
+
+// Image planes (n, c) per thread chunk: enough that a chunk moves about
+// kElementwiseGrain values.
+int64_t planes_grain(Pair k, int64_t length) {
+  return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, k[0] * k[1] * length));
+}
+
+// Threaded over the N*C image planes: plane (n, c) alone writes the kh*kw
+// rows (c*kh + i)*kw + j of cols[n].
 template <typename T>
 void im2col_typed(const Tensor& x, Pair k, Pair s, Pair p, const Tensor& cols) {
-  const int64_t n_count = x.shape()[0], channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+  const int64_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
   const int64_t oh_count = window_count(h, k[0], s[0], p[0]), ow_count = window_count(w, k[1], s[1], p[1]);
   const int64_t rows = channels * k[0] * k[1], length = oh_count * ow_count;
   const T* in = x.data<T>();
   T* out = cols.data<T>();  // contiguous [N, rows, length]
   const Shape& xs = x.strides();
-  for (int64_t n = 0; n < n_count; ++n) {
-    for (int64_t c = 0; c < channels; ++c) {
+  parallel_for(0, x.shape()[0] * channels, planes_grain(k, length), [&](int64_t first, int64_t last) {
+    for (int64_t plane_index = first; plane_index < last; ++plane_index) {
+      const int64_t n = plane_index / channels, c = plane_index % channels;
       const T* plane = in + n * xs[0] + c * xs[1];
       for (int64_t i = 0; i < k[0]; ++i) {
         for (int64_t j = 0; j < k[1]; ++j) {
           T* dst = out + (n * rows + (c * k[0] + i) * k[1] + j) * length;
+          int64_t ow_first = 0, ow_last = 0;
+          valid_columns(j, s[1], p[1], w, ow_count, &ow_first, &ow_last);
           for (int64_t oh = 0; oh < oh_count; ++oh) {
             T* dst_row = dst + oh * ow_count;
             const int64_t ih = oh * s[0] - p[0] + i;
@@ -52,45 +75,46 @@ void im2col_typed(const Tensor& x, Pair k, Pair s, Pair p, const Tensor& cols) {
               continue;
             }
             const T* src_row = plane + ih * xs[2];
-            for (int64_t ow = 0; ow < ow_count; ++ow) {
-              const int64_t iw = ow * s[1] - p[1] + j;
-              dst_row[ow] = (iw >= 0 && iw < w) ? src_row[iw * xs[3]] : T(0);
-            }
+            std::fill(dst_row, dst_row + ow_first, T(0));
+            for (int64_t ow = ow_first; ow < ow_last; ++ow) dst_row[ow] = src_row[(ow * s[1] - p[1] + j) * xs[3]];
+            std::fill(dst_row + ow_last, dst_row + ow_count, T(0));
           }
         }
       }
     }
-  }
+  });
 }
 
+// Threaded over the N*C output planes: plane (n, c) only receives the rows
+// (c*kh + i)*kw + j of cols[n], added in the same order for any thread count.
 template <typename T>
 void col2im_typed(const Tensor& cols, Pair k, Pair s, Pair p, const Tensor& out) {
-  const int64_t n_count = out.shape()[0], channels = out.shape()[1], h = out.shape()[2], w = out.shape()[3];
+  const int64_t channels = out.shape()[1], h = out.shape()[2], w = out.shape()[3];
   const int64_t oh_count = window_count(h, k[0], s[0], p[0]), ow_count = window_count(w, k[1], s[1], p[1]);
   const T* in = cols.data<T>();
   T* img = out.data<T>();  // contiguous [N, C, H, W]
   const Shape& cs = cols.strides();
-  std::fill(img, img + out.numel(), T(0));
-  for (int64_t n = 0; n < n_count; ++n) {
-    for (int64_t c = 0; c < channels; ++c) {
-      T* plane = img + (n * channels + c) * h * w;
+  parallel_for(0, out.shape()[0] * channels, planes_grain(k, oh_count * ow_count), [&](int64_t first, int64_t last) {
+    for (int64_t plane_index = first; plane_index < last; ++plane_index) {
+      const int64_t n = plane_index / channels, c = plane_index % channels;
+      T* plane = img + plane_index * h * w;
+      std::fill(plane, plane + h * w, T(0));
       for (int64_t i = 0; i < k[0]; ++i) {
         for (int64_t j = 0; j < k[1]; ++j) {
           const T* src = in + n * cs[0] + ((c * k[0] + i) * k[1] + j) * cs[1];
+          int64_t ow_first = 0, ow_last = 0;
+          valid_columns(j, s[1], p[1], w, ow_count, &ow_first, &ow_last);
           for (int64_t oh = 0; oh < oh_count; ++oh) {
             const int64_t ih = oh * s[0] - p[0] + i;
             if (ih < 0 || ih >= h) continue;
             T* dst_row = plane + ih * w;
             const T* src_row = src + oh * ow_count * cs[2];
-            for (int64_t ow = 0; ow < ow_count; ++ow) {
-              const int64_t iw = ow * s[1] - p[1] + j;
-              if (iw >= 0 && iw < w) dst_row[iw] += src_row[ow * cs[2]];
-            }
+            for (int64_t ow = ow_first; ow < ow_last; ++ow) dst_row[ow * s[1] - p[1] + j] += src_row[ow * cs[2]];
           }
         }
       }
     }
-  }
+  });
 }
 
 // The scan order and the comparison are PyTorch's CPU kernel's: the window

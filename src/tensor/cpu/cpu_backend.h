@@ -3,7 +3,11 @@
 //   memory.cpp      allocate, host copies, fill, copy, random
 //   elementwise.cpp unary, binary, where
 //   reduce.cpp      sum / max / argmax over dims
-//   matmul.cpp      batched matrix multiply
+//   matmul.cpp      batched matrix multiply (and its batch-summed form) on gemm
+//   gemm.h/.cpp     the packed, blocked, threaded GEMM every product runs on
+//   gemm_kernels.h  its micro-kernels: the portable one, and the declaration of
+//   gemm_avx2.cpp   the AVX2 / FMA one (the only file built for AVX2)
+//   thread_pool.h/.cpp  set_num_threads, num_threads, parallel_for
 //   softmax.cpp     softmax and log-softmax
 //   conv.cpp        im2col / col2im, max-pool forward and backward
 #pragma once
@@ -31,6 +35,7 @@ class CpuBackend final : public Backend {
 
   void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
   void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
               std::array<int64_t, 2> padding, const Tensor& cols) override;

@@ -1,9 +1,10 @@
 // elementwise.cpp — unary, binary and where kernels on the CPU.
 //
 // Each kernel is one generic loop (map_unary / map_binary) instantiated with
-// a small lambda per op, so the compiler inlines the math into the loop.
-// Contiguous operands take a plain indexed loop; anything else goes through
-// for_each_strided.
+// a small lambda per op, so the compiler inlines the math into the loop. The
+// loops run on parallel_for_each_strided_row (strided.h): runs of the
+// innermost merged dim, split across threads on large tensors; every
+// element is computed on its own, so the thread count never changes a result.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -20,25 +21,43 @@ template <typename In, typename Out, typename F>
 void map_unary(const Tensor& x, const Tensor& out, F f) {
   const In* in = x.data<In>();
   Out* o = out.data<Out>();
-  if (x.is_contiguous() && out.is_contiguous()) {
-    for (int64_t i = 0; i < out.numel(); ++i) o[i] = f(in[i]);
-    return;
-  }
-  for_each_strided<2>(out.shape(), {&x.strides(), &out.strides()},
-                      [&](const auto& off) { o[off[1]] = f(in[off[0]]); });
+  parallel_for_each_strided_row<2>(
+      out.shape(), {&x.strides(), &out.strides()}, [&](const auto& off, int64_t count, const auto& step) {
+        const In* src = in + off[0];
+        Out* dst = o + off[1];
+        if (step[0] == 1 && step[1] == 1) {
+          for (int64_t i = 0; i < count; ++i) dst[i] = f(src[i]);
+        } else {
+          for (int64_t i = 0; i < count; ++i) dst[i * step[1]] = f(src[i * step[0]]);
+        }
+      });
 }
 
+// The inner loops name the common step patterns (all contiguous, one side a
+// broadcast scalar) so that the compiler vectorises them.
 template <typename In, typename Out, typename F>
 void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
   const In* pa = a.data<In>();
   const In* pb = b.data<In>();
   Out* o = out.data<Out>();
-  if (a.is_contiguous() && b.is_contiguous() && out.is_contiguous()) {
-    for (int64_t i = 0; i < out.numel(); ++i) o[i] = f(pa[i], pb[i]);
-    return;
-  }
-  for_each_strided<3>(out.shape(), {&a.strides(), &b.strides(), &out.strides()},
-                      [&](const auto& off) { o[off[2]] = f(pa[off[0]], pb[off[1]]); });
+  parallel_for_each_strided_row<3>(
+      out.shape(), {&a.strides(), &b.strides(), &out.strides()},
+      [&](const auto& off, int64_t count, const auto& step) {
+        const In* sa = pa + off[0];
+        const In* sb = pb + off[1];
+        Out* dst = o + off[2];
+        if (step[2] == 1 && step[0] == 1 && step[1] == 1) {
+          for (int64_t i = 0; i < count; ++i) dst[i] = f(sa[i], sb[i]);
+        } else if (step[2] == 1 && step[0] == 1 && step[1] == 0) {
+          const In vb = *sb;
+          for (int64_t i = 0; i < count; ++i) dst[i] = f(sa[i], vb);
+        } else if (step[2] == 1 && step[0] == 0 && step[1] == 1) {
+          const In va = *sa;
+          for (int64_t i = 0; i < count; ++i) dst[i] = f(va, sb[i]);
+        } else {
+          for (int64_t i = 0; i < count; ++i) dst[i * step[2]] = f(sa[i * step[0]], sb[i * step[1]]);
+        }
+      });
 }
 
 template <typename T>
@@ -122,8 +141,12 @@ void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, con
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* o = out.data<T>();
-    for_each_strided<4>(out.shape(), {&cond.strides(), &a.strides(), &b.strides(), &out.strides()},
-                        [&](const auto& off) { o[off[3]] = c[off[0]] ? pa[off[1]] : pb[off[2]]; });
+    parallel_for_each_strided_row<4>(
+        out.shape(), {&cond.strides(), &a.strides(), &b.strides(), &out.strides()},
+        [&](const auto& off, int64_t count, const auto& step) {
+          for (int64_t i = 0; i < count; ++i)
+            o[off[3] + i * step[3]] = c[off[0] + i * step[0]] ? pa[off[1] + i * step[1]] : pb[off[2] + i * step[2]];
+        });
   });
 }
 

@@ -51,12 +51,14 @@ void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
       using D = decltype(dst_tag);
       const S* s = src.data<S>();
       D* d = dst.data<D>();
-      if (src.is_contiguous() && dst.is_contiguous()) {
-        for (int64_t i = 0; i < dst.numel(); ++i) d[i] = convert<D>(s[i]);
-        return;
-      }
-      for_each_strided<2>(dst.shape(), {&src.strides(), &dst.strides()},
-                          [&](const auto& off) { d[off[1]] = convert<D>(s[off[0]]); });
+      parallel_for_each_strided_row<2>(
+          dst.shape(), {&src.strides(), &dst.strides()}, [&](const auto& off, int64_t count, const auto& step) {
+            if (step[0] == 1 && step[1] == 1) {
+              for (int64_t i = 0; i < count; ++i) d[off[1] + i] = convert<D>(s[off[0] + i]);
+            } else {
+              for (int64_t i = 0; i < count; ++i) d[off[1] + i * step[1]] = convert<D>(s[off[0] + i * step[0]]);
+            }
+          });
     });
   });
 }

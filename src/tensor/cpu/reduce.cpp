@@ -1,11 +1,11 @@
 // reduce.cpp — sum, max and argmax over a set of dims on the CPU.
 //
-// One pass over the input in row-major order. Three offsets are tracked per
-// element: where it is in x, which output it belongs to (the output's strides
-// with the reduced dims zeroed), and its position inside the reduced block
-// (for argmax). Sums accumulate in double (int64 for integers) so float32
-// sums of many elements stay accurate, and the order is fixed: results never
-// depend on timing.
+// Each output element is computed on its own: its reduced elements are
+// visited in row-major order (the order a single row-major pass over x
+// would meet them), as runs of the innermost merged reduced dim. Sums
+// accumulate in double (int64 for integers) so float32 sums of many elements
+// stay accurate. Outputs are split across threads, never one output's sum,
+// so the summation order, and the result, never depends on the thread count.
 #include <cmath>
 
 #include "tensor/cpu/cpu_backend.h"
@@ -26,52 +26,74 @@ void reduce_typed(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims
   const int64_t ndim = x.dim();
   std::vector<bool> reduced(ndim, false);
   for (int64_t d : dims) reduced[d] = true;
-
-  // out_strides: where the element's result goes. block_strides: the
-  // element's row-major index within its reduced block (for argmax).
-  Shape out_strides(ndim, 0), block_strides(ndim, 0);
-  int64_t block_stride = 1;
-  for (int64_t d = ndim - 1; d >= 0; --d) {
-    if (reduced[d]) {
-      block_strides[d] = block_stride;
-      block_stride *= x.shape()[d];
-    } else {
-      out_strides[d] = out.strides()[d];
-    }
+  // x's dims split into the kept ones (which output) and the reduced ones
+  // (which element of the output's block).
+  Shape kept_shape, kept_strides, block_shape, block_strides;
+  for (int64_t d = 0; d < ndim; ++d) {
+    (reduced[d] ? block_shape : kept_shape).push_back(x.shape()[d]);
+    (reduced[d] ? block_strides : kept_strides).push_back(x.strides()[d]);
   }
-  const int64_t outputs = out.numel();
+  const int64_t outputs = out.numel(), block = shape_numel(block_shape);
+  const MergedLoop<1> block_loop = merge_dims<1>(block_shape, {&block_strides});
   const T* in = x.data<T>();
+
+  // Offset in x of output o's first element (o is row-major over the kept dims).
+  auto block_start = [&](int64_t o) {
+    int64_t offset = 0;
+    for (int64_t d = static_cast<int64_t>(kept_shape.size()) - 1; d >= 0; --d) {
+      offset += (o % kept_shape[d]) * kept_strides[d];
+      o /= kept_shape[d];
+    }
+    return offset;
+  };
+  // Enough outputs per chunk that a chunk holds ~kElementwiseGrain elements.
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(block, 1));
 
   if (op == ReduceOp::Sum) {
     using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
     using Out = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;
-    std::vector<Acc> sums(outputs, Acc(0));
-    for_each_strided<2>(x.shape(), {&x.strides(), &out_strides},
-                        [&](const auto& off) { sums[off[1]] += static_cast<Acc>(in[off[0]]); });
     Out* o = out.data<Out>();
-    for (int64_t i = 0; i < outputs; ++i) o[i] = static_cast<Out>(sums[i]);
+    parallel_for(0, outputs, grain, [&](int64_t first, int64_t last) {
+      for (int64_t i = first; i < last; ++i) {
+        const T* start = in + block_start(i);
+        Acc sum = 0;
+        if (block > 0) {
+          for_each_strided_row(block_loop, 0, block, [&](const auto& off, int64_t count, const auto& step) {
+            const T* p = start + off[0];
+            if (step[0] == 1) {
+              for (int64_t j = 0; j < count; ++j) sum += static_cast<Acc>(p[j]);
+            } else {
+              for (int64_t j = 0; j < count; ++j) sum += static_cast<Acc>(p[j * step[0]]);
+            }
+          });
+        }
+        o[i] = static_cast<Out>(sum);
+      }
+    });
     return;
   }
 
   // Max and ArgMax: strictly greater replaces, so the first maximum wins;
-  // a NaN replaces anything and is never replaced (NaN propagates).
-  std::vector<T> best(outputs);
-  std::vector<int64_t> best_index(outputs, -1);
-  for_each_strided<3>(x.shape(), {&x.strides(), &out_strides, &block_strides}, [&](const auto& off) {
-    const T v = in[off[0]];
-    int64_t& index = best_index[off[1]];
-    if (index < 0 || (!is_nan(best[off[1]]) && (v > best[off[1]] || is_nan(v)))) {
-      best[off[1]] = v;
-      index = off[2];
+  // a NaN replaces anything and is never replaced (NaN propagates). The
+  // index is the element's row-major position in its block.
+  parallel_for(0, outputs, grain, [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      const T* start = in + block_start(i);
+      T best = T(0);
+      int64_t best_index = -1, position = 0;
+      for_each_strided_row(block_loop, 0, block, [&](const auto& off, int64_t count, const auto& step) {
+        for (int64_t j = 0; j < count; ++j, ++position) {
+          const T v = start[off[0] + j * step[0]];
+          if (best_index < 0 || (!is_nan(best) && (v > best || is_nan(v)))) {
+            best = v;
+            best_index = position;
+          }
+        }
+      });
+      if (op == ReduceOp::Max) out.data<T>()[i] = best;
+      else out.data<int64_t>()[i] = best_index;
     }
   });
-  if (op == ReduceOp::Max) {
-    T* o = out.data<T>();
-    for (int64_t i = 0; i < outputs; ++i) o[i] = best[i];
-  } else {
-    int64_t* o = out.data<int64_t>();
-    for (int64_t i = 0; i < outputs; ++i) o[i] = best_index[i];
-  }
 }
 
 }  // namespace
