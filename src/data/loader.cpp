@@ -89,8 +89,8 @@ Batch DataLoader::make_batch(int64_t k) const {
   return batch;
 }
 
-void DataLoader::produce(int64_t count) {
-  for (int64_t k = 0; k < count; ++k) {
+void DataLoader::produce(int64_t first, int64_t count) {
+  for (int64_t k = first; k < count; ++k) {
     // Made outside the lock so the caller can take earlier batches meanwhile.
     Batch batch;
     std::exception_ptr error;
@@ -128,8 +128,10 @@ void DataLoader::stop_worker() {
   if (worker_.joinable()) worker_.join();
 }
 
-void DataLoader::start_epoch(int64_t epoch) {
+void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   check(epoch >= 0, "DataLoader::start_epoch: epoch must be >= 0, got ", epoch);
+  check(first_batch >= 0 && first_batch <= batches_per_epoch(), "DataLoader::start_epoch: first batch ", first_batch,
+        " out of range [0, ", batches_per_epoch(), "]");
   stop_worker();
   // No worker runs now, so the shared state can be reset without the lock.
   order_ = epoch_order(n_, shuffle_, seed_, epoch);
@@ -139,7 +141,7 @@ void DataLoader::start_epoch(int64_t epoch) {
   finished_ = false;
   stop_ = false;
   started_ = false;  // until the worker exists: next() would otherwise wait forever
-  worker_ = std::thread(&DataLoader::produce, this, batches_per_epoch());
+  worker_ = std::thread(&DataLoader::produce, this, first_batch, batches_per_epoch());
   started_ = true;
 }
 

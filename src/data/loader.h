@@ -64,9 +64,10 @@ class DataLoader {
   int64_t batches_per_epoch() const;
 
   // Begins epoch `epoch` (>= 0): fixes its order and starts preparing its
-  // first batches. Callable at any time; an epoch in progress is abandoned
+  // batches from `first_batch` on (a run resumed mid-epoch skips the ones it
+  // already trained on; the batches themselves do not change). Callable at any time; an epoch in progress is abandoned
   // (its worker stopped and joined, unread batches dropped).
-  void start_epoch(int64_t epoch);
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
 
   // The epoch's next batch, or nullopt once all batches_per_epoch() were
   // served. Blocks (without spinning) until the worker has it. An exception
@@ -87,7 +88,7 @@ class DataLoader {
   static std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch);
 
  private:
-  void produce(int64_t count);  // the worker: batches 0..count-1 into queue_
+  void produce(int64_t first, int64_t count);  // the worker: batches first..count-1 into queue_
   void stop_worker();
 
   Tensor images_, labels_;
