@@ -1,0 +1,42 @@
+// checkpoint.cpp — see checkpoint.h.
+#include "common/checkpoint.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace dl {
+
+std::vector<NamedTensor> with_prefix(const std::string& prefix, const std::vector<NamedTensor>& tensors) {
+  std::vector<NamedTensor> out;
+  out.reserve(tensors.size());
+  for (const NamedTensor& t : tensors) out.push_back({prefix + t.name, t.tensor});
+  return out;
+}
+
+void load_module(const SafetensorsFile& file, const std::string& prefix, Module& module) {
+  load_into(file, file.name, prefix, module.state_dict());
+}
+
+void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Optimizer& optimizer) {
+  optimizer.load_state_dict(file.with_prefix(prefix));
+}
+
+bool has_metadata(const SafetensorsFile& file, const std::string& key) {
+  for (const auto& [k, v] : file.metadata) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_t fallback) {
+  if (!has_metadata(file, key)) return fallback;
+  const std::string text = file.metadata_value(key);
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  check(!text.empty() && *end == '\0' && errno == 0, file.name, ": metadata '", key, "' is '", text,
+        "', expected an integer");
+  return value;
+}
+
+}  // namespace dl

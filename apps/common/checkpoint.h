@@ -1,0 +1,35 @@
+// checkpoint.h — one safetensors file holding a whole training state:
+// modules and optimizers under name prefixes ("G.", "D.", "optim.d."), plus
+// string metadata (config, position, RNG). Shared by every app.
+//
+// Module tensors keep PyTorch's state_dict names after the prefix, so
+// selecting the "G." keys and stripping the prefix loads the generator into
+// its PyTorch twin with strict=True.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/safetensors.h"
+#include "nn/module.h"
+#include "optim/optimizer.h"
+
+namespace dl {
+
+// `tensors` with `prefix` put in front of every name.
+std::vector<NamedTensor> with_prefix(const std::string& prefix, const std::vector<NamedTensor>& tensors);
+
+// Copies the file's tensors under `prefix` into the module's parameters and
+// buffers, strictly (every one present, nothing left over, shapes and dtypes
+// equal); nothing is changed on an error.
+void load_module(const SafetensorsFile& file, const std::string& prefix, Module& module);
+
+// Restores an optimizer's state from the file's tensors under `prefix`.
+void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Optimizer& optimizer);
+
+// The metadata value for `key` parsed as an integer, or `fallback` when the
+// key is absent; Error naming the file when it is not an integer.
+int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_t fallback);
+bool has_metadata(const SafetensorsFile& file, const std::string& key);
+
+}  // namespace dl

@@ -1,0 +1,266 @@
+// training.cpp — see training.h.
+#include "common/training.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <sstream>
+
+#include "tensor/error.h"
+
+namespace dl {
+
+// ---- run directory --------------------------------------------------------------
+
+void make_directories(const std::string& path) {
+  check(!path.empty(), "mkdir: empty path");
+  for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+    const std::string prefix = pos == std::string::npos ? path : path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      fail(prefix, ": cannot create directory: ", std::strerror(errno));
+    }
+    if (pos == std::string::npos) break;
+  }
+  struct stat info {};
+  check(::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode), path, ": exists and is not a directory");
+}
+
+namespace {
+
+bool is_directory(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+std::string timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", &local);
+  return text;
+}
+
+std::string parent_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+RunDirectory RunDirectory::create(const std::string& app, const std::string& path) {
+  std::string dir = path;
+  if (dir.empty()) {
+    // Two runs started in the same second get -2, -3, ... appended.
+    const std::string stem = "runs/" + app + "-" + timestamp();
+    dir = stem;
+    for (int n = 2; is_directory(dir); ++n) dir = stem + "-" + std::to_string(n);
+  }
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  make_directories(dir + "/checkpoints");
+  make_directories(dir + "/samples");
+  // runs/latest -> the run, relative so the tree can be moved. Replaced
+  // atomically: a symlink under a temporary name renamed over the old one.
+  const std::string latest = parent_of(dir) + "/latest", temp = latest + ".tmp";
+  ::unlink(temp.c_str());
+  if (::symlink(base_name(dir).c_str(), temp.c_str()) != 0 || ::rename(temp.c_str(), latest.c_str()) != 0) {
+    std::cerr << "warning: could not point " << latest << " at " << dir << ": " << std::strerror(errno) << "\n";
+  }
+  return RunDirectory(dir);
+}
+
+RunDirectory RunDirectory::open(const std::string& path) {
+  std::string dir = path.empty() ? "runs/latest" : path;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  check(is_directory(dir), "--run ", dir, ": no such run directory (start one with train, without --resume)");
+  return RunDirectory(dir);
+}
+
+// ---- stopping -------------------------------------------------------------------
+
+namespace {
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) {
+  g_stop_signal = signal;
+  std::signal(signal, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+}  // namespace
+
+void install_stop_handlers() {
+  g_stop_signal = 0;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+int stop_signal() { return g_stop_signal; }
+void request_stop(int signal) { g_stop_signal = signal; }
+
+// ---- progress -------------------------------------------------------------------
+
+namespace {
+
+std::string clock_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  char text[32];
+  if (s >= 3600) {
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  } else {
+    std::snprintf(text, sizeof text, "%02lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  }
+  return text;
+}
+
+}  // namespace
+
+Progress::Progress(std::string label, int64_t total, int64_t every, std::vector<std::string> names)
+    : label_(std::move(label)),
+      total_(total),
+      every_(every > 0 ? every : 100),
+      names_(std::move(names)),
+      sums_(names_.size(), 0.0),
+      means_(names_.size(), 0.0),
+      terminal_(::isatty(STDOUT_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()) {}
+
+double Progress::seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+std::string Progress::line(int64_t done) const {
+  // Speed and ETA count only this process's iterations (a resumed epoch
+  // starts part-way through).
+  const double elapsed = seconds();
+  const double rate = elapsed > 0 ? static_cast<double>(count_) / elapsed : 0.0;
+  std::ostringstream out;
+  out << label_ << " " << done << "/" << total_;
+  if (terminal_) {
+    const int width = 24;
+    const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : width;
+    out << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "]";
+  }
+  char speed[32];
+  std::snprintf(speed, sizeof speed, " %.2f it/s", rate);
+  out << speed << " ETA " << clock_text(rate > 0 ? static_cast<double>(total_ - done) / rate : NAN);
+  for (size_t i = 0; i < names_.size(); ++i) {
+    char value[48];
+    std::snprintf(value, sizeof value, " %s %.4f", names_[i].c_str(), means_[i]);
+    out << value;
+  }
+  return out.str();
+}
+
+void Progress::update(int64_t done, const std::vector<double>& values) {
+  if (first_ < 0) first_ = done - 1;
+  ++count_;
+  done_ = done;
+  for (size_t i = 0; i < sums_.size() && i < values.size(); ++i) {
+    sums_[i] += values[i];
+    means_[i] = sums_[i] / static_cast<double>(count_);
+  }
+  if (terminal_) {
+    std::cout << "\r\033[K" << line(done) << std::flush;
+  } else if (done % every_ == 0 && done < total_) {
+    std::cout << line(done) << "\n" << std::flush;
+  }
+}
+
+void Progress::finish() {
+  if (terminal_) std::cout << "\r\033[K";
+  std::cout << line(done_) << " in " << clock_text(seconds()) << "\n" << std::flush;
+}
+
+// ---- the loop -------------------------------------------------------------------
+
+int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
+                 const TrainLoopHooks& hooks) {
+  const int64_t batches = loader.batches_per_epoch();
+  check(batches > 0, options.app, " train: the data set has fewer images (", loader.size(), ") than one batch (",
+        loader.batch_size(), ")");
+  const std::vector<std::string>& columns = log.columns();
+  check(columns.size() > 2 && columns[0] == "epoch" && columns[1] == "iteration", options.app,
+        " train: the log's first columns must be epoch, iteration");
+  const std::vector<std::string> names(columns.begin() + 2, columns.end());
+  int64_t trained_here = 0;
+
+  // Called after the checkpoint for `pos` is written.
+  auto stopped = [&](int signal) {
+    std::cout << options.app << ": stopped by " << (signal == SIGTERM ? "SIGTERM" : "SIGINT") << " at epoch "
+              << pos.epoch + 1 << ", batch " << pos.batch << "; checkpoint written (continue with --resume)\n";
+    return 128 + signal;
+  };
+
+  while (pos.epoch < options.epochs) {
+    loader.start_epoch(pos.epoch, pos.batch);
+    Progress progress("epoch " + std::to_string(pos.epoch + 1) + "/" + std::to_string(options.epochs), batches,
+                      options.log_every, names);
+    while (std::optional<Batch> batch = loader.next()) {
+      std::vector<double> values;
+      try {
+        values = hooks.step(*batch);
+      } catch (const Error& e) {
+        fail(options.app, " train: iteration ", pos.iteration + 1, " (epoch ", pos.epoch + 1, ", batch ", pos.batch + 1,
+             "): ", e.what(), "; stopping — the last good checkpoint is kept");
+      }
+      check(values.size() == names.size(), options.app, " train: the step returned ", values.size(),
+            " values for ", names.size(), " log columns");
+      for (size_t i = 0; i < values.size(); ++i) {
+        check(std::isfinite(values[i]), options.app, " train: ", names[i], " is ",
+              std::isnan(values[i]) ? "nan" : (values[i] > 0 ? "inf" : "-inf"), " at iteration ",
+              pos.iteration + 1, " (epoch ", pos.epoch + 1, ", batch ", pos.batch + 1,
+              "); stopping — the last good checkpoint is kept");
+      }
+      std::vector<double> row = {static_cast<double>(pos.epoch), static_cast<double>(pos.iteration)};
+      row.insert(row.end(), values.begin(), values.end());
+      log.append(row);
+      ++pos.batch;
+      ++pos.iteration;
+      ++trained_here;
+      progress.update(pos.batch, values);
+      if (options.max_iterations > 0 && trained_here >= options.max_iterations) request_stop(SIGINT);
+      if (stop_signal() != 0 && pos.batch < batches) {
+        progress.finish();
+        hooks.save(pos);
+        log.flush();
+        return stopped(stop_signal());
+      }
+    }
+    progress.finish();
+    ++pos.epoch;
+    pos.batch = 0;
+    if (hooks.end_of_epoch) hooks.end_of_epoch(pos.epoch - 1);
+    hooks.save(pos);
+    log.flush();
+    if (stop_signal() != 0 && pos.epoch < options.epochs) return stopped(stop_signal());
+  }
+  return 0;
+}
+
+std::vector<std::vector<double>> restore_log(const std::string& path, int64_t iteration, CsvLog& log) {
+  std::vector<std::string> columns;
+  std::vector<std::vector<double>> rows = read_csv_numbers(path, &columns), kept;
+  check(columns == log.columns(), path, ": its columns do not match this run's log");
+  for (std::vector<double>& row : rows) {
+    if (row[1] < static_cast<double>(iteration)) {
+      log.append(row);
+      kept.push_back(std::move(row));
+    }
+  }
+  return kept;
+}
+
+}  // namespace dl

@@ -1,0 +1,215 @@
+// test_training.cpp — what every app shares (apps/common/cli.h and
+// training.h): flag parsing and its one-line errors, the exit statuses, and
+// the training loop's logging, NaN guard, stop requests and resume position.
+#include <csignal>
+
+#include "common/cli.h"
+#include "common/training.h"
+#include "dl.h"
+#include "doctest/doctest.h"
+#include "helpers.h"
+
+using namespace dl;
+
+namespace {
+
+// argv from strings (ArgParser reads argv[first..]).
+struct Argv {
+  std::vector<std::string> words;
+  std::vector<char*> pointers;
+  explicit Argv(std::vector<std::string> w) : words(std::move(w)) {
+    for (std::string& word : words) pointers.push_back(word.data());
+  }
+  int argc() const { return static_cast<int>(pointers.size()); }
+  char** argv() { return pointers.data(); }
+};
+
+struct Flags {
+  int64_t epochs = 5;
+  double lr = 0.1;
+  std::string name = "x", mode = "a";
+  bool resume = false;
+};
+
+// Parses `words` (after "app cmd") into fresh Flags; rethrows errors.
+Flags parse(std::vector<std::string> words, bool* parsed = nullptr) {
+  words.insert(words.begin(), {"app", "cmd"});
+  Argv a(words);
+  Flags f;
+  ArgParser args("app cmd", "test");
+  args.add("--epochs", &f.epochs, "epochs");
+  args.add("--lr", &f.lr, "learning rate");
+  args.add("--name", &f.name, "a name");
+  args.add_choice("--mode", &f.mode, {"a", "b"}, "a mode");
+  args.add_switch("--resume", &f.resume, "resume");
+  args.add_check([&] { usage_check(f.epochs >= 1, "--epochs", "must be >= 1"); });
+  const bool ok = args.parse(a.argc(), a.argv(), 2);
+  if (parsed) *parsed = ok;
+  return f;
+}
+
+std::string usage_error(std::vector<std::string> words) {
+  try {
+    parse(std::move(words));
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// MNIST-shaped loader input: n images whose first pixel is the image index.
+DataLoader numbered_loader(int64_t n, int64_t batch) {
+  std::vector<double> pixels(static_cast<size_t>(n * 28 * 28), 0.0), labels(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < n; ++i) pixels[static_cast<size_t>(i * 784)] = static_cast<double>(i);
+  return DataLoader(tensor(pixels, {n, 28, 28}, DType::UInt8), tensor(labels, {n}, DType::Int64), batch, false, 0,
+                    true, PixelScale::ZeroOne);
+}
+
+}  // namespace
+
+TEST_CASE("flags: values, defaults, --flag=value, switches and choices") {
+  const Flags defaults = parse({});
+  CHECK(defaults.epochs == 5);
+  CHECK(defaults.lr == 0.1);
+  const Flags f = parse({"--epochs", "7", "--lr=0.5", "--name", "run 1", "--mode", "b", "--resume"});
+  CHECK(f.epochs == 7);
+  CHECK(f.lr == 0.5);
+  CHECK(f.name == "run 1");
+  CHECK(f.mode == "b");
+  CHECK(f.resume);
+  bool parsed = true;
+  parse({"--epochs", "3", "--help"}, &parsed);
+  CHECK_FALSE(parsed);  // the help was printed; the command does not run
+}
+
+TEST_CASE("flags: every mistake is a one-line UsageError naming the flag") {
+  CHECK(usage_error({"--epoch", "3"}) == "unknown flag --epoch (see app cmd --help)");
+  CHECK(usage_error({"extra"}) == "unexpected argument 'extra' (see app cmd --help)");
+  CHECK(usage_error({"--epochs", "3x"}) == "--epochs: expected an integer, got '3x'");
+  CHECK(usage_error({"--epochs", ""}) == "--epochs: expected an integer, got ''");
+  CHECK(usage_error({"--epochs", "99999999999999999999"}) ==
+        "--epochs: expected an integer, got '99999999999999999999'");
+  CHECK(usage_error({"--lr", "nan"}) == "--lr: expected a finite number, got 'nan'");
+  CHECK(usage_error({"--epochs"}) == "--epochs: expected a value");
+  CHECK(usage_error({"--epochs", "1", "--epochs", "2"}) == "--epochs: given twice");
+  CHECK(usage_error({"--mode", "c"}) == "--mode: expected one of a|b, got 'c'");
+  CHECK(usage_error({"--resume=yes"}) == "--resume: takes no value");
+  CHECK(usage_error({"--epochs", "0"}) == "--epochs: must be >= 1");
+}
+
+TEST_CASE("--device: cpu, auto and refused GPUs") {
+  CHECK(parse_device_flag("cpu") == Device::cpu());
+  CHECK(parse_device_flag("auto") == (cuda_device_count() > 0 ? Device::cuda(0) : Device::cpu()));
+  CHECK_THROWS_WITH_AS(parse_device_flag("gpu"), "--device: device 'gpu': expected cpu, cuda, cuda:N or auto",
+                       UsageError);
+  CHECK_THROWS_AS(parse_device_flag("cuda:x"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_device_flag("cuda:" + std::to_string(cuda_device_count())),
+                       doctest::Contains("--device: device 'cuda:"), UsageError);
+}
+
+TEST_CASE("run_app: exit status 2 for usage errors, 1 for failures, the body's own otherwise") {
+  CHECK(run_app("t", [] { return 7; }) == 7);
+  CHECK(run_app("t", []() -> int { throw UsageError("--x: bad"); }) == 2);
+  CHECK(run_app("t", []() -> int { fail("file.bin: truncated"); }) == 1);
+}
+
+TEST_CASE("run directories: created with checkpoints/ and samples/, latest points at the newest") {
+  test::TempDir dir;
+  const RunDirectory a = RunDirectory::create("app", dir.file("runs/first"));
+  CHECK(std::filesystem::is_directory(a.file("checkpoints")));
+  CHECK(std::filesystem::is_directory(a.file("samples")));
+  CHECK(std::filesystem::read_symlink(dir.file("runs/latest")) == "first");
+  RunDirectory::create("app", dir.file("runs/second/"));
+  CHECK(std::filesystem::read_symlink(dir.file("runs/latest")) == "second");
+  CHECK(RunDirectory::open(dir.file("runs/latest")).checkpoint() == dir.file("runs/latest") + "/checkpoints/latest.safetensors");
+  CHECK_THROWS_WITH_AS(RunDirectory::open(dir.file("runs/none")), doctest::Contains("no such run directory"), Error);
+  // A file in the way is named.
+  write_file_atomic(dir.file("blocked"), "x");
+  CHECK_THROWS_WITH_AS(make_directories(dir.file("blocked/run")), doctest::Contains("blocked"), Error);
+}
+
+TEST_CASE("the loop: one log row per iteration, a checkpoint per epoch, resumable mid-epoch") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(10, 3);  // 3 batches per epoch (drop_last)
+  std::vector<double> seen;                    // the first image index of each batch trained
+  std::vector<TrainPosition> saves;
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch& batch) {
+    seen.push_back(std::round(batch.images.select(0, 0).flatten().select(0, 0).item() * 255.0));
+    return std::vector<double>{static_cast<double>(seen.size())};
+  };
+  hooks.save = [&](const TrainPosition& pos) { saves.push_back(pos); };
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = 2;
+  options.log_every = 1000;
+
+  SUBCASE("a whole run") {
+    CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
+    TrainPosition pos;
+    CHECK(run_training(loader, pos, options, log, hooks) == 0);
+    CHECK(seen == std::vector<double>{0, 3, 6, 0, 3, 6});
+    REQUIRE(saves.size() == 2);
+    CHECK((saves[1].epoch == 2 && saves[1].batch == 0 && saves[1].iteration == 6));
+    const auto rows = read_csv_numbers(dir.file("log.csv"));
+    REQUIRE(rows.size() == 6);
+    CHECK(rows[4] == std::vector<double>{1, 4, 5});
+  }
+  SUBCASE("stopped after 4 iterations, then resumed") {
+    install_stop_handlers();
+    options.max_iterations = 4;
+    TrainPosition pos;
+    {
+      CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
+      CHECK(run_training(loader, pos, options, log, hooks) == 128 + SIGINT);
+    }
+    CHECK((pos.epoch == 1 && pos.batch == 1 && pos.iteration == 4));
+    REQUIRE(saves.size() == 2);  // end of epoch 1, and the stop
+    CHECK((saves[1].epoch == 1 && saves[1].batch == 1));
+    install_stop_handlers();  // forgets the stop request
+    options.max_iterations = 0;
+    CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
+    CHECK(restore_log(dir.file("log.csv"), pos.iteration, log).size() == 4);
+    CHECK(run_training(loader, pos, options, log, hooks) == 0);
+    CHECK(seen == std::vector<double>{0, 3, 6, 0, 3, 6});  // the resumed run skipped batch 0 of epoch 2
+    CHECK(read_csv_numbers(dir.file("log.csv")).size() == 6);
+  }
+}
+
+TEST_CASE("the loop: a NaN or Inf stops training with the iteration named, without a checkpoint") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(12, 2);
+  int calls = 0, saves = 0;
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch&) {
+    ++calls;
+    return std::vector<double>{1.0, calls == 8 ? INFINITY : 0.5};
+  };
+  hooks.save = [&](const TrainPosition&) { ++saves; };
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = 3;
+  CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "a", "b"});
+  TrainPosition pos;
+  CHECK_THROWS_WITH_AS(run_training(loader, pos, options, log, hooks),
+                       "t train: b is inf at iteration 8 (epoch 2, batch 2); stopping — the last good checkpoint is kept",
+                       Error);
+  CHECK(saves == 1);  // only the end of epoch 1
+
+  // An error inside the step gets the same context.
+  hooks.step = [&](const Batch&) -> std::vector<double> { fail("conv2d: bad input"); };
+  pos = TrainPosition{};
+  CHECK_THROWS_WITH_AS(run_training(loader, pos, options, log, hooks),
+                       "t train: iteration 1 (epoch 1, batch 1): conv2d: bad input; stopping — the last good "
+                       "checkpoint is kept",
+                       Error);
+}
+
+TEST_CASE("a loader resumed mid-epoch serves the rest of that epoch's batches, unchanged") {
+  DataLoader loader = numbered_loader(10, 2);
+  loader.start_epoch(1, 3);
+  std::vector<int64_t> indices;
+  while (std::optional<Batch> b = loader.next()) indices.push_back(b->index);
+  CHECK(indices == std::vector<int64_t>{3, 4});
+  CHECK_THROWS_AS(loader.start_epoch(0, 6), Error);
+}
