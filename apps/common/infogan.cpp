@@ -1,0 +1,539 @@
+// infogan.cpp — see infogan.h.
+#include "common/infogan.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "autograd/grad_mode.h"
+#include "common/checkpoint.h"
+#include "common/mnist_judge.h"
+#include "data/file.h"
+#include "data/idx.h"
+#include "data/mnist.h"
+#include "data/png.h"
+#include "data/svg.h"
+#include "ops/ops.h"
+
+namespace dl {
+
+namespace {
+
+// Philox offsets far from the training draws (which start at 0 and advance
+// by one per draw), so the sample grid and the evaluation samples are their
+// own streams of the same seed.
+constexpr uint64_t kGridStream = uint64_t(1) << 62;
+constexpr uint64_t kEvalStream = uint64_t(1) << 61;
+
+constexpr const char* kFormat = "infogan-1";
+
+Generator stream(uint64_t seed, uint64_t offset) {
+  Generator g(seed);
+  g.offset = offset;
+  return g;
+}
+
+}  // namespace
+
+// ---- config -----------------------------------------------------------------------
+
+JsonValue InfoGanConfig::to_json() const {
+  return JsonValue::object({
+      {"preset", JsonValue::string(preset)},
+      {"epochs", JsonValue::integer(epochs)},
+      {"batch", JsonValue::integer(batch)},
+      {"noise", JsonValue::integer(noise)},
+      {"cont", JsonValue::integer(cont)},
+      {"lambda_info", JsonValue::number(lambda_info)},
+      {"lambda_cont", JsonValue::number(lambda_cont)},
+      {"lr_g", JsonValue::number(lr_g)},
+      {"lr_d", JsonValue::number(lr_d)},
+      {"beta1", JsonValue::number(beta1)},
+      {"beta2", JsonValue::number(beta2)},
+      {"g_loss", JsonValue::string(g_loss)},
+      {"seed", JsonValue::integer(seed)},
+  });
+}
+
+InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::string& source) {
+  const JsonValue json = parse_json(text, source);
+  check(json.is_object(), source, ": config is not a JSON object");
+  InfoGanConfig c;
+  for (const JsonMember& m : json.as_object()) {
+    auto integer = [&](int64_t& field) {
+      const std::optional<int64_t> v = m.value.as_int64();
+      check(v.has_value(), source, ": config '", m.key, "' must be an integer");
+      field = *v;
+    };
+    auto number = [&](double& field) {
+      check(m.value.is_number(), source, ": config '", m.key, "' must be a number");
+      field = m.value.as_double();
+    };
+    auto string = [&](std::string& field) {
+      check(m.value.is_string(), source, ": config '", m.key, "' must be a string");
+      field = m.value.as_string();
+    };
+    if (m.key == "preset") string(c.preset);
+    else if (m.key == "epochs") integer(c.epochs);
+    else if (m.key == "batch") integer(c.batch);
+    else if (m.key == "noise") integer(c.noise);
+    else if (m.key == "cont") integer(c.cont);
+    else if (m.key == "lambda_info") number(c.lambda_info);
+    else if (m.key == "lambda_cont") number(c.lambda_cont);
+    else if (m.key == "lr_g") number(c.lr_g);
+    else if (m.key == "lr_d") number(c.lr_d);
+    else if (m.key == "beta1") number(c.beta1);
+    else if (m.key == "beta2") number(c.beta2);
+    else if (m.key == "g_loss") string(c.g_loss);
+    else if (m.key == "seed") integer(c.seed);
+    else fail(source, ": unknown config key '", m.key, "'");
+  }
+  c.validate();
+  return c;
+}
+
+void InfoGanConfig::validate() const {
+  check(epochs >= 1, "epochs must be >= 1, got ", epochs);
+  check(batch >= 1, "batch must be >= 1, got ", batch);
+  check(noise >= 1, "noise must be >= 1, got ", noise);
+  check(cont >= 0 && cont <= 16, "cont must be in [0, 16], got ", cont);
+  check(lambda_info >= 0 && lambda_cont >= 0, "lambda_info and lambda_cont must be >= 0");
+  check(lr_g > 0 && lr_d > 0, "learning rates must be > 0");
+  check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
+  check(g_loss == "nonsaturating" || g_loss == "saturating", "g_loss must be nonsaturating or saturating, got ",
+        g_loss);
+  check(seed >= 0, "seed must be >= 0, got ", seed);
+}
+
+InfoGanConfig infogan_preset(const std::string& name) {
+  InfoGanConfig c;  // the defaults are the spec's
+  if (name == "lab" || name == "best") {
+    c.preset = name;
+    return c;
+  }
+  fail("preset must be lab or best, got '", name, "'");
+}
+
+// ---- the model --------------------------------------------------------------------
+
+namespace {
+
+// Parameters of `module` whose names start with one of `prefixes`, renamed
+// `owner` + name ("D." + "main.0.weight").
+std::vector<NamedTensor> select(const Module& module, const std::string& owner,
+                                const std::vector<std::string>& prefixes) {
+  std::vector<NamedTensor> out;
+  for (const NamedTensor& p : module.named_parameters()) {
+    for (const std::string& prefix : prefixes) {
+      if (p.name.rfind(prefix, 0) == 0) out.push_back({owner + p.name, p.tensor});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+InfoGan::InfoGan(const InfoGanConfig& config_, Device device_)
+    : config(config_), device(device_), rng(static_cast<uint64_t>(config_.seed)) {
+  config.validate();
+  // Initial weights come from the default generator: seeding it makes a
+  // run's start a function of --seed alone.
+  manual_seed(static_cast<uint64_t>(config.seed));
+  G = std::make_shared<InfoGanGenerator>(config.shape());
+  D = std::make_shared<InfoGanDiscriminator>(config.shape());
+  dcgan_init(*G);
+  dcgan_init(*D);
+  G->to(device);
+  D->to(device);
+  std::vector<NamedTensor> gq = select(*G, "G.", {""});
+  const std::vector<NamedTensor> q = select(*D, "D.", {"Q."});
+  gq.insert(gq.end(), q.begin(), q.end());
+  opt_d = std::make_unique<Adam>(std::vector<ParamGroup>{{select(*D, "D.", {"main.", "D."}), config.lr_d}},
+                                 config.beta1, config.beta2);
+  opt_gq = std::make_unique<Adam>(std::vector<ParamGroup>{{gq, config.lr_g}}, config.beta1, config.beta2);
+}
+
+Tensor InfoGan::input_for(const Tensor& noise, const Tensor& code, const Tensor& cont) const {
+  const int64_t n = noise.size(0);
+  const Tensor one_hot_code = one_hot(code, 10).to(DType::Float32);
+  return cat({noise, one_hot_code, cont}, 1).reshape({n, config.shape().input(), 1, 1}).to(device);
+}
+
+InfoGan::Latent InfoGan::sample_latent(int64_t n, Generator& generator) const {
+  Latent latent;
+  const Tensor noise = randn({n, config.noise}, DType::Float32, &generator);
+  // A uniform categorical code: floor(10 u) for u ~ U[0, 1).
+  std::vector<int64_t> codes;
+  for (const float u : rand({n}, DType::Float32, &generator).to_vector<float>()) {
+    codes.push_back(std::min<int64_t>(9, static_cast<int64_t>(u * 10.0f)));
+  }
+  latent.code = from_host(codes.data(), {n}, DType::Int64);
+  latent.cont = uniform({n, config.cont}, -1.0, 1.0, DType::Float32, &generator);
+  latent.input = input_for(noise, latent.code, latent.cont);
+  latent.code = latent.code.to(device);
+  latent.cont = latent.cont.to(device);
+  return latent;
+}
+
+std::vector<std::string> InfoGan::log_columns() {
+  return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
+}
+
+std::vector<double> InfoGan::train_step(const Tensor& real_images) {
+  const Tensor real = real_images.to(device);
+  const int64_t n = real.size(0);
+  const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
+  const Latent latent = sample_latent(n, rng);
+  const Tensor fake = (*G)(latent.input);
+
+  // D step: real -> 1, fake -> 0; the fake batch is detached so G gets nothing.
+  opt_d->zero_grad();
+  const Tensor d_real = D->heads(real).real;
+  const Tensor d_fake = D->heads(fake.detach()).real;
+  const Tensor loss_d = binary_cross_entropy(d_real, ones) + binary_cross_entropy(d_fake, zeros_n);
+  loss_d.backward();
+  opt_d->step();
+
+  // G + Q step: fool the updated D, and let Q recover the codes.
+  opt_gq->zero_grad();
+  const InfoGanDiscriminator::Heads heads = D->heads(fake);
+  const Tensor loss_g = config.g_loss == "nonsaturating" ? binary_cross_entropy(heads.real, ones)
+                                                         : -binary_cross_entropy(heads.real, zeros_n);
+  Tensor info = cross_entropy(heads.cat_logits, latent.code);
+  if (config.cont > 0) {
+    info = info + config.lambda_cont * gaussian_nll(latent.cont, heads.cont_mean, heads.cont_log_std);
+  }
+  const Tensor loss_info = config.lambda_info * info;
+  (loss_g + loss_info).backward();
+  opt_gq->step();
+
+  return {loss_d.item(), loss_g.item(), loss_info.item(), mean(d_real).item(), mean(d_fake).item()};
+}
+
+Tensor InfoGan::grid(uint64_t seed) {
+  NoGradGuard no_grad;
+  const bool was_training = G->training();
+  G->eval();
+  Generator g = stream(seed, kGridStream);
+  const Tensor images = (*G)(grid_input(config.shape(), g).to(device));
+  G->train(was_training);
+  return images;
+}
+
+void InfoGan::save(const std::string& path, const TrainPosition& pos) const {
+  std::vector<NamedTensor> tensors = with_prefix("G.", G->state_dict());
+  for (const auto& part : {with_prefix("D.", D->state_dict()), with_prefix("optim.d.", opt_d->state_dict()),
+                           with_prefix("optim.gq.", opt_gq->state_dict())}) {
+    tensors.insert(tensors.end(), part.begin(), part.end());
+  }
+  save_safetensors(path, tensors,
+                   {{"format", kFormat},
+                    {"config", to_json(config.to_json())},
+                    {"epoch", std::to_string(pos.epoch)},
+                    {"batch", std::to_string(pos.batch)},
+                    {"iteration", std::to_string(pos.iteration)},
+                    {"rng_seed", std::to_string(rng.seed)},
+                    {"rng_offset", std::to_string(rng.offset)}});
+}
+
+TrainPosition InfoGan::restore(const SafetensorsFile& file) {
+  load_module(file, "G.", *G);
+  load_module(file, "D.", *D);
+  load_optimizer(file, "optim.d.", *opt_d);
+  load_optimizer(file, "optim.gq.", *opt_gq);
+  rng.seed = static_cast<uint64_t>(metadata_int(file, "rng_seed", config.seed));
+  rng.offset = static_cast<uint64_t>(metadata_int(file, "rng_offset", 0));
+  TrainPosition pos;
+  pos.epoch = metadata_int(file, "epoch", 0);
+  pos.batch = metadata_int(file, "batch", 0);
+  pos.iteration = metadata_int(file, "iteration", 0);
+  check(pos.epoch >= 0 && pos.batch >= 0 && pos.iteration >= 0, file.name, ": negative position in metadata");
+  return pos;
+}
+
+InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont) {
+  if (has_metadata(file, "config")) return InfoGanConfig::from_json(file.metadata_value("config"), file.name);
+  InfoGanConfig config;
+  config.cont = cont;
+  return config;
+}
+
+std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont, Device device) {
+  auto gan = std::make_unique<InfoGan>(checkpoint_config(file, cont), device);
+  load_module(file, "G.", *gan->G);
+  load_module(file, "D.", *gan->D);
+  gan->G->eval();
+  gan->D->eval();
+  return gan;
+}
+
+// ---- train ------------------------------------------------------------------------
+
+namespace {
+
+// Loss and probability curves from the log so far.
+void write_charts(const RunDirectory& run, const std::vector<std::vector<double>>& rows) {
+  const std::vector<std::string> columns = InfoGan::log_columns();
+  auto series = [&](size_t column) {
+    Series s{columns[column], {}, {}};
+    for (const auto& row : rows) {
+      s.x.push_back(row[1]);
+      s.y.push_back(row[column]);
+    }
+    return s;
+  };
+  const int smoothing = static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100));
+  write_line_chart(run.file("losses.svg"),
+                   {"InfoGAN losses", "iteration", "loss", {series(2), series(3), series(4)}, smoothing, false});
+  write_line_chart(run.file("probs.svg"),
+                   {"Discriminator outputs", "iteration", "mean probability", {series(5), series(6)}, smoothing, false});
+}
+
+std::string epoch_file(int64_t epoch) {
+  char name[48];
+  std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch));
+  return name;
+}
+
+}  // namespace
+
+int train_infogan(const InfoGanTrainOptions& options) {
+  std::unique_ptr<InfoGan> gan;
+  TrainPosition pos;
+  std::unique_ptr<RunDirectory> run;
+  std::vector<std::vector<double>> history;
+
+  if (options.resume) {
+    run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
+    const SafetensorsFile file = load_safetensors(run->checkpoint());
+    check(has_metadata(file, "config"), run->checkpoint(), ": has no config metadata, so it cannot be resumed");
+    InfoGanConfig config = InfoGanConfig::from_json(file.metadata_value("config"), file.name);
+    if (options.resume_epochs > 0) config.epochs = options.resume_epochs;
+    gan = std::make_unique<InfoGan>(config, options.device);
+    pos = gan->restore(file);
+    std::cout << "infogan: resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
+              << " (iteration " << pos.iteration << ")\n";
+  } else {
+    run = std::make_unique<RunDirectory>(RunDirectory::create("infogan", options.run_dir));
+    gan = std::make_unique<InfoGan>(options.config, options.device);
+  }
+  const InfoGanConfig& config = gan->config;
+  write_file_atomic(run->file("config.json"), to_json(config.to_json()) + "\n");
+
+  CsvLog log(run->file("losses.csv"), InfoGan::log_columns());
+  if (options.resume) history = restore_log(run->file("losses.csv"), pos.iteration, log);
+
+  MnistSplit train = load_mnist(resolve_mnist_dir(options.data_dir), true);
+  if (options.train_limit > 0 && options.train_limit < train.images.size(0)) {
+    train.images = train.images.narrow(0, 0, options.train_limit);
+    train.labels = train.labels.narrow(0, 0, options.train_limit);
+  }
+  DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
+                    PixelScale::ZeroOne);
+  std::cout << "infogan: run " << run->path() << ", " << loader.size() << " images, "
+            << loader.batches_per_epoch() << " batches of " << config.batch << " per epoch, device "
+            << gan->device << ", preset " << config.preset << "\n";
+
+  install_stop_handlers();
+  TrainLoopOptions loop;
+  loop.app = "infogan";
+  loop.epochs = config.epochs;
+  loop.log_every = options.log_every;
+  loop.max_iterations = options.max_iterations;
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch& batch) {
+    std::vector<double> values = gan->train_step(batch.images);
+    std::vector<double> row = {static_cast<double>(pos.epoch), static_cast<double>(pos.iteration)};
+    row.insert(row.end(), values.begin(), values.end());
+    history.push_back(row);
+    return values;
+  };
+  hooks.end_of_epoch = [&](int64_t epoch) {
+    save_image_grid(run->file(epoch_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
+    write_charts(*run, history);
+  };
+  hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
+  const int status = run_training(loader, pos, loop, log, hooks);
+  if (status == 0) {
+    std::cout << "infogan: done; checkpoint " << run->checkpoint() << "\n"
+              << "  evaluate with: ./apps/infogan eval --checkpoint " << run->checkpoint() << "\n";
+  }
+  return status;
+}
+
+// ---- eval -------------------------------------------------------------------------
+
+JsonValue InfoGanReport::json() const {
+  auto number_or_null = [&](double v) { return judged ? JsonValue::number(v) : JsonValue::null(); };
+  return JsonValue::object({
+      {"q_accuracy", JsonValue::number(matching.accuracy)},
+      {"majority_accuracy", JsonValue::number(majority_accuracy)},
+      {"columns", judged ? JsonValue::integer(columns.correct_columns) : JsonValue::null()},
+      {"purity_mean", number_or_null(purity.mean)},
+      {"purity_min", number_or_null(purity.min)},
+      {"distinct_digits", judged ? JsonValue::boolean(purity.distinct_digits) : JsonValue::null()},
+  });
+}
+
+namespace {
+
+std::string default_out_dir(const std::string& checkpoint) {
+  // runs/x/checkpoints/latest.safetensors -> runs/x/eval
+  const size_t slash = checkpoint.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : checkpoint.substr(0, slash);
+  const size_t parent = dir.find_last_of('/');
+  const std::string last = parent == std::string::npos ? dir : dir.substr(parent + 1);
+  if (last == "checkpoints") return (parent == std::string::npos ? "." : dir.substr(0, parent)) + "/eval";
+  return dir + "/eval";
+}
+
+bool file_exists(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0;
+}
+
+// Q's categorical prediction for each test image.
+std::vector<int64_t> q_codes(InfoGan& gan, const Tensor& images_u8) {
+  NoGradGuard no_grad;
+  std::vector<int64_t> codes;
+  const int64_t n = images_u8.size(0), batch = 500;
+  for (int64_t begin = 0; begin < n; begin += batch) {
+    const int64_t count = std::min(batch, n - begin);
+    const Tensor images = (images_u8.narrow(0, begin, count).to(DType::Float32) / 255.0).unsqueeze(1);
+    const std::vector<int64_t> part =
+        argmax(gan.D->heads(images.to(gan.device)).cat_logits, 1).to(Device::cpu()).to_vector<int64_t>();
+    codes.insert(codes.end(), part.begin(), part.end());
+  }
+  return codes;
+}
+
+// `per_code` samples of each code in turn (code-major), eval mode, no grad.
+Tensor generate_per_code(InfoGan& gan, int64_t per_code, Generator& g) {
+  NoGradGuard no_grad;
+  std::vector<Tensor> parts;
+  for (int64_t code = 0; code < 10; ++code) {
+    const Tensor noise = randn({per_code, gan.config.noise}, DType::Float32, &g);
+    const Tensor cont = uniform({per_code, gan.config.cont}, -1.0, 1.0, DType::Float32, &g);
+    const Tensor codes = full({per_code}, static_cast<double>(code), DType::Int64);
+    parts.push_back((*gan.G)(gan.input_for(noise, codes, cont)).to(Device::cpu()));
+  }
+  return cat(parts, 0);
+}
+
+}  // namespace
+
+InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
+  const SafetensorsFile file = load_safetensors(options.checkpoint);
+  std::unique_ptr<InfoGan> gan = load_infogan(file, options.cont, options.device);
+  const std::string out = options.out.empty() ? default_out_dir(options.checkpoint) : options.out;
+  make_directories(out);
+
+  InfoGanReport report;
+  const Tensor grid = gan->grid(static_cast<uint64_t>(options.seed));
+  report.grid_path = out + "/grid_seed" + std::to_string(options.seed) + ".png";
+  save_image_grid(report.grid_path, grid, 10, 2);
+
+  const MnistSplit test = load_mnist(resolve_mnist_dir(options.data_dir), false);
+  report.confusion = confusion_matrix(q_codes(*gan, test.images), test.labels.to_vector<int64_t>(), 10);
+  report.matching = best_matching(report.confusion);
+  report.majority_accuracy = majority_accuracy(report.confusion);
+
+  if (file_exists(options.judge)) {
+    std::unique_ptr<MnistClassifier> judge = load_judge(options.judge, options.device);
+    const Judgement grid_judged = judge_images(*judge, grid);
+    report.grid_digits.assign(10, std::vector<int>(10));
+    for (int64_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);
+    report.columns = column_score(report.grid_digits);
+    Generator g = stream(static_cast<uint64_t>(options.seed), kEvalStream);
+    const Tensor samples = generate_per_code(*gan, options.purity_samples, g);
+    const Judgement judged = judge_images(*judge, samples);
+    std::vector<int64_t> codes;
+    for (int64_t code = 0; code < 10; ++code) codes.insert(codes.end(), options.purity_samples, code);
+    report.purity = purity(confusion_matrix(codes, judged.digit, 10));
+    report.judged = true;
+  }
+  write_file_atomic(out + "/eval.json", to_json(report.json()) + "\n");
+  return report;
+}
+
+void print_report(const InfoGanReport& report) {
+  std::printf("grid: %s\n", report.grid_path.c_str());
+  std::printf("Q-accuracy on the MNIST test set (best one-to-one code->digit matching): %.4f\n",
+              report.matching.accuracy);
+  std::printf("majority-vote accuracy (codes may share a digit): %.4f\n", report.majority_accuracy);
+  std::printf("confusion matrix (rows: Q's code, columns: true digit; code -> matched digit):\n       ");
+  for (int d = 0; d < 10; ++d) std::printf("%6d", d);
+  std::printf("\n");
+  for (int c = 0; c < 10; ++c) {
+    std::printf("  c%d->%d", c, report.matching.digit_of_code[c]);
+    for (int d = 0; d < 10; ++d) std::printf("%6lld", static_cast<long long>(report.confusion[c][d]));
+    std::printf("\n");
+  }
+  if (report.judged) {
+    std::printf("grid digits read by the judge (rows: styles, columns: codes):\n");
+    for (const auto& row : report.grid_digits) {
+      std::printf("   ");
+      for (int d : row) std::printf(" %d", d);
+      std::printf("\n");
+    }
+    std::printf("columns correct: %d/10 (grade %d%%); majority digit per column:", report.columns.correct_columns,
+                report.columns.grade_percent);
+    for (int d : report.columns.majority) std::printf(" %d", d);
+    std::printf("\npurity per code:");
+    for (double p : report.purity.per_code) std::printf(" %.3f", p);
+    std::printf("\npurity mean %.4f, min %.4f, majority digits all different: %s\n", report.purity.mean,
+                report.purity.min, report.purity.distinct_digits ? "yes" : "no");
+  } else {
+    std::printf("no judge found, so no column score or purity (create it with: ./apps/mnist_classifier train)\n");
+  }
+  std::printf("%s\n", to_json(report.json()).c_str());
+}
+
+// ---- sample and traverse ----------------------------------------------------------
+
+void sample_infogan(const std::string& checkpoint, int64_t cont, int64_t per_code, const std::string& prefix,
+                    uint64_t seed, Device device) {
+  check(per_code >= 1, "--per-code must be >= 1, got ", per_code);
+  std::unique_ptr<InfoGan> gan = load_infogan(load_safetensors(checkpoint), cont, device);
+  Generator g = stream(seed, kEvalStream);
+  const Tensor images = generate_per_code(*gan, per_code, g);
+  // As save_image: value * 255 + 0.5, clamped, truncated.
+  const Tensor bytes = clamp(images * 255.0 + 0.5, 0.0, 255.0).to(DType::UInt8).reshape({10 * per_code, 28, 28});
+  std::vector<uint8_t> labels;
+  for (int64_t code = 0; code < 10; ++code) labels.insert(labels.end(), per_code, static_cast<uint8_t>(code));
+  write_idx(prefix + "-images-idx3-ubyte", bytes, IdxType::UInt8);
+  write_idx(prefix + "-labels-idx1-ubyte", from_host(labels.data(), {10 * per_code}, DType::UInt8), IdxType::UInt8);
+}
+
+std::vector<std::string> traverse_infogan(const std::string& checkpoint, int64_t cont, const std::string& out,
+                                          uint64_t seed, Device device) {
+  const SafetensorsFile file = load_safetensors(checkpoint);
+  std::unique_ptr<InfoGan> gan = load_infogan(file, cont, device);
+  const int64_t k_codes = gan->config.cont;
+  check(k_codes > 0, checkpoint, ": the model has no continuous codes (train with --cont K, or pass --cont K)");
+  const std::string dir = out.empty() ? default_out_dir(checkpoint) : out;
+  make_directories(dir);
+  NoGradGuard no_grad;
+  // Row r: noise r and categorical code r; column j: value -2 + 4 j / 9.
+  Generator g = stream(seed, kGridStream);
+  const Tensor noise = randn({10, gan->config.noise}, DType::Float32, &g)
+                           .unsqueeze(1)
+                           .expand({10, 10, gan->config.noise})
+                           .reshape({100, gan->config.noise});
+  const Tensor codes = arange(10).unsqueeze(1).expand({10, 10}).reshape({100});
+  std::vector<std::string> paths;
+  for (int64_t k = 0; k < k_codes; ++k) {
+    std::vector<float> values(static_cast<size_t>(100 * k_codes), 0.0f);
+    for (int64_t i = 0; i < 100; ++i) values[static_cast<size_t>(i * k_codes + k)] = -2.0f + 4.0f * (i % 10) / 9.0f;
+    const Tensor cont_values = from_host(values.data(), {100, k_codes}, DType::Float32);
+    const Tensor images = (*gan->G)(gan->input_for(noise, codes, cont_values));
+    paths.push_back(dir + "/traverse_cont" + std::to_string(k) + ".png");
+    save_image_grid(paths.back(), images, 10, 2);
+  }
+  return paths;
+}
+
+}  // namespace dl

@@ -1,0 +1,151 @@
+// infogan.h — the InfoGAN of the lab spec (../shared/docs/lab-spec.md):
+// configuration and presets, the training step, checkpoints, and the four
+// commands of apps/infogan (train, eval, sample, traverse), which parses
+// flags into the option structs below and calls these functions.
+//
+// One iteration (spec, "Losses"):
+//   D step:    L_D = BCE(D(x), 1) + BCE(D(G(z, c)).detached, 0)      -> D trunk + D head
+//   G+Q step:  L_G = BCE(D(G(z, c)), 1)   (non-saturating; or -BCE(., 0))
+//              L_I = lambda * (CE(Q_logits, c) + lambda_cont * NLL(c_cont | Q_mean, Q_log_std))
+//              L_G + L_I                                              -> G + Q head
+// The trunk receives gradients in the G+Q step (they reach G through it)
+// but only the D optimizer updates it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/infogan_model.h"
+#include "common/metrics.h"
+#include "common/training.h"
+#include "data/json.h"
+#include "data/safetensors.h"
+#include "optim/optimizer.h"
+
+namespace dl {
+
+// Every hyper-parameter of the spec; a flag each (apps/infogan.cpp).
+struct InfoGanConfig {
+  std::string preset = "lab";
+  int64_t epochs = 50;
+  int64_t batch = 64;
+  int64_t noise = 54;
+  int64_t cont = 0;            // continuous codes ~ U(-1, 1)
+  double lambda_info = 0.25;   // weight of the info loss
+  double lambda_cont = 0.1;    // weight of the continuous codes' NLL inside it
+  double lr_g = 1e-3;          // generator and Q head
+  double lr_d = 2e-4;          // discriminator trunk and D head
+  double beta1 = 0.5, beta2 = 0.999;
+  std::string g_loss = "nonsaturating";  // or "saturating": minimise log(1 - D(G(z)))
+  int64_t seed = 1;
+
+  InfoGanShape shape() const { return {noise, 10, cont}; }
+  JsonValue to_json() const;
+  // Missing keys keep their defaults (older checkpoints); unknown keys and
+  // wrong types are errors naming `source`.
+  static InfoGanConfig from_json(const std::string& text, const std::string& source);
+  // Error naming the offending field when a value is out of range.
+  void validate() const;
+};
+
+// The presets: "lab" is the spec, exactly; "best" is the default of `train`
+// and differs from "lab" only where recorded experiments (docs/experiments.md)
+// showed an improvement — today it is identical.
+InfoGanConfig infogan_preset(const std::string& name);
+
+// The networks, their optimizers and the latent-code generator: the whole
+// training state except the position in the data.
+class InfoGan {
+ public:
+  InfoGan(const InfoGanConfig& config, Device device);
+
+  // A batch of generator inputs: noise ~ N(0, 1), a uniformly drawn
+  // categorical code, continuous codes ~ U(-1, 1), drawn from `rng`.
+  struct Latent {
+    Tensor input;  // [n, noise + 10 + cont, 1, 1] on the device
+    Tensor code;   // int64 [n]
+    Tensor cont;   // [n, cont]
+  };
+  Latent sample_latent(int64_t n, Generator& rng) const;
+  // The generator input for given codes (noise and cont drawn from rng).
+  Tensor input_for(const Tensor& noise, const Tensor& code, const Tensor& cont) const;
+
+  // One training iteration on a batch of real images; returns
+  // {loss_D, loss_G, loss_Info, D(x), D(G(z))}.
+  std::vector<double> train_step(const Tensor& real);
+  static std::vector<std::string> log_columns();
+
+  // The spec's 10x10 grid for `seed` from the generator in eval mode:
+  // [100, 1, 28, 28], row = style, column = code.
+  Tensor grid(uint64_t seed);
+
+  // Checkpoint: G., D., optim.d., optim.gq. tensors; config, position and
+  // RNG state as metadata.
+  void save(const std::string& path, const TrainPosition& pos) const;
+  // Restores everything save() wrote; returns the position.
+  TrainPosition restore(const SafetensorsFile& file);
+
+  InfoGanConfig config;
+  Device device;
+  std::shared_ptr<InfoGanGenerator> G;
+  std::shared_ptr<InfoGanDiscriminator> D;
+  std::unique_ptr<Adam> opt_d, opt_gq;
+  Generator rng;  // latent codes for training
+};
+
+// ---- commands ---------------------------------------------------------------------
+
+struct InfoGanTrainOptions {
+  InfoGanConfig config;
+  Device device;
+  std::string data_dir;  // "" = resolve_mnist_dir's default
+  std::string run_dir;   // "" = runs/infogan-<timestamp> (or runs/latest with resume)
+  // Continue the run's latest checkpoint with its own config; only the
+  // epoch count may change (resume_epochs > 0).
+  bool resume = false;
+  int64_t resume_epochs = 0;
+  int64_t log_every = 100;
+  int64_t max_iterations = 0;  // stop (with a checkpoint) after this many; 0 = no limit
+  int64_t train_limit = 0;     // use only the first N training images; 0 = all
+};
+// Returns the process exit status (0, or 130/143 when stopped by a signal).
+int train_infogan(const InfoGanTrainOptions& options);
+
+// The checkpoint's config: its metadata's, or the defaults (with `cont`
+// codes) when it has none, so weights exported from PyTorch load.
+InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont);
+// G and D of a checkpoint, in eval mode on `device` (shapes checked).
+std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont, Device device);
+
+struct InfoGanEvalOptions {
+  std::string checkpoint, judge, out, data_dir;
+  int64_t seed = 1;
+  int64_t cont = 0;
+  int64_t purity_samples = 1000;
+  Device device;
+};
+struct InfoGanReport {
+  CountMatrix confusion;  // [code][digit] on the MNIST test set
+  Matching matching;
+  double majority_accuracy = 0;
+  bool judged = false;
+  ColumnScore columns;
+  Purity purity;
+  std::vector<std::vector<int>> grid_digits;  // [style][code], judged
+  std::string grid_path;
+  JsonValue json() const;
+};
+InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options);
+void print_report(const InfoGanReport& report);
+
+// Writes N samples per code as IDX files PREFIX-images-idx3-ubyte and
+// PREFIX-labels-idx1-ubyte (label = code index).
+void sample_infogan(const std::string& checkpoint, int64_t cont, int64_t per_code, const std::string& prefix,
+                    uint64_t seed, Device device);
+// One image per continuous code k: rows = (noise r, code r), columns = code
+// k from -2 to 2; returns the paths written.
+std::vector<std::string> traverse_infogan(const std::string& checkpoint, int64_t cont, const std::string& out,
+                                          uint64_t seed, Device device);
+
+}  // namespace dl

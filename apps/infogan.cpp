@@ -1,0 +1,167 @@
+// infogan.cpp — the command line of the InfoGAN app (lab spec:
+// ../shared/docs/lab-spec.md). Flags only; the work is in
+// apps/common/infogan.cpp.
+//
+//   ./apps/infogan train     [--epochs N] [--batch B] [--preset lab|best] [--cont K] [--resume] ...
+//   ./apps/infogan eval      --checkpoint PATH [--judge PATH] [--seed S] [--out DIR]
+//   ./apps/infogan sample    --checkpoint PATH --per-code N --out PREFIX [--seed S]
+//   ./apps/infogan traverse  --checkpoint PATH [--out DIR]
+#include <cstdio>
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/infogan.h"
+#include "common/mnist_judge.h"
+
+using namespace dl;
+
+namespace {
+
+const char* kUsage =
+    "usage: infogan <command> [flags]   (each command has --help)\n"
+    "  train     train an InfoGAN on MNIST into a run directory (runs/infogan-<time>/)\n"
+    "  eval      Q-accuracy on the MNIST test set, the 10x10 grid, and the judge's column score and purity\n"
+    "  sample    write generated digits per code as IDX files\n"
+    "  traverse  one image per continuous code, from -2 to 2\n";
+
+const std::string kDefaultCheckpoint = "runs/latest/checkpoints/latest.safetensors";
+
+int train(int argc, char** argv) {
+  // The preset sets the defaults that the other flags then override.
+  const std::string preset = peek_flag(argc, argv, 2, "--preset");
+  InfoGanConfig c = infogan_preset(preset.empty() ? "best" : preset);
+  InfoGanTrainOptions options;
+  std::string device = "auto";
+  ArgParser args("infogan train", "Train an InfoGAN on MNIST (lab spec). Writes checkpoints/latest.safetensors each "
+                                  "epoch, samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
+  args.add_choice("--preset", &c.preset, {"lab", "best"}, "hyper-parameter preset (lab = the spec)");
+  args.add("--epochs", &c.epochs, "passes over the training set");
+  args.add("--batch", &c.batch, "batch size");
+  args.add("--noise", &c.noise, "noise dimensions z ~ N(0, 1)");
+  args.add("--cont", &c.cont, "continuous codes ~ U(-1, 1)");
+  args.add("--lambda", &c.lambda_info, "weight of the info loss");
+  args.add("--lambda-cont", &c.lambda_cont, "weight of the continuous codes' NLL in the info loss");
+  args.add("--lr-g", &c.lr_g, "Adam learning rate of G and the Q head");
+  args.add("--lr-d", &c.lr_d, "Adam learning rate of the D trunk and head");
+  args.add("--beta1", &c.beta1, "Adam beta1");
+  args.add("--beta2", &c.beta2, "Adam beta2");
+  args.add_choice("--g-loss", &c.g_loss, {"nonsaturating", "saturating"}, "generator loss");
+  args.add("--seed", &c.seed, "seed of the weights, the data order and the codes");
+  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  args.add("--run", &options.run_dir, "run directory (default: runs/infogan-<time>; with --resume: runs/latest)");
+  args.add_switch("--resume", &options.resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
+  args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
+  args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
+  args.add("--train-limit", &options.train_limit, "use only the first N training images (0: all)");
+  args.add_check([&] {
+    try {
+      c.validate();
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
+    usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
+    usage_check(options.train_limit >= 0, "--train-limit", "must be >= 0");
+  });
+  if (!args.parse(argc, argv, 2)) return 0;
+  if (options.resume) {
+    // A resumed run keeps the config of its checkpoint, so that it continues
+    // exactly; only the length of the run may change.
+    for (const char* flag : {"--preset", "--batch", "--noise", "--cont", "--lambda", "--lambda-cont", "--lr-g",
+                             "--lr-d", "--beta1", "--beta2", "--g-loss", "--seed", "--train-limit"}) {
+      usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
+    }
+    if (args.given("--epochs")) options.resume_epochs = c.epochs;
+  }
+  options.config = c;
+  options.device = parse_device_flag(device);
+  return train_infogan(options);
+}
+
+int eval(int argc, char** argv) {
+  InfoGanEvalOptions options;
+  options.checkpoint = kDefaultCheckpoint;
+  options.judge = kDefaultJudgePath;
+  std::string device = "auto";
+  ArgParser args("infogan eval", "Evaluate a checkpoint: the 10x10 grid for --seed, Q-accuracy on the 10,000 MNIST "
+                                 "test images, and (with the judge) the column score and purity. Prints one JSON "
+                                 "line last and writes it to <out>/eval.json.");
+  args.add("--checkpoint", &options.checkpoint, "checkpoint to evaluate");
+  args.add("--judge", &options.judge, "MNIST classifier checkpoint (./apps/mnist_classifier train)");
+  args.add("--seed", &options.seed, "seed of the grid's noise and the purity samples");
+  args.add("--out", &options.out, "output directory (default: <run>/eval)");
+  args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  args.add("--cont", &options.cont, "continuous codes, for a checkpoint without config metadata");
+  args.add("--purity-samples", &options.purity_samples, "samples per code for purity");
+  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  args.add_check([&] {
+    usage_check(options.seed >= 0, "--seed", "must be >= 0");
+    usage_check(options.cont >= 0, "--cont", "must be >= 0");
+    usage_check(options.purity_samples >= 1, "--purity-samples", "must be >= 1");
+  });
+  if (!args.parse(argc, argv, 2)) return 0;
+  options.device = parse_device_flag(device);
+  print_report(evaluate_infogan(options));
+  return 0;
+}
+
+int sample(int argc, char** argv) {
+  std::string checkpoint = kDefaultCheckpoint, out, device = "auto";
+  int64_t per_code = 0, seed = 1, cont = 0;
+  ArgParser args("infogan sample", "Write --per-code generated digits for each code as IDX files "
+                                   "PREFIX-images-idx3-ubyte (uint8 28x28) and PREFIX-labels-idx1-ubyte (the code).");
+  args.add("--checkpoint", &checkpoint, "checkpoint to sample from");
+  args.add("--per-code", &per_code, "samples per categorical code");
+  args.add("--out", &out, "output prefix");
+  args.add("--seed", &seed, "seed of the noise");
+  args.add("--cont", &cont, "continuous codes, for a checkpoint without config metadata");
+  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  args.add_check([&] {
+    usage_check(per_code >= 1, "--per-code", "must be given and >= 1");
+    usage_check(!out.empty(), "--out", "must be given (a path prefix)");
+    usage_check(seed >= 0, "--seed", "must be >= 0");
+  });
+  if (!args.parse(argc, argv, 2)) return 0;
+  sample_infogan(checkpoint, cont, per_code, out, static_cast<uint64_t>(seed), parse_device_flag(device));
+  std::printf("wrote %s-images-idx3-ubyte and %s-labels-idx1-ubyte (%lld images)\n", out.c_str(), out.c_str(),
+              static_cast<long long>(10 * per_code));
+  return 0;
+}
+
+int traverse(int argc, char** argv) {
+  std::string checkpoint = kDefaultCheckpoint, out, device = "auto";
+  int64_t seed = 1, cont = 0;
+  ArgParser args("infogan traverse", "One image per continuous code: each row a fixed noise and categorical code, "
+                                     "the columns that continuous code from -2 to 2.");
+  args.add("--checkpoint", &checkpoint, "checkpoint (trained with --cont K > 0)");
+  args.add("--out", &out, "output directory (default: <run>/eval)");
+  args.add("--seed", &seed, "seed of the rows' noise");
+  args.add("--cont", &cont, "continuous codes, for a checkpoint without config metadata");
+  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  args.add_check([&] { usage_check(seed >= 0, "--seed", "must be >= 0"); });
+  if (!args.parse(argc, argv, 2)) return 0;
+  for (const std::string& path :
+       traverse_infogan(checkpoint, cont, out, static_cast<uint64_t>(seed), parse_device_flag(device))) {
+    std::printf("wrote %s\n", path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_app("infogan", [&]() -> int {
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (command == "train") return train(argc, argv);
+    if (command == "eval") return eval(argc, argv);
+    if (command == "sample") return sample(argc, argv);
+    if (command == "traverse") return traverse(argc, argv);
+    if (command == "--help" || command == "-h" || command == "help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    std::cerr << kUsage;
+    throw UsageError(command.empty() ? "missing command" : "unknown command '" + command + "'");
+  });
+}

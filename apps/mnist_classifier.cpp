@@ -1,0 +1,85 @@
+// mnist_classifier.cpp — the command line of the MNIST judge: a small CNN
+// (apps/common/mnist_judge.h) that the generative apps use to read the
+// digits they draw.
+//
+//   ./apps/mnist_classifier train [--epochs N] [--batch B] [--lr LR] [--out DIR] [--resume]
+//   ./apps/mnist_classifier eval  [--checkpoint PATH]
+#include <cstdio>
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/mnist_judge.h"
+#include "data/mnist.h"
+
+using namespace dl;
+
+namespace {
+
+const char* kUsage =
+    "usage: mnist_classifier <command> [flags]   (each command has --help)\n"
+    "  train  train the judge CNN on MNIST (saves runs/mnist_classifier/latest.safetensors)\n"
+    "  eval   its accuracy on the 10,000 MNIST test images\n";
+
+int train(int argc, char** argv) {
+  JudgeTrainOptions options;
+  std::string device = "auto";
+  ArgParser args("mnist_classifier train", "Train the MNIST judge; writes <out>/latest.safetensors each epoch, "
+                                           "<out>/losses.csv and <out>/loss.svg.");
+  args.add("--epochs", &options.epochs, "passes over the training set");
+  args.add("--batch", &options.batch, "batch size");
+  args.add("--lr", &options.lr, "Adam learning rate of the first epoch");
+  args.add("--lr-decay", &options.lr_decay, "learning-rate factor per epoch");
+  args.add("--seed", &options.seed, "seed of the weights and the data order");
+  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  args.add("--out", &options.out_dir, "output directory");
+  args.add_switch("--resume", &options.resume, "continue from <out>/latest.safetensors");
+  args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
+  args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
+  args.add("--train-limit", &options.train_limit, "use only the first N training images (0: all)");
+  args.add_check([&] {
+    usage_check(options.epochs >= 1, "--epochs", "must be >= 1");
+    usage_check(options.batch >= 1, "--batch", "must be >= 1");
+    usage_check(options.lr > 0, "--lr", "must be > 0");
+    usage_check(options.lr_decay > 0 && options.lr_decay <= 1, "--lr-decay", "must be in (0, 1]");
+    usage_check(options.seed >= 0, "--seed", "must be >= 0");
+    usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
+    usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
+    usage_check(options.train_limit >= 0, "--train-limit", "must be >= 0");
+  });
+  if (!args.parse(argc, argv, 2)) return 0;
+  options.device = parse_device_flag(device);
+  return train_judge(options);
+}
+
+int eval(int argc, char** argv) {
+  std::string checkpoint = kDefaultJudgePath, data_dir, device = "auto";
+  ArgParser args("mnist_classifier eval", "Print the judge's accuracy on the MNIST test set.");
+  args.add("--checkpoint", &checkpoint, "judge checkpoint");
+  args.add("--data", &data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  if (!args.parse(argc, argv, 2)) return 0;
+  const Device target = parse_device_flag(device);
+  std::unique_ptr<MnistClassifier> judge = load_judge(checkpoint, target);
+  const MnistSplit test = load_mnist(resolve_mnist_dir(data_dir), false);
+  const double accuracy = judge_accuracy(*judge, test.images, test.labels);
+  std::printf("test accuracy: %.4f (%lld images)\n{\"test_accuracy\": %.6f}\n", accuracy,
+              static_cast<long long>(test.images.size(0)), accuracy);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_app("mnist_classifier", [&]() -> int {
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (command == "train") return train(argc, argv);
+    if (command == "eval") return eval(argc, argv);
+    if (command == "--help" || command == "-h" || command == "help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    std::cerr << kUsage;
+    throw UsageError(command.empty() ? "missing command" : "unknown command '" + command + "'");
+  });
+}
