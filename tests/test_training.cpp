@@ -161,12 +161,11 @@ TEST_CASE("the loop: one log row per iteration, a checkpoint per epoch, resumabl
     TrainPosition pos;
     {
       CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
-      CHECK(run_training(loader, pos, options, log, hooks) == 128 + SIGINT);
+      CHECK(run_training(loader, pos, options, log, hooks) == 0);
     }
     CHECK((pos.epoch == 1 && pos.batch == 1 && pos.iteration == 4));
     REQUIRE(saves.size() == 2);  // end of epoch 1, and the stop
     CHECK((saves[1].epoch == 1 && saves[1].batch == 1));
-    install_stop_handlers();  // forgets the stop request
     options.max_iterations = 0;
     CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
     CHECK(restore_log(dir.file("log.csv"), pos.iteration, log).size() == 4);
@@ -174,6 +173,30 @@ TEST_CASE("the loop: one log row per iteration, a checkpoint per epoch, resumabl
     CHECK(seen == std::vector<double>{0, 3, 6, 0, 3, 6});  // the resumed run skipped batch 0 of epoch 2
     CHECK(read_csv_numbers(dir.file("log.csv")).size() == 6);
   }
+}
+
+TEST_CASE("the loop: SIGTERM finishes the iteration, writes a checkpoint and returns 143") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(10, 2);
+  std::vector<TrainPosition> saves;
+  TrainLoopHooks hooks;
+  install_stop_handlers();
+  hooks.step = [&](const Batch& batch) {
+    if (batch.index == 1) std::raise(SIGTERM);  // arrives during the second iteration
+    return std::vector<double>{0.0};
+  };
+  hooks.save = [&](const TrainPosition& pos) { saves.push_back(pos); };
+  TrainLoopOptions options;
+  options.app = "t";
+  CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
+  TrainPosition pos;
+  CHECK(run_training(loader, pos, options, log, hooks) == 128 + SIGTERM);
+  REQUIRE(saves.size() == 1);
+  CHECK((saves[0].epoch == 0 && saves[0].batch == 2 && saves[0].iteration == 2));
+  CHECK(read_csv_numbers(dir.file("log.csv")).size() == 2);
+  install_stop_handlers();       // forgets the request, so later tests train on
+  std::signal(SIGINT, SIG_DFL);  // and the test process gets its defaults back
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 TEST_CASE("the loop: a NaN or Inf stops training with the iteration named, without a checkpoint") {

@@ -106,7 +106,6 @@ void install_stop_handlers() {
 }
 
 int stop_signal() { return g_stop_signal; }
-void request_stop(int signal) { g_stop_signal = signal; }
 
 // ---- progress -------------------------------------------------------------------
 
@@ -197,11 +196,20 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
   const std::vector<std::string> names(columns.begin() + 2, columns.end());
   int64_t trained_here = 0;
 
-  // Called after the checkpoint for `pos` is written.
-  auto stopped = [&](int signal) {
-    std::cout << options.app << ": stopped by " << (signal == SIGTERM ? "SIGTERM" : "SIGINT") << " at epoch "
-              << pos.epoch + 1 << ", batch " << pos.batch << "; checkpoint written (continue with --resume)\n";
-    return 128 + signal;
+  // Why to stop after an iteration: a signal, or --max-iters reached.
+  auto stop_requested = [&] {
+    return stop_signal() != 0 || (options.max_iterations > 0 && trained_here >= options.max_iterations);
+  };
+  // Called after the checkpoint for `pos` is written: 128 + the signal, or
+  // 0 for --max-iters (a requested, normal end).
+  auto stopped = [&] {
+    const int signal = stop_signal();
+    std::cout << options.app << ": stopped ";
+    if (signal != 0) std::cout << "by " << (signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    else std::cout << "after --max-iters " << options.max_iterations << " iterations";
+    std::cout << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
+              << "; checkpoint written (continue with --resume)\n";
+    return signal != 0 ? 128 + signal : 0;
   };
 
   while (pos.epoch < options.epochs) {
@@ -231,12 +239,11 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
       ++pos.iteration;
       ++trained_here;
       progress.update(pos.batch, values);
-      if (options.max_iterations > 0 && trained_here >= options.max_iterations) request_stop(SIGINT);
-      if (stop_signal() != 0 && pos.batch < batches) {
+      if (stop_requested() && pos.batch < batches) {
         progress.finish();
         hooks.save(pos);
         log.flush();
-        return stopped(stop_signal());
+        return stopped();
       }
     }
     progress.finish();
@@ -245,7 +252,7 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
     if (hooks.end_of_epoch) hooks.end_of_epoch(pos.epoch - 1);
     hooks.save(pos);
     log.flush();
-    if (stop_signal() != 0 && pos.epoch < options.epochs) return stopped(stop_signal());
+    if (stop_requested() && pos.epoch < options.epochs) return stopped();
   }
   return 0;
 }

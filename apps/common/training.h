@@ -57,7 +57,6 @@ void make_directories(const std::string& path);
 // kills the process at once (the handlers are one-shot).
 void install_stop_handlers();
 int stop_signal();                // 0, SIGINT or SIGTERM
-void request_stop(int signal);    // what the handler does; for tests
 
 // ---- progress -------------------------------------------------------------------
 // One epoch's progress. On a terminal: a bar redrawn in place with it/s,
@@ -94,8 +93,8 @@ struct TrainLoopOptions {
   std::string app;        // for messages: "infogan"
   int64_t epochs = 1;     // train until this many epochs are complete
   int64_t log_every = 100;  // plain progress lines when not on a terminal
-  // Stop after this many iterations in this process (0: no limit) as if
-  // SIGINT had arrived; for tests and quick experiments.
+  // Stop after this many iterations in this process (0: no limit), with a
+  // checkpoint to resume from; for tests and quick experiments.
   int64_t max_iterations = 0;
 };
 
@@ -111,8 +110,8 @@ struct TrainLoopHooks {
 
 // Trains from `pos` until options.epochs are complete, appending one row
 // [epoch, iteration, values...] per iteration to `log` (flushed with each
-// checkpoint). Returns 0 when done, or 128 + the signal after a stop
-// request (the checkpoint is written first). A non-finite logged value
+// checkpoint). Returns 0 when done or stopped by max_iterations, or 128 +
+// the signal after SIGINT/SIGTERM (the checkpoint is written first). A non-finite logged value
 // throws Error naming it and the iteration, without writing a checkpoint,
 // so the last good one stays.
 int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
