@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -183,9 +184,11 @@ void time_layers(const std::string& prefix, Sequential& net, const Tensor& input
     Generator gen(7);
     const Tensor dy = randn(y.shape(), DType::Float32, &gen);
     const double bwd = median_seconds(reps, [&] { y.backward(dy); }, [&] { y = layer(in); });
-    char name[96];
-    std::snprintf(name, sizeof(name), "%s.%zu %s", prefix.c_str(), i, layer.describe().c_str());
-    std::printf("  %-44s %9.3f ms fwd %9.3f ms bwd\n", name, fwd * 1e3, bwd * 1e3);
+    // The layer's class name and its output shape, e.g. "G.main.3 ConvTranspose2d -> [64, 256, 4, 4]".
+    const std::string kind = layer.describe().substr(0, layer.describe().find('('));
+    std::ostringstream name;
+    name << prefix << "." << i << " " << kind << " -> " << y.shape();
+    std::printf("  %-44s %9.3f ms fwd %9.3f ms bwd\n", name.str().c_str(), fwd * 1e3, bwd * 1e3);
     NoGradGuard no_grad;
     x = layer(in);
   }

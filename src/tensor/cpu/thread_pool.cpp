@@ -165,6 +165,12 @@ ThreadPool& pool() {
   return instance;
 }
 
+// At most num_threads() chunks of at least `grain` indices each.
+int64_t chunk_count(int64_t count, int64_t grain) {
+  const int64_t by_grain = std::max<int64_t>(1, count / std::max<int64_t>(1, grain));
+  return std::min<int64_t>(by_grain, pool().threads());
+}
+
 }  // namespace
 
 void set_num_threads(int threads) {
@@ -174,15 +180,9 @@ void set_num_threads(int threads) {
 
 int num_threads() { return pool().threads(); }
 
-int64_t parallel_chunk_count(int64_t count, int64_t grain) {
-  if (count <= 0) return 0;
-  const int64_t by_grain = std::max<int64_t>(1, count / std::max<int64_t>(1, grain));
-  return std::min<int64_t>(by_grain, num_threads());
-}
-
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (end <= begin) return;
-  const int64_t chunks = inside_parallel_region ? 1 : parallel_chunk_count(end - begin, grain);
+  const int64_t chunks = inside_parallel_region ? 1 : chunk_count(end - begin, grain);
   if (chunks <= 1 || !pool().try_run(begin, end, chunks, fn)) fn(begin, end);
 }
 

@@ -30,7 +30,4 @@ int num_threads();
 // first one, once every chunk has finished).
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
-// The chunks parallel_for would use for a range of `count` indices.
-int64_t parallel_chunk_count(int64_t count, int64_t grain);
-
 }  // namespace dl
