@@ -140,8 +140,8 @@ void check_optimizer(const std::string& name, MakeOptimizer make) {
   Linear model(4, 3);
   copy_stored(file, model.named_parameters());
   auto optimizer = make(std::vector<ParamGroup>{{model.named_parameters(), 0.0}});
-  const Tensor& x = stored(file, "x");
-  const Tensor& y = stored(file, "y");
+  const Tensor x = stored(file, "x");
+  const Tensor y = stored(file, "y");
   for (int step = 1; step <= 20; ++step) {
     optimizer.zero_grad();
     cross_entropy(model(x), y).backward();

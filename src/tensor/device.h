@@ -3,6 +3,7 @@
 // GPU (tensor/cuda/).
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 
