@@ -248,7 +248,7 @@ TEST_CASE("CUDA parity: every loss" * doctest::skip(no_gpu())) {
                [](const TensorList& in) { return binary_cross_entropy_with_logits(in[0].t(), in[1].t()); }, {z, t});
   check_parity("cross_entropy", [](const TensorList& in) { return cross_entropy(in[0], in[1]); },
                {z, tensor({0, 6, 3, 3, 1, 2, 5, 4, 0}, {9}, DType::Int64)});
-  check_parity("mse_loss", [](const TensorList& in) { return mse_loss(in[0].slice(1, 0, 7, 2), in[1].slice(1, 1, 7, 2)); },
+  check_parity("mse_loss", [](const TensorList& in) { return mse_loss(in[0].slice(1, 0, 6, 2), in[1].slice(1, 1, 7, 2)); },
                {z, t});
   check_parity("gaussian_nll with broadcasting",
                [](const TensorList& in) { return gaussian_nll(in[0], in[1], in[2]); },

@@ -357,7 +357,7 @@ int train_infogan(const InfoGanTrainOptions& options) {
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
   const int status = run_training(loader, pos, loop, log, hooks);
-  if (status == 0) {
+  if (status == 0 && pos.epoch == config.epochs) {
     std::cout << "infogan: done; checkpoint " << run->checkpoint() << "\n"
               << "  evaluate with: ./apps/infogan eval --checkpoint " << run->checkpoint() << "\n";
   }

@@ -142,7 +142,7 @@ int train_judge(const JudgeTrainOptions& options) {
                       {"iteration", std::to_string(at.iteration)}});
   };
   const int status = run_training(loader, pos, loop, log, hooks);
-  if (status == 0) std::cout << "mnist_classifier: saved " << checkpoint << "\n";
+  if (status == 0 && pos.epoch == options.epochs) std::cout << "mnist_classifier: saved " << checkpoint << "\n";
   return status;
 }
 
