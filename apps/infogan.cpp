@@ -7,7 +7,6 @@
 //   ./apps/infogan sample    --checkpoint PATH --per-code N --out PREFIX [--seed S]
 //   ./apps/infogan traverse  --checkpoint PATH [--out DIR]
 #include <cstdio>
-#include <iostream>
 
 #include "common/cli.h"
 #include "common/infogan.h"
@@ -24,7 +23,23 @@ const char* kUsage =
     "  sample    write generated digits per code as IDX files\n"
     "  traverse  one image per continuous code, from -2 to 2\n";
 
-const std::string kDefaultCheckpoint = "runs/latest/checkpoints/latest.safetensors";
+// The flags eval, sample and traverse share: which checkpoint, where to run,
+// the seed of the noise, and the continuous codes of a bare checkpoint.
+struct CheckpointFlags {
+  std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto";
+  int64_t seed = 1, cont = 0;
+
+  void add_to(ArgParser& args, const std::string& seed_help) {
+    args.add("--checkpoint", &checkpoint, "checkpoint (train writes <run>/checkpoints/latest.safetensors)");
+    args.add("--seed", &seed, seed_help);
+    args.add("--cont", &cont, "continuous codes, for a checkpoint without config metadata");
+    args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+    args.add_check([this] {
+      usage_check(seed >= 0, "--seed", "must be >= 0");
+      usage_check(cont >= 0, "--cont", "must be >= 0");
+    });
+  }
+};
 
 int train(int argc, char** argv) {
   // The preset sets the defaults that the other flags then override.
@@ -80,69 +95,58 @@ int train(int argc, char** argv) {
 }
 
 int eval(int argc, char** argv) {
+  CheckpointFlags common;
   InfoGanEvalOptions options;
-  options.checkpoint = kDefaultCheckpoint;
   options.judge = kDefaultJudgePath;
-  std::string device = "auto";
   ArgParser args("infogan eval", "Evaluate a checkpoint: the 10x10 grid for --seed, Q-accuracy on the 10,000 MNIST "
                                  "test images, and (with the judge) the column score and purity. Prints one JSON "
                                  "line last and writes it to <out>/eval.json.");
-  args.add("--checkpoint", &options.checkpoint, "checkpoint to evaluate");
+  common.add_to(args, "seed of the grid's noise and the purity samples");
   args.add("--judge", &options.judge, "MNIST classifier checkpoint (./apps/mnist_classifier train)");
-  args.add("--seed", &options.seed, "seed of the grid's noise and the purity samples");
   args.add("--out", &options.out, "output directory (default: <run>/eval)");
   args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
-  args.add("--cont", &options.cont, "continuous codes, for a checkpoint without config metadata");
   args.add("--purity-samples", &options.purity_samples, "samples per code for purity");
-  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
-  args.add_check([&] {
-    usage_check(options.seed >= 0, "--seed", "must be >= 0");
-    usage_check(options.cont >= 0, "--cont", "must be >= 0");
-    usage_check(options.purity_samples >= 1, "--purity-samples", "must be >= 1");
-  });
+  args.add_check([&] { usage_check(options.purity_samples >= 1, "--purity-samples", "must be >= 1"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.device = parse_device_flag(device);
+  options.checkpoint = common.checkpoint;
+  options.seed = common.seed;
+  options.cont = common.cont;
+  options.device = parse_device_flag(common.device);
   print_report(evaluate_infogan(options));
   return 0;
 }
 
 int sample(int argc, char** argv) {
-  std::string checkpoint = kDefaultCheckpoint, out, device = "auto";
-  int64_t per_code = 0, seed = 1, cont = 0;
+  CheckpointFlags common;
+  std::string out;
+  int64_t per_code = 0;
   ArgParser args("infogan sample", "Write --per-code generated digits for each code as IDX files "
                                    "PREFIX-images-idx3-ubyte (uint8 28x28) and PREFIX-labels-idx1-ubyte (the code).");
-  args.add("--checkpoint", &checkpoint, "checkpoint to sample from");
+  common.add_to(args, "seed of the noise");
   args.add("--per-code", &per_code, "samples per categorical code");
   args.add("--out", &out, "output prefix");
-  args.add("--seed", &seed, "seed of the noise");
-  args.add("--cont", &cont, "continuous codes, for a checkpoint without config metadata");
-  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
   args.add_check([&] {
     usage_check(per_code >= 1, "--per-code", "must be given and >= 1");
     usage_check(!out.empty(), "--out", "must be given (a path prefix)");
-    usage_check(seed >= 0, "--seed", "must be >= 0");
   });
   if (!args.parse(argc, argv, 2)) return 0;
-  sample_infogan(checkpoint, cont, per_code, out, static_cast<uint64_t>(seed), parse_device_flag(device));
+  sample_infogan(common.checkpoint, common.cont, per_code, out, static_cast<uint64_t>(common.seed),
+                 parse_device_flag(common.device));
   std::printf("wrote %s-images-idx3-ubyte and %s-labels-idx1-ubyte (%lld images)\n", out.c_str(), out.c_str(),
               static_cast<long long>(10 * per_code));
   return 0;
 }
 
 int traverse(int argc, char** argv) {
-  std::string checkpoint = kDefaultCheckpoint, out, device = "auto";
-  int64_t seed = 1, cont = 0;
+  CheckpointFlags common;
+  std::string out;
   ArgParser args("infogan traverse", "One image per continuous code: each row a fixed noise and categorical code, "
                                      "the columns that continuous code from -2 to 2.");
-  args.add("--checkpoint", &checkpoint, "checkpoint (trained with --cont K > 0)");
+  common.add_to(args, "seed of the rows' noise");
   args.add("--out", &out, "output directory (default: <run>/eval)");
-  args.add("--seed", &seed, "seed of the rows' noise");
-  args.add("--cont", &cont, "continuous codes, for a checkpoint without config metadata");
-  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
-  args.add_check([&] { usage_check(seed >= 0, "--seed", "must be >= 0"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  for (const std::string& path :
-       traverse_infogan(checkpoint, cont, out, static_cast<uint64_t>(seed), parse_device_flag(device))) {
+  for (const std::string& path : traverse_infogan(common.checkpoint, common.cont, out,
+                                                  static_cast<uint64_t>(common.seed), parse_device_flag(common.device))) {
     std::printf("wrote %s\n", path.c_str());
   }
   return 0;
@@ -151,17 +155,6 @@ int traverse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_app("infogan", [&]() -> int {
-    const std::string command = argc > 1 ? argv[1] : "";
-    if (command == "train") return train(argc, argv);
-    if (command == "eval") return eval(argc, argv);
-    if (command == "sample") return sample(argc, argv);
-    if (command == "traverse") return traverse(argc, argv);
-    if (command == "--help" || command == "-h" || command == "help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    std::cerr << kUsage;
-    throw UsageError(command.empty() ? "missing command" : "unknown command '" + command + "'");
-  });
+  return run_commands("infogan", kUsage, {{"train", train}, {"eval", eval}, {"sample", sample}, {"traverse", traverse}},
+                      argc, argv);
 }

@@ -5,7 +5,6 @@
 //   ./apps/mnist_classifier train [--epochs N] [--batch B] [--lr LR] [--out DIR] [--resume]
 //   ./apps/mnist_classifier eval  [--checkpoint PATH]
 #include <cstdio>
-#include <iostream>
 
 #include "common/cli.h"
 #include "common/mnist_judge.h"
@@ -71,15 +70,5 @@ int eval(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_app("mnist_classifier", [&]() -> int {
-    const std::string command = argc > 1 ? argv[1] : "";
-    if (command == "train") return train(argc, argv);
-    if (command == "eval") return eval(argc, argv);
-    if (command == "--help" || command == "-h" || command == "help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    std::cerr << kUsage;
-    throw UsageError(command.empty() ? "missing command" : "unknown command '" + command + "'");
-  });
+  return run_commands("mnist_classifier", kUsage, {{"train", train}, {"eval", eval}}, argc, argv);
 }

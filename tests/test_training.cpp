@@ -107,10 +107,21 @@ TEST_CASE("--device: cpu, auto and refused GPUs") {
                        doctest::Contains("--device: device 'cuda:"), UsageError);
 }
 
-TEST_CASE("run_app: exit status 2 for usage errors, 1 for failures, the body's own otherwise") {
+TEST_CASE("run_app and run_commands: exit status 2 for usage errors, 1 for failures, the body's own otherwise") {
   CHECK(run_app("t", [] { return 7; }) == 7);
   CHECK(run_app("t", []() -> int { throw UsageError("--x: bad"); }) == 2);
   CHECK(run_app("t", []() -> int { fail("file.bin: truncated"); }) == 1);
+
+  const std::vector<std::pair<std::string, Command>> commands = {
+      {"count", [](int argc, char**) { return argc; }},
+      {"broken", [](int, char**) -> int { throw UsageError("--x: bad"); }}};
+  Argv count({"app", "count", "--a", "1"}), broken({"app", "broken"}), help({"app", "--help"}),
+      unknown({"app", "cont"}), none({"app"});
+  CHECK(run_commands("app", "usage\n", commands, count.argc(), count.argv()) == 4);
+  CHECK(run_commands("app", "usage\n", commands, broken.argc(), broken.argv()) == 2);
+  CHECK(run_commands("app", "usage\n", commands, help.argc(), help.argv()) == 0);
+  CHECK(run_commands("app", "usage\n", commands, unknown.argc(), unknown.argv()) == 2);
+  CHECK(run_commands("app", "usage\n", commands, none.argc(), none.argv()) == 2);
 }
 
 TEST_CASE("run directories: created with checkpoints/ and samples/, latest points at the newest") {

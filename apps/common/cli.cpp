@@ -174,4 +174,20 @@ int run_app(const std::string& app, const std::function<int()>& body) {
   }
 }
 
+int run_commands(const std::string& app, const std::string& usage,
+                 const std::vector<std::pair<std::string, Command>>& commands, int argc, char** argv) {
+  return run_app(app, [&]() -> int {
+    const std::string name = argc > 1 ? argv[1] : "";
+    for (const auto& [command, run] : commands) {
+      if (name == command) return run(argc, argv);
+    }
+    if (name == "help" || name == "--help" || name == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+    std::cerr << usage;
+    throw UsageError(name.empty() ? "missing command" : "unknown command '" + name + "'");
+  });
+}
+
 }  // namespace dl

@@ -83,4 +83,12 @@ Device parse_device_flag(const std::string& text);
 // exit status: UsageError -> 2, any other error -> 1.
 int run_app(const std::string& app, const std::function<int()>& body);
 
+// The main() of an app with commands (`infogan train ...`): runs the command
+// named by argv[1] with the whole argv (its flags start at argv[2]) under
+// run_app; `help`, --help or -h print `usage`; a missing or unknown command
+// prints it on stderr and is a UsageError.
+using Command = std::function<int(int argc, char** argv)>;
+int run_commands(const std::string& app, const std::string& usage,
+                 const std::vector<std::pair<std::string, Command>>& commands, int argc, char** argv);
+
 }  // namespace dl
