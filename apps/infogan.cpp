@@ -68,7 +68,7 @@ int train(int argc, char** argv) {
   args.add_switch("--resume", &options.resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
   args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
   args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
-  args.add("--train-limit", &options.train_limit, "use only the first N training images (0: all)");
+  args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
   args.add_check([&] {
     try {
       c.validate();
@@ -77,7 +77,6 @@ int train(int argc, char** argv) {
     }
     usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
     usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
-    usage_check(options.train_limit >= 0, "--train-limit", "must be >= 0");
   });
   if (!args.parse(argc, argv, 2)) return 0;
   if (options.resume) {

@@ -47,6 +47,12 @@ int train(int argc, char** argv) {
     usage_check(options.train_limit >= 0, "--train-limit", "must be >= 0");
   });
   if (!args.parse(argc, argv, 2)) return 0;
+  if (options.resume) {
+    for (const char* flag : {"--batch", "--lr", "--lr-decay", "--seed", "--train-limit"}) {
+      usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
+    }
+    if (args.given("--epochs")) options.resume_epochs = options.epochs;
+  }
   options.device = parse_device_flag(device);
   return train_judge(options);
 }

@@ -102,6 +102,14 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     CHECK(file.metadata_value("batch") == "0");
     CHECK(file.metadata_value("iteration") == "4");
     CHECK(InfoGanConfig::from_json(file.metadata_value("config"), "t").seed == 3);
+    InfoGanConfig limited;
+    limited.train_limit = 600;
+    limited.lr_d = 3e-4;
+    const InfoGanConfig back = InfoGanConfig::from_json(to_json(limited.to_json()), "t");
+    CHECK(back.train_limit == 600);
+    CHECK(back.lr_d == 3e-4);
+    CHECK_THROWS_WITH_AS(InfoGanConfig::from_json("{\"lr\": 1}", "f.safetensors"),
+                         "f.safetensors: unknown config key 'lr'", Error);
   }
   {
     INFO("restore + save reproduces the file byte for byte");
@@ -180,7 +188,17 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     judge.data_dir = dir.file("data");
     judge.out_dir = dir.file("judge");
     judge.log_every = 1000;
+    judge.train_limit = 4;  // one batch per epoch
     CHECK(train_judge(judge) == 0);
+    // Resuming keeps the checkpoint's hyper-parameters (here batch 4 and the
+    // 4-image limit), whatever the options say; only the epochs grow.
+    JudgeTrainOptions more = judge;
+    more.resume = true;
+    more.resume_epochs = 2;
+    more.batch = 1;
+    more.train_limit = 0;
+    CHECK(train_judge(more) == 0);
+    CHECK(read_csv_numbers(dir.file("judge/losses.csv")).size() == 2);
     InfoGanEvalOptions options;
     options.checkpoint = checkpoint;
     options.judge = dir.file("judge/latest.safetensors");

@@ -55,6 +55,7 @@ JsonValue InfoGanConfig::to_json() const {
       {"beta2", JsonValue::number(beta2)},
       {"g_loss", JsonValue::string(g_loss)},
       {"seed", JsonValue::integer(seed)},
+      {"train_limit", JsonValue::integer(train_limit)},
   });
 }
 
@@ -89,6 +90,7 @@ InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::strin
     else if (m.key == "beta2") number(c.beta2);
     else if (m.key == "g_loss") string(c.g_loss);
     else if (m.key == "seed") integer(c.seed);
+    else if (m.key == "train_limit") integer(c.train_limit);
     else fail(source, ": unknown config key '", m.key, "'");
   }
   c.validate();
@@ -106,6 +108,7 @@ void InfoGanConfig::validate() const {
   check(g_loss == "nonsaturating" || g_loss == "saturating", "g_loss must be nonsaturating or saturating, got ",
         g_loss);
   check(seed >= 0, "seed must be >= 0, got ", seed);
+  check(train_limit >= 0, "train_limit must be >= 0, got ", train_limit);
 }
 
 InfoGanConfig infogan_preset(const std::string& name) {
@@ -326,11 +329,7 @@ int train_infogan(const InfoGanTrainOptions& options) {
   CsvLog log(run->file("losses.csv"), InfoGan::log_columns());
   if (options.resume) history = restore_log(run->file("losses.csv"), pos.iteration, log);
 
-  MnistSplit train = load_mnist(resolve_mnist_dir(options.data_dir), true);
-  if (options.train_limit > 0 && options.train_limit < train.images.size(0)) {
-    train.images = train.images.narrow(0, 0, options.train_limit);
-    train.labels = train.labels.narrow(0, 0, options.train_limit);
-  }
+  const MnistSplit train = load_training_split(options.data_dir, config.train_limit);
   DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
                     PixelScale::ZeroOne);
   std::cout << "infogan: run " << run->path() << ", " << loader.size() << " images, "

@@ -39,6 +39,7 @@ struct InfoGanConfig {
   double beta1 = 0.5, beta2 = 0.999;
   std::string g_loss = "nonsaturating";  // or "saturating": minimise log(1 - D(G(z)))
   int64_t seed = 1;
+  int64_t train_limit = 0;     // train on the first N images only (0: all 60,000)
 
   InfoGanShape shape() const { return {noise, 10, cont}; }
   JsonValue to_json() const;
@@ -107,7 +108,6 @@ struct InfoGanTrainOptions {
   int64_t resume_epochs = 0;
   int64_t log_every = 100;
   int64_t max_iterations = 0;  // stop (with a checkpoint) after this many; 0 = no limit
-  int64_t train_limit = 0;     // use only the first N training images; 0 = all
 };
 // Returns the process exit status (0, or 130/143 when stopped by a signal).
 int train_infogan(const InfoGanTrainOptions& options);

@@ -9,6 +9,7 @@
 #include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
 #include "common/training.h"
+#include "data/json.h"
 #include "data/mnist.h"
 #include "data/svg.h"
 #include "ops/ops.h"
@@ -67,11 +68,53 @@ double judge_accuracy(MnistClassifier& judge, const Tensor& images_u8, const Ten
   return digits.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(digits.size());
 }
 
-int train_judge(const JudgeTrainOptions& options) {
+namespace {
+
+// The hyper-parameters, kept in the checkpoint so that --resume continues
+// with the same ones.
+JsonValue config_json(const JudgeTrainOptions& o) {
+  return JsonValue::object({{"epochs", JsonValue::integer(o.epochs)},
+                            {"batch", JsonValue::integer(o.batch)},
+                            {"seed", JsonValue::integer(o.seed)},
+                            {"lr", JsonValue::number(o.lr)},
+                            {"lr_decay", JsonValue::number(o.lr_decay)},
+                            {"train_limit", JsonValue::integer(o.train_limit)}});
+}
+
+void read_config(const SafetensorsFile& file, JudgeTrainOptions& o) {
+  const JsonValue json = parse_json(file.metadata_value("config"), file.name);
+  auto integer = [&](const char* key, int64_t& field) {
+    const JsonValue* v = json.find(key);
+    check(v != nullptr && v->as_int64().has_value(), file.name, ": config '", key, "' is not an integer");
+    field = *v->as_int64();
+  };
+  auto number = [&](const char* key, double& field) {
+    const JsonValue* v = json.find(key);
+    check(v != nullptr && v->is_number(), file.name, ": config '", key, "' is not a number");
+    field = v->as_double();
+  };
+  integer("epochs", o.epochs);
+  integer("batch", o.batch);
+  integer("seed", o.seed);
+  number("lr", o.lr);
+  number("lr_decay", o.lr_decay);
+  integer("train_limit", o.train_limit);
+}
+
+}  // namespace
+
+int train_judge(const JudgeTrainOptions& requested) {
+  JudgeTrainOptions options = requested;
+  const std::string checkpoint = options.out_dir + "/latest.safetensors";
+  std::unique_ptr<SafetensorsFile> resumed;
+  if (options.resume) {
+    resumed = std::make_unique<SafetensorsFile>(load_safetensors(checkpoint));
+    read_config(*resumed, options);
+    if (requested.resume_epochs > 0) options.epochs = requested.resume_epochs;
+  }
   check(options.epochs >= 1 && options.batch >= 1 && options.lr > 0 && options.lr_decay > 0,
         "mnist_classifier train: epochs, batch, lr and lr_decay must be positive");
   make_directories(options.out_dir);
-  const std::string checkpoint = options.out_dir + "/latest.safetensors";
   manual_seed(static_cast<uint64_t>(options.seed));
   MnistClassifier model;
   model.to(options.device);
@@ -80,20 +123,15 @@ int train_judge(const JudgeTrainOptions& options) {
   TrainPosition pos;
   CsvLog log(options.out_dir + "/losses.csv", {"epoch", "iteration", "loss", "accuracy"});
   std::vector<std::vector<double>> history;
-  if (options.resume) {
-    const SafetensorsFile file = load_safetensors(checkpoint);
-    load_module(file, "model.", model);
-    load_optimizer(file, "optim.", adam);
-    pos = {metadata_int(file, "epoch", 0), metadata_int(file, "batch", 0), metadata_int(file, "iteration", 0)};
+  if (resumed) {
+    load_module(*resumed, "model.", model);
+    load_optimizer(*resumed, "optim.", adam);
+    pos = {metadata_int(*resumed, "epoch", 0), metadata_int(*resumed, "batch", 0),
+           metadata_int(*resumed, "iteration", 0)};
     history = restore_log(log.path(), pos.iteration, log);
   }
-  const std::string dir = resolve_mnist_dir(options.data_dir);
-  MnistSplit train = load_mnist(dir, true);
-  const MnistSplit test = load_mnist(dir, false);
-  if (options.train_limit > 0 && options.train_limit < train.images.size(0)) {
-    train.images = train.images.narrow(0, 0, options.train_limit);
-    train.labels = train.labels.narrow(0, 0, options.train_limit);
-  }
+  const MnistSplit train = load_training_split(options.data_dir, options.train_limit);
+  const MnistSplit test = load_mnist(resolve_mnist_dir(options.data_dir), false);
   DataLoader loader(train.images, train.labels, options.batch, true, static_cast<uint64_t>(options.seed), false,
                     PixelScale::ZeroOne);
   std::cout << "mnist_classifier: " << loader.size() << " training images, " << loader.batches_per_epoch()
@@ -137,6 +175,7 @@ int train_judge(const JudgeTrainOptions& options) {
     tensors.insert(tensors.end(), state.begin(), state.end());
     save_safetensors(checkpoint, tensors,
                      {{"format", "mnist-classifier-1"},
+                      {"config", to_json(config_json(options))},
                       {"epoch", std::to_string(at.epoch)},
                       {"batch", std::to_string(at.batch)},
                       {"iteration", std::to_string(at.iteration)}});

@@ -54,7 +54,10 @@ struct JudgeTrainOptions {
   double lr = 1e-3, lr_decay = 0.5;
   Device device;
   std::string data_dir, out_dir = "runs/mnist_classifier";
+  // Continue <out_dir>/latest.safetensors with its own hyper-parameters;
+  // only the epoch count may change (resume_epochs > 0).
   bool resume = false;
+  int64_t resume_epochs = 0;
   int64_t log_every = 100, max_iterations = 0, train_limit = 0;
 };
 int train_judge(const JudgeTrainOptions& options);

@@ -183,6 +183,17 @@ void Progress::finish() {
   std::cout << line(done_) << " in " << clock_text(seconds()) << "\n" << std::flush;
 }
 
+// ---- data -----------------------------------------------------------------------
+
+MnistSplit load_training_split(const std::string& data_dir, int64_t limit) {
+  MnistSplit train = load_mnist(resolve_mnist_dir(data_dir), true);
+  if (limit > 0 && limit < train.images.size(0)) {
+    train.images = train.images.narrow(0, 0, limit);
+    train.labels = train.labels.narrow(0, 0, limit);
+  }
+  return train;
+}
+
 // ---- the loop -------------------------------------------------------------------
 
 int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,

@@ -24,6 +24,7 @@
 
 #include "data/csv.h"
 #include "data/loader.h"
+#include "data/mnist.h"
 
 namespace dl {
 
@@ -81,6 +82,11 @@ class Progress {
   bool terminal_;
   std::chrono::steady_clock::time_point start_;
 };
+
+// ---- data -----------------------------------------------------------------------
+// The MNIST training split from `data_dir` (resolve_mnist_dir's rules), cut
+// to its first `limit` images when 0 < limit < 60,000 (quick experiments).
+MnistSplit load_training_split(const std::string& data_dir, int64_t limit);
 
 // ---- the loop -------------------------------------------------------------------
 // Where a run stands: the next iteration trains batch `batch` of epoch
