@@ -6,7 +6,9 @@
 #   make CUDA=0       build without the CUDA backend (default: auto, if nvcc exists)
 #   make data         fetch and verify MNIST into data/mnist (part of `make`)
 #   make fuzz         build the libFuzzer targets (clang) and run each FUZZ_SECONDS
-#   make bench        build $(BUILD)/bench_cpu and run it (BENCH_ARGS="--threads 2 --batch 64 --reps 5")
+#   make bench        build $(BUILD)/bench_cpu and $(BUILD)/bench_infogan and run them
+#                     (BENCH_ARGS="--threads 2 --batch 64 --reps 5",
+#                      INFOGAN_BENCH_ARGS="--device cuda --batch 64 --reps 20")
 #   make clean
 
 CXX      ?= g++
@@ -112,13 +114,16 @@ $(TEST_BIN): $(TEST_OBJS) $(COMMON_OBJS) $(LIB)
 test: $(TEST_BIN)
 	$(TEST_BIN)
 
-# ---- benchmark -------------------------------------------------------------------
-BENCH_BIN := $(BUILD)/bench_cpu
-$(BENCH_BIN): $(BUILD)/bench/bench_cpu.o $(COMMON_OBJS) $(LIB)
+# ---- benchmarks ------------------------------------------------------------------
+# Each bench/bench_<name>.cpp is $(BUILD)/bench_<name>, linked like an app.
+BENCH_BINS := $(patsubst bench/%.cpp,$(BUILD)/%,$(wildcard bench/bench_*.cpp))
+INFOGAN_BENCH_ARGS ?= --device auto --batch 64 --reps 5
+$(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(COMMON_OBJS) $(LIB)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-bench: $(BENCH_BIN)
-	$(BENCH_BIN) $(BENCH_ARGS)
+bench: $(BENCH_BINS)
+	$(BUILD)/bench_cpu $(BENCH_ARGS)
+	$(BUILD)/bench_infogan $(INFOGAN_BENCH_ARGS)
 
 # ---- data ----------------------------------------------------------------------
 # MNIST into $(MNIST_DIR): verified files are kept, missing or bad ones are

@@ -264,7 +264,16 @@ TEST_CASE("CUDA parity: SGD and Adam steps" * doctest::skip(no_gpu())) {
     for (size_t i = 0; i < pc.size(); ++i) check_close(pc[i].tensor, pg[i].tensor, name + " " + pc[i].name);
     const auto sc = opt_cpu->state_dict(), sg = opt_gpu->state_dict();
     REQUIRE(sc.size() == sg.size());
-    for (size_t i = 0; i < sc.size(); ++i) check_close(sc[i].tensor, sg[i].tensor, name + " state " + sc[i].name);
+    for (size_t i = 0; i < sc.size(); ++i) {
+      const std::string what = name + " state " + sc[i].name;
+      // Step counters live on the CPU for either device (Optimizer::step_counter).
+      if (sc[i].name.size() > 5 && sc[i].name.substr(sc[i].name.size() - 5) == ".step") {
+        CHECK_MESSAGE(sg[i].tensor.device() == Device::cpu(), what);
+        CHECK_MESSAGE(sg[i].tensor.item() == sc[i].tensor.item(), what);
+      } else {
+        check_close(sc[i].tensor, sg[i].tensor, what);
+      }
+    }
   }
 }
 
@@ -283,5 +292,28 @@ TEST_CASE("CUDA: checkpoints of CUDA tensors save and load" * doctest::skip(no_g
   CHECK(other.weight.to_vector<float>() == layer.weight.to_vector<float>());
   Adam adam({{other.named_parameters(), 1e-3}});
   adam.load_state_dict({{"weight.exp_avg", ones({3, 4})}, {"weight.step", scalar_tensor(2, DType::Int64)}});
-  for (const NamedTensor& s : adam.state_dict()) CHECK(s.tensor.device() == kGpu);
+  // The moments go to the parameter's device; the step counter stays on the
+  // CPU, where Adam reads it without waiting for the GPU.
+  for (const NamedTensor& s : adam.state_dict()) {
+    CHECK(s.tensor.device() == (s.name == "weight.step" ? Device::cpu() : kGpu));
+  }
+}
+
+TEST_CASE("CUDA parity: the fused Adam kernel" * doctest::skip(no_gpu())) {
+  // Odd sizes (not a multiple of the block), with and without weight decay.
+  for (const int64_t n : {1, 257, 100003}) {
+    for (const double decay : {0.0, 1e-2}) {
+      const std::string what = "adam_step n=" + std::to_string(n) + " wd=" + std::to_string(decay);
+      Tensor p = randn32({n}, 1), m = zeros({n}), v = zeros({n});
+      Tensor pg = p.to(kGpu), mg = m.to(kGpu), vg = v.to(kGpu);
+      for (int64_t t = 1; t <= 3; ++t) {
+        const Tensor g = randn32({n}, 10 + t);
+        backend(Device::cpu()).adam_step(p, g, m, v, t, 1e-2, 0.5, 0.999, 1e-8, decay);
+        backend(kGpu).adam_step(pg, g.to(kGpu), mg, vg, t, 1e-2, 0.5, 0.999, 1e-8, decay);
+      }
+      check_close(p, pg, what + " param");
+      check_close(m, mg, what + " exp_avg");
+      check_close(v, vg, what + " exp_avg_sq");
+    }
+  }
 }

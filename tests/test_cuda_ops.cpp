@@ -147,6 +147,10 @@ TEST_CASE("CUDA parity: matmul on odd sizes, strides and broadcast batches" * do
   check_parity("batched broadcast",
                [](const TensorList& in) { return matmul(in[0], in[1].slice(2, 0, 18, 2)); },
                {randn32({3, 1, 17, 33}, 23), randn32({5, 33, 18}, 24)});
+  // Enough 128 x 64 tiles (2 x 2 x 80) to fill any current GPU twice, so
+  // the tall tile runs, on sizes that are not multiples of it.
+  check_parity("batched, the 128-row tile", [](const TensorList& in) { return matmul(in[0], in[1]); },
+               {randn32({80, 130, 37}, 27), randn32({80, 37, 70}, 28)});
   check_parity("matrix @ vector", [](const TensorList& in) { return matmul(in[0], in[1]); },
                {randn32({9, 70}, 25), randn32({70}, 26)});
   check_parity("int64 matmul", [](const TensorList& in) { return matmul(in[0], in[1]); },

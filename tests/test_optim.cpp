@@ -1,8 +1,11 @@
 // test_optim.cpp — SGD and Adam against PyTorch 1.13's trajectories on a
 // fixed problem, their state (names, checkpoint round trip) and errors.
+#include <cmath>
+
 #include "doctest/doctest.h"
 #include "helpers.h"
 #include "optim/optimizer.h"
+#include "tensor/backend.h"
 
 using namespace dl;
 using namespace test;
@@ -58,6 +61,61 @@ TEST_CASE("SGD matches PyTorch: plain, momentum + weight decay, Nesterov") {
                 return SGD(g, 0.9, 0.0, true);
               }),
               {0.3025618772374999, 0.5439125620781252, -0.17392611985});
+}
+
+TEST_CASE("the fused Adam kernel equals the tensor-op formula bit for bit (float32 and float64)") {
+  for (const DType dtype : {DType::Float32, DType::Float64}) {
+    for (const double decay : {0.0, 0.01}) {
+      Generator gen(3);
+      const Tensor start = randn({1000}, dtype, &gen);
+      Tensor p = start.clone(), m = zeros({1000}, dtype), v = zeros({1000}, dtype);
+      // The unfused update, as Adam::step wrote it before the kernel existed.
+      Tensor p_ref = start.clone(), m_ref = m.clone(), v_ref = v.clone();
+      const double lr = 1e-3, b1 = 0.5, b2 = 0.999, eps = 1e-8;
+      for (int64_t t = 1; t <= 5; ++t) {
+        const Tensor grad = randn({1000}, dtype, &gen);
+        backend(Device::cpu()).adam_step(p, grad, m, v, t, lr, b1, b2, eps, decay);
+        const Tensor g = decay != 0 ? grad + p_ref * decay : grad;
+        m_ref = m_ref * b1 + g * (1 - b1);
+        v_ref = v_ref * b2 + g * g * (1 - b2);
+        const double step_size = lr / (1 - std::pow(b1, double(t)));
+        const Tensor denom = sqrt(v_ref) / std::sqrt(1 - std::pow(b2, double(t))) + eps;
+        p_ref = p_ref + (m_ref / denom) * -step_size;
+      }
+      CHECK(vals(p) == vals(p_ref));
+      CHECK(vals(m) == vals(m_ref));
+      CHECK(vals(v) == vals(v_ref));
+    }
+  }
+}
+
+TEST_CASE("the fused Adam kernel refuses operands that do not fit") {
+  const Tensor p = zeros({4}), g = zeros({4});
+  Backend& cpu = backend(Device::cpu());
+  CHECK_THROWS_WITH_AS(cpu.adam_step(p, g, zeros({4}), zeros({4}), 0, 0.1, 0.9, 0.999, 1e-8, 0),
+                       "adam_step: step must be >= 1, got 0", Error);
+  CHECK_THROWS_WITH_AS(cpu.adam_step(p, g, zeros({5}), zeros({4}), 1, 0.1, 0.9, 0.999, 1e-8, 0),
+                       "adam_step: exp_avg must be a contiguous float32 tensor [4] on cpu, got float32 [5] on cpu",
+                       Error);
+  CHECK_THROWS_WITH_AS(cpu.adam_step(p, g, zeros({4}), zeros({4}, DType::Float64), 1,
+                                     0.1, 0.9, 0.999, 1e-8, 0),
+                       doctest::Contains("adam_step: exp_avg_sq must be a contiguous float32 tensor"), Error);
+  CHECK_THROWS_WITH_AS(cpu.adam_step(zeros({4}, DType::Int64), zeros({4}, DType::Int64), zeros({4}, DType::Int64),
+                                     zeros({4}, DType::Int64), 1, 0.1, 0.9, 0.999, 1e-8, 0),
+                       "adam_step: param must be float32 or float64, got int64", Error);
+}
+
+TEST_CASE("Adam's step counter lives on the CPU") {
+  Tensor w = leaf({1.0, 2.0}, {2});
+  Adam adam({{{{"w", w}}, 0.01}});
+  sum(w * w).backward();
+  adam.step();
+  adam.step();
+  const std::vector<NamedTensor> state = adam.state_dict();
+  REQUIRE(state.size() == 3);
+  CHECK(state[2].name == "w.step");
+  CHECK(state[2].tensor.device() == Device::cpu());
+  CHECK(state[2].tensor.item() == 2.0);
 }
 
 TEST_CASE("parameter groups keep their own learning rates; parameters without a gradient are skipped") {

@@ -185,7 +185,7 @@ std::vector<std::string> InfoGan::log_columns() {
   return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
 }
 
-std::vector<double> InfoGan::train_step(const Tensor& real_images) {
+Tensor InfoGan::train_step(const Tensor& real_images) {
   const Tensor real = real_images.to(device);
   const int64_t n = real.size(0);
   const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
@@ -213,7 +213,8 @@ std::vector<double> InfoGan::train_step(const Tensor& real_images) {
   (loss_g + loss_info).backward();
   opt_gq->step();
 
-  return {loss_d.item(), loss_g.item(), loss_info.item(), mean(d_real).item(), mean(d_fake).item()};
+  NoGradGuard no_grad;
+  return stack({loss_d, loss_g, loss_info, mean(d_real), mean(d_fake)});
 }
 
 Tensor InfoGan::grid(uint64_t seed) {
@@ -344,7 +345,8 @@ int train_infogan(const InfoGanTrainOptions& options) {
   loop.max_iterations = options.max_iterations;
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) {
-    std::vector<double> values = gan->train_step(batch.images);
+    // The iteration's one host read (it waits for the GPU).
+    std::vector<double> values = gan->train_step(batch.images).to_vector<double>();
     std::vector<double> row = {static_cast<double>(pos.epoch), static_cast<double>(pos.iteration)};
     row.insert(row.end(), values.begin(), values.end());
     history.push_back(row);

@@ -72,9 +72,11 @@ class InfoGan {
   // The generator input for given codes (noise and cont drawn from rng).
   Tensor input_for(const Tensor& noise, const Tensor& code, const Tensor& cont) const;
 
-  // One training iteration on a batch of real images; returns
-  // {loss_D, loss_G, loss_Info, D(x), D(G(z))}.
-  std::vector<double> train_step(const Tensor& real);
+  // One training iteration on a batch of real images; returns the values
+  // of log_columns() after epoch and iteration, {loss_D, loss_G, loss_Info,
+  // D(x), D(G(z))}, as one float32 tensor [5] on the device: nothing in the
+  // step waits for the GPU, and the caller reads all five with one copy.
+  Tensor train_step(const Tensor& real);
   static std::vector<std::string> log_columns();
 
   // The spec's 10x10 grid for `seed` from the generator in eval mode:

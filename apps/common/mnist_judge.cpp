@@ -154,9 +154,11 @@ int train_judge(const JudgeTrainOptions& requested) {
     const Tensor loss = cross_entropy(logits, labels);
     loss.backward();
     adam.step();
-    const double accuracy = mean(eq(argmax(logits, 1), labels).to(DType::Float32)).item();
-    history.push_back({static_cast<double>(pos.epoch), static_cast<double>(pos.iteration), loss.item(), accuracy});
-    return std::vector<double>{history.back()[2], accuracy};
+    // Loss and accuracy come back in one host read (one wait for the GPU).
+    const Tensor accuracy = mean(eq(argmax(logits, 1), labels).to(DType::Float32));
+    const std::vector<double> values = stack({loss.detach(), accuracy}).to_vector<double>();
+    history.push_back({static_cast<double>(pos.epoch), static_cast<double>(pos.iteration), values[0], values[1]});
+    return values;
   };
   hooks.end_of_epoch = [&](int64_t epoch) {
     model.eval();

@@ -1,11 +1,12 @@
-// optimizer.cpp — see optimizer.h. The updates are written with tensor ops
-// so that they run on any device; a fused kernel is the speed issues' job.
+// optimizer.cpp — see optimizer.h. SGD's update is written with tensor ops,
+// so it runs on any device; Adam's is one fused kernel per parameter
+// (Backend::adam_step, tensor/adam_math.h).
 #include "optim/optimizer.h"
 
-#include <cmath>
 
 #include "autograd/grad_mode.h"
 #include "ops/ops.h"
+#include "tensor/backend.h"
 
 namespace dl {
 
@@ -34,6 +35,10 @@ Tensor& Optimizer::state(const std::string& param, const std::string& name, cons
   return state_.back().tensor;
 }
 
+Tensor& Optimizer::step_counter(const std::string& param) {
+  return state(param, "step", scalar_tensor(0, DType::Int64, Device::cpu()));
+}
+
 std::vector<NamedTensor> Optimizer::state_dict() const { return {state_.begin(), state_.end()}; }
 
 void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
@@ -58,11 +63,17 @@ void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
           s.tensor.defined() ? shape_str(s.tensor.shape()) : "undefined");
   }
   // Each state tensor goes to its parameter's device (a checkpoint is read
-  // on the CPU; the model may be on a GPU).
+  // on the CPU; the model may be on a GPU), except the step counters, which
+  // stay on the CPU (step_counter).
   state_.clear();
   for (const NamedTensor& s : state) {
-    const std::string param = s.name.substr(0, s.name.rfind('.'));
+    const size_t dot = s.name.rfind('.');
+    const std::string param = s.name.substr(0, dot);
     Device device = Device::cpu();
+    if (s.name.substr(dot + 1) == "step") {
+      state_.push_back({s.name, s.tensor.clone()});
+      continue;
+    }
     for (const ParamGroup& group : groups_) {
       for (const NamedTensor& p : group.params) {
         if (p.name == param) device = p.tensor.device();
@@ -86,10 +97,10 @@ void SGD::step() {
       Tensor g = weight_decay_ != 0 ? grad + p.tensor * weight_decay_ : grad;
       if (momentum_ != 0) {
         Tensor& buffer = state(p.name, "momentum_buffer", p.tensor);
-        Tensor& steps = state(p.name, "step", scalar_tensor(0, DType::Int64, p.tensor.device()));
+        Tensor& steps = step_counter(p.name);
         // PyTorch starts the buffer as a copy of the first gradient.
         buffer = steps.item() == 0 ? g.clone() : buffer * momentum_ + g;
-        steps.add_(ones({}, DType::Int64, p.tensor.device()));
+        steps.add_(ones({}, DType::Int64));
         g = nesterov_ ? g + buffer * momentum_ : buffer;
       }
       p.tensor.add_(g, -group.lr);
@@ -110,18 +121,16 @@ void Adam::step() {
     for (NamedTensor& p : group.params) {
       const Tensor grad = p.tensor.grad();
       if (!grad.defined()) continue;
-      const Tensor g = weight_decay_ != 0 ? grad + p.tensor * weight_decay_ : grad;
-      Tensor& m = state(p.name, "exp_avg", p.tensor);
-      Tensor& v = state(p.name, "exp_avg_sq", p.tensor);
-      Tensor& steps = state(p.name, "step", scalar_tensor(0, DType::Int64, p.tensor.device()));
-      steps.add_(ones({}, DType::Int64, p.tensor.device()));
-      const double t = steps.item();
-      m = m * beta1_ + g * (1 - beta1_);
-      v = v * beta2_ + g * g * (1 - beta2_);
-      const double step_size = group.lr / (1 - std::pow(beta1_, t));
-      const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2_, t));
-      const Tensor denom = sqrt(v) / bias_correction2_sqrt + eps_;
-      p.tensor.add_(m / denom, -step_size);
+      const Tensor& m = state(p.name, "exp_avg", p.tensor);
+      const Tensor& v = state(p.name, "exp_avg_sq", p.tensor);
+      Tensor& steps = step_counter(p.name);
+      steps.add_(ones({}, DType::Int64));
+      // One fused kernel per parameter; it writes the storage in place, so
+      // the version is bumped here as add_ did.
+      backend(p.tensor.device())
+          .adam_step(p.tensor, grad.contiguous(), m, v, static_cast<int64_t>(steps.item()), group.lr, beta1_, beta2_,
+                     eps_, weight_decay_);
+      p.tensor.storage()->bump_version();
     }
   }
 }

@@ -89,7 +89,21 @@ class Backend {
                           std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) = 0;
   // dx [N, C, H, W] (overwritten) = 0, then dx[n, c, indices[n, c, oh, ow]] += dy[n, c, oh, ow].
   virtual void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) = 0;
+
+  // Optimizers. One Adam update of one parameter, in place on param, exp_avg
+  // and exp_avg_sq (the formula and its rounding: tensor/adam_math.h). All
+  // four are contiguous floating tensors of one shape and dtype; `step` is the
+  // update's number t >= 1, counted on the host so that nothing has to read
+  // the device. The default is the CPU kernel (tensor/cpu/optim.cpp) and
+  // refuses other devices; a device backend overrides it with one launch.
+  virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                         int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay);
 };
+
+// adam_step's checks, shared by its implementations: one-line errors naming
+// the tensor that does not fit.
+void check_adam_operands(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                         int64_t step);
 
 // The backend for a device; throws a one-line error when the device is not
 // available (no CUDA in this build, or no GPU on this machine).

@@ -8,6 +8,7 @@
 //   matmul.cu       batched tiled GEMM
 //   softmax.cu      softmax and log-softmax
 //   conv.cu         im2col / col2im, max-pool forward and backward
+//   optim.cu        fused optimizer updates (Adam)
 // common.cuh holds what the .cu files share: the error-checking macro, the
 // strided-index helper and the launch configuration.
 //
@@ -56,6 +57,8 @@ class CudaBackend final : public Backend {
   void max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
                   std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) override;
   void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) override;
+  void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) override;
 
   CudaMemoryStats memory_stats() const;
   void empty_cache();

@@ -1,0 +1,56 @@
+// optim.cpp — the CPU's fused optimizer kernels: Backend::adam_step's default
+// (see backend.h), one pass over the parameter instead of the dozen
+// temporaries of the tensor-op formulation.
+#include <utility>
+
+#include "tensor/adam_math.h"
+#include "tensor/backend.h"
+#include "tensor/cpu/thread_pool.h"
+
+namespace dl {
+
+void check_adam_operands(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                         int64_t step) {
+  check(step >= 1, "adam_step: step must be >= 1, got ", step);
+  check(is_floating(param.dtype()), "adam_step: param must be float32 or float64, got ", param.dtype());
+  const std::pair<const char*, const Tensor*> operands[] = {
+      {"param", &param}, {"grad", &grad}, {"exp_avg", &exp_avg}, {"exp_avg_sq", &exp_avg_sq}};
+  for (const auto& [name, t] : operands) {
+    check(t->dtype() == param.dtype() && t->is_contiguous() && t->shape() == param.shape() &&
+              t->device() == param.device(),
+          "adam_step: ", name, " must be a contiguous ", param.dtype(), " tensor ", param.shape(), " on ",
+          param.device(), ", got ", t->dtype(), " ", t->shape(), t->is_contiguous() ? "" : " (strided)", " on ",
+          t->device());
+  }
+}
+
+namespace {
+
+template <typename T>
+void adam_cpu(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+              const AdamConstants<T>& c) {
+  T* p = param.data<T>();
+  const T* g = grad.data<T>();
+  T* m = exp_avg.data<T>();
+  T* v = exp_avg_sq.data<T>();
+  // Every element is updated on its own: the split across threads never
+  // changes a result.
+  parallel_for(0, param.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) adam_update(p[i], g[i], m[i], v[i], c);
+  });
+}
+
+}  // namespace
+
+void Backend::adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                        int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) {
+  check(param.device().is_cpu(), "adam_step: the ", name(), " backend has no kernel for ", param.device());
+  check_adam_operands(param, grad, exp_avg, exp_avg_sq, step);
+  if (param.dtype() == DType::Float64) {
+    adam_cpu(param, grad, exp_avg, exp_avg_sq, adam_constants<double>(step, lr, beta1, beta2, eps, weight_decay));
+  } else {
+    adam_cpu(param, grad, exp_avg, exp_avg_sq, adam_constants<float>(step, lr, beta1, beta2, eps, weight_decay));
+  }
+}
+
+}  // namespace dl
