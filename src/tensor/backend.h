@@ -94,10 +94,9 @@ class Backend {
   // and exp_avg_sq (the formula and its rounding: tensor/adam_math.h). All
   // four are contiguous floating tensors of one shape and dtype; `step` is the
   // update's number t >= 1, counted on the host so that nothing has to read
-  // the device. The default is the CPU kernel (tensor/cpu/optim.cpp) and
-  // refuses other devices; a device backend overrides it with one launch.
+  // the device. One pass (one launch on a GPU) per parameter.
   virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                         int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay);
+                         int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) = 0;
 };
 
 // adam_step's checks, shared by its implementations: one-line errors naming

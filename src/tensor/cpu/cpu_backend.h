@@ -10,6 +10,7 @@
 //   thread_pool.h/.cpp  set_num_threads, num_threads, parallel_for
 //   softmax.cpp     softmax and log-softmax
 //   conv.cpp        im2col / col2im, max-pool forward and backward
+//   optim.cpp       the fused Adam step
 #pragma once
 
 #include "tensor/backend.h"
@@ -44,6 +45,8 @@ class CpuBackend final : public Backend {
   void max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
                   std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) override;
   void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) override;
+  void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) override;
 };
 
 }  // namespace dl

@@ -1,10 +1,10 @@
-// optim.cpp — the CPU's fused optimizer kernels: Backend::adam_step's default
-// (see backend.h), one pass over the parameter instead of the dozen
-// temporaries of the tensor-op formulation.
+// optim.cpp — the CPU's fused optimizer kernels: adam_step (see backend.h),
+// one pass over the parameter instead of the dozen temporaries of the
+// tensor-op formulation.
 #include <utility>
 
 #include "tensor/adam_math.h"
-#include "tensor/backend.h"
+#include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/thread_pool.h"
 
 namespace dl {
@@ -42,9 +42,8 @@ void adam_cpu(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, co
 
 }  // namespace
 
-void Backend::adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                        int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) {
-  check(param.device().is_cpu(), "adam_step: the ", name(), " backend has no kernel for ", param.device());
+void CpuBackend::adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                           int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) {
   check_adam_operands(param, grad, exp_avg, exp_avg_sq, step);
   if (param.dtype() == DType::Float64) {
     adam_cpu(param, grad, exp_avg, exp_avg_sq, adam_constants<double>(step, lr, beta1, beta2, eps, weight_decay));
