@@ -38,16 +38,28 @@ int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t paddi
   return span < 0 ? 0 : span / stride + 1;
 }
 
+// im2col is a plain reshape of the image [N, C, H, W] when, without
+// padding, the kernel is 1x1 with stride 1 (cols[n, c, h*W + w] = x[n, c, h, w])
+// or covers the whole image (one window: cols[n, (c*H + h)*W + w, 0]). Then
+// col2im, its adjoint, is the reverse reshape: nothing to copy or sum.
+bool im2col_is_reshape(int64_t h, int64_t w, Pair k, Pair s, Pair p) {
+  if (p[0] != 0 || p[1] != 0) return false;
+  return (k[0] == 1 && k[1] == 1 && s[0] == 1 && s[1] == 1) || (k[0] == h && k[1] == w);
+}
+
 // im2col as an op-level helper (no autograd): [N, C, H, W] -> [N, C*kh*kw, OH*OW].
 Tensor unfold(const Tensor& x, Pair k, Pair s, Pair p) {
   const int64_t oh = window_count(x.size(2), k[0], s[0], p[0]), ow = window_count(x.size(3), k[1], s[1], p[1]);
-  Tensor cols = Tensor::empty({x.size(0), x.size(1) * k[0] * k[1], oh * ow}, x.dtype(), x.device());
+  const Shape cols_shape = {x.size(0), x.size(1) * k[0] * k[1], oh * ow};
+  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return x.reshape(cols_shape);
+  Tensor cols = Tensor::empty(cols_shape, x.dtype(), x.device());
   backend(x.device()).im2col(x, k, s, p, cols);
   return cols;
 }
 
 // col2im as an op-level helper (no autograd): cols -> an image of `shape`.
 Tensor fold(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
+  if (im2col_is_reshape(shape[2], shape[3], k, s, p)) return cols.reshape(shape);
   Tensor out = Tensor::empty(shape, cols.dtype(), cols.device());
   backend(cols.device()).col2im(cols, k, s, p, out);
   return out;

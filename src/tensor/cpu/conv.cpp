@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/strided.h"
@@ -33,13 +34,20 @@ int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t paddi
   return (size + 2 * padding - kernel) / stride + 1;
 }
 
-// The output columns ow whose input column iw = ow*stride - padding + j lies
-// inside [0, width): ow in [first, last).
-void valid_columns(int64_t j, int64_t stride, int64_t padding, int64_t width, int64_t ow_count, int64_t* first,
-                   int64_t* last) {
+// For each kernel column j, the output columns ow whose input column
+// iw = ow*stride - padding + j lies inside [0, width): ow in [first, last).
+struct ColumnRange {
+  int64_t first, last;
+};
+std::vector<ColumnRange> valid_columns(int64_t kw, int64_t stride, int64_t padding, int64_t width,
+                                       int64_t ow_count) {
   auto ceil_div_nonneg = [](int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; };
-  *first = std::min(ow_count, ceil_div_nonneg(padding - j, stride));
-  *last = std::max(*first, std::min(ow_count, ceil_div_nonneg(width + padding - j, stride)));
+  std::vector<ColumnRange> ranges(static_cast<size_t>(kw));
+  for (int64_t j = 0; j < kw; ++j) {
+    const int64_t first = std::min(ow_count, ceil_div_nonneg(padding - j, stride));
+    ranges[j] = {first, std::max(first, std::min(ow_count, ceil_div_nonneg(width + padding - j, stride)))};
+  }
+  return ranges;
 }
 
 // Image planes (n, c) per thread chunk: enough that a chunk moves about
@@ -58,15 +66,16 @@ void im2col_typed(const Tensor& x, Pair k, Pair s, Pair p, const Tensor& cols) {
   const T* in = x.data<T>();
   T* out = cols.data<T>();  // contiguous [N, rows, length]
   const Shape& xs = x.strides();
+  const std::vector<ColumnRange> ranges = valid_columns(k[1], s[1], p[1], w, ow_count);
+  const int64_t step = s[1] * xs[3];  // between the input pixels of neighbouring ow
   parallel_for(0, x.shape()[0] * channels, planes_grain(k, length), [&](int64_t first, int64_t last) {
     for (int64_t plane_index = first; plane_index < last; ++plane_index) {
       const int64_t n = plane_index / channels, c = plane_index % channels;
       const T* plane = in + n * xs[0] + c * xs[1];
+      T* dst = out + (n * rows + c * k[0] * k[1]) * length;
       for (int64_t i = 0; i < k[0]; ++i) {
-        for (int64_t j = 0; j < k[1]; ++j) {
-          T* dst = out + (n * rows + (c * k[0] + i) * k[1] + j) * length;
-          int64_t ow_first = 0, ow_last = 0;
-          valid_columns(j, s[1], p[1], w, ow_count, &ow_first, &ow_last);
+        for (int64_t j = 0; j < k[1]; ++j, dst += length) {
+          const auto [ow_first, ow_last] = ranges[j];
           for (int64_t oh = 0; oh < oh_count; ++oh) {
             T* dst_row = dst + oh * ow_count;
             const int64_t ih = oh * s[0] - p[0] + i;
@@ -74,9 +83,9 @@ void im2col_typed(const Tensor& x, Pair k, Pair s, Pair p, const Tensor& cols) {
               std::fill(dst_row, dst_row + ow_count, T(0));
               continue;
             }
-            const T* src_row = plane + ih * xs[2];
+            const T* src = plane + ih * xs[2] + (ow_first * s[1] - p[1] + j) * xs[3];
             std::fill(dst_row, dst_row + ow_first, T(0));
-            for (int64_t ow = ow_first; ow < ow_last; ++ow) dst_row[ow] = src_row[(ow * s[1] - p[1] + j) * xs[3]];
+            for (int64_t ow = ow_first; ow < ow_last; ++ow, src += step) dst_row[ow] = *src;
             std::fill(dst_row + ow_last, dst_row + ow_count, T(0));
           }
         }
@@ -94,6 +103,7 @@ void col2im_typed(const Tensor& cols, Pair k, Pair s, Pair p, const Tensor& out)
   const T* in = cols.data<T>();
   T* img = out.data<T>();  // contiguous [N, C, H, W]
   const Shape& cs = cols.strides();
+  const std::vector<ColumnRange> ranges = valid_columns(k[1], s[1], p[1], w, ow_count);
   parallel_for(0, out.shape()[0] * channels, planes_grain(k, oh_count * ow_count), [&](int64_t first, int64_t last) {
     for (int64_t plane_index = first; plane_index < last; ++plane_index) {
       const int64_t n = plane_index / channels, c = plane_index % channels;
@@ -102,14 +112,13 @@ void col2im_typed(const Tensor& cols, Pair k, Pair s, Pair p, const Tensor& out)
       for (int64_t i = 0; i < k[0]; ++i) {
         for (int64_t j = 0; j < k[1]; ++j) {
           const T* src = in + n * cs[0] + ((c * k[0] + i) * k[1] + j) * cs[1];
-          int64_t ow_first = 0, ow_last = 0;
-          valid_columns(j, s[1], p[1], w, ow_count, &ow_first, &ow_last);
+          const auto [ow_first, ow_last] = ranges[j];
           for (int64_t oh = 0; oh < oh_count; ++oh) {
             const int64_t ih = oh * s[0] - p[0] + i;
             if (ih < 0 || ih >= h) continue;
-            T* dst_row = plane + ih * w;
+            T* dst = plane + ih * w + ow_first * s[1] - p[1] + j;
             const T* src_row = src + oh * ow_count * cs[2];
-            for (int64_t ow = ow_first; ow < ow_last; ++ow) dst_row[ow * s[1] - p[1] + j] += src_row[ow * cs[2]];
+            for (int64_t ow = ow_first; ow < ow_last; ++ow, dst += s[1]) *dst += src_row[ow * cs[2]];
           }
         }
       }
