@@ -20,6 +20,21 @@ Backend& backend(Device device) {
 #endif
 }
 
+// A scalar `value` of `like`'s dtype and device, broadcast to its shape.
+static Tensor broadcast_scalar(Backend& b, double value, const Tensor& like) {
+  const Tensor scalar = Tensor::empty({}, like.dtype(), like.device());
+  b.fill(scalar, value);
+  return scalar.expand(like.shape());
+}
+
+void Backend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) {
+  const Tensor positive = Tensor::empty(x.shape(), DType::Bool, x.device());
+  binary(BinaryOp::Gt, x, broadcast_scalar(*this, 0.0, x), positive);
+  const Tensor scaled = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  binary(BinaryOp::Mul, dy, broadcast_scalar(*this, slope, dy), scaled);
+  where(positive, dy, scaled, dx);
+}
+
 void Backend::matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) {
   const Tensor products = Tensor::empty({a.size(0), a.size(1), b.size(2)}, out.dtype(), out.device());
   matmul(a, b, products);

@@ -55,6 +55,10 @@ class Backend {
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = cond ? a : b, all broadcast to out's shape; cond is bool.
   virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // leaky_relu's gradient, dx = x > 0 ? dy : dy * slope (x, dy, dx of one
+  // shape). The default runs gt, mul and where with two temporaries; a
+  // backend may instead do it in one pass.
+  virtual void leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx);
 
   // `dims` sorted and unique; out has x's shape with those dims set to 1.
   virtual void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) = 0;

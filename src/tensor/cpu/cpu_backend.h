@@ -1,7 +1,7 @@
 // cpu_backend.h — the CPU implementation of every kernel in backend.h.
 // Each kernel family has its own file in this folder:
 //   memory.cpp      allocate, host copies, fill, copy, random
-//   elementwise.cpp unary, binary, where
+//   elementwise.cpp unary, binary, where, leaky_relu_backward
 //   reduce.cpp      sum / max / argmax over dims
 //   matmul.cpp      batched matrix multiply (and its batch-summed form) on gemm
 //   gemm.h/.cpp     the packed, blocked, threaded GEMM every product runs on
@@ -32,6 +32,7 @@ class CpuBackend final : public Backend {
   void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override;
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) override;
 
   void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
