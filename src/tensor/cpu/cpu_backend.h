@@ -9,6 +9,7 @@
 //   gemm_avx2.cpp   the AVX2 / FMA one (the only file built for AVX2)
 //   thread_pool.h/.cpp  set_num_threads, num_threads, parallel_for
 //   softmax.cpp     softmax and log-softmax
+//   norm.cpp        batch_norm's fused stats, element-wise and backward-sum passes
 //   conv.cpp        im2col / col2im, max-pool forward and backward
 #pragma once
 
@@ -37,6 +38,11 @@ class CpuBackend final : public Backend {
   void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override;
+  void batch_norm_elemt(const Tensor& x, const Tensor& mean, const Tensor& scale, const Tensor& shift, const Tensor& dy,
+                        const Tensor& dy_scale, const Tensor& out) override;
+  void batch_norm_backward_reduce(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& sum_dy,
+                                  const Tensor& sum_dy_xmu) override;
   void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
   void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
               std::array<int64_t, 2> padding, const Tensor& cols) override;
