@@ -8,7 +8,12 @@
 // one warm-up run; on a shared machine they are noisy, so compare medians
 // from the same run.
 //
-//   bench_cpu [--threads N] [--batch B] [--reps R]
+//   bench_cpu [--threads N] [--batch B] [--reps R] [--only peak|gemm|layers|step]
+//
+// The step also reports the process CPU time per iteration (all threads):
+// on a loaded machine it moves much less than the wall time.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +41,8 @@ struct Options {
   int threads = num_threads();
   int64_t batch = 64;
   int reps = 5;
+  std::string only;  // one section, or every section when empty
+  bool runs(const char* section) const { return only.empty() || only == section; }
 };
 
 Options parse(int argc, char** argv) {
@@ -43,18 +50,32 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     check(i + 1 < argc, "bench_cpu: ", flag, " needs a value");
+    if (flag == "--only") {
+      options.only = argv[++i];
+      check(options.only == "peak" || options.only == "gemm" || options.only == "layers" || options.only == "step",
+            "bench_cpu: --only expects peak, gemm, layers or step, got ", options.only);
+      continue;
+    }
     const long value = std::strtol(argv[++i], nullptr, 10);
     check(value >= 1, "bench_cpu: ", flag, " must be a positive integer, got ", argv[i]);
     if (flag == "--threads") options.threads = static_cast<int>(value);
     else if (flag == "--batch") options.batch = value;
     else if (flag == "--reps") options.reps = static_cast<int>(value);
-    else fail("bench_cpu: unknown flag ", flag, " (expected --threads N, --batch B, --reps R)");
+    else fail("bench_cpu: unknown flag ", flag, " (expected --threads N, --batch B, --reps R, --only SECTION)");
   }
   return options;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// User + system CPU seconds of the whole process so far (every thread).
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return double(t.tv_sec) + 1e-6 * double(t.tv_usec); };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 // Median seconds of `reps` timed runs of fn after one untimed warm-up;
@@ -211,18 +232,20 @@ int main(int argc, char** argv) {
     std::printf("  %-44s %9.1f GFLOP/s\n  %-44s %9.1f GFLOP/s\n", "1 thread", peak_1,
                 (std::to_string(options.threads) + " threads").c_str(), peak_now);
 
-    std::printf("\nGEMM C = A @ B, float32, contiguous\n");
-    for (int64_t s : {256, 512, 1024}) {
-      const std::string name = std::to_string(s) + "^3";
-      row(name, time_gemm(s, s, s, reps), 2.0 * s * s * s);
-    }
-
-    std::printf("\nGEMM on the InfoGAN's convolution shapes (batch folded in), m x n x k\n");
-    for (const ConvGemms& g : infogan_conv_gemms(batch)) {
-      for (const auto& [what, mnk] : {std::pair<const char*, const int64_t*>{"fwd", g.fwd}, {"dx ", g.dx}, {"dW ", g.dw}}) {
-        const std::string name = g.layer + " " + what + " " + std::to_string(mnk[0]) + "x" + std::to_string(mnk[1]) +
-                                 "x" + std::to_string(mnk[2]);
-        row(name, time_gemm(mnk[0], mnk[1], mnk[2], reps), 2.0 * mnk[0] * mnk[1] * mnk[2]);
+    if (options.runs("gemm")) {
+      std::printf("\nGEMM C = A @ B, float32, contiguous\n");
+      for (int64_t s : {256, 512, 1024}) {
+        const std::string name = std::to_string(s) + "^3";
+        row(name, time_gemm(s, s, s, reps), 2.0 * s * s * s);
+      }
+      std::printf("\nGEMM on the InfoGAN's convolution shapes (batch folded in), m x n x k\n");
+      for (const ConvGemms& g : infogan_conv_gemms(batch)) {
+        for (const auto& [what, mnk] :
+             {std::pair<const char*, const int64_t*>{"fwd", g.fwd}, {"dx ", g.dx}, {"dW ", g.dw}}) {
+          const std::string name = g.layer + " " + what + " " + std::to_string(mnk[0]) + "x" +
+                                   std::to_string(mnk[1]) + "x" + std::to_string(mnk[2]);
+          row(name, time_gemm(mnk[0], mnk[1], mnk[2], reps), 2.0 * mnk[0] * mnk[1] * mnk[2]);
+        }
       }
     }
 
@@ -240,16 +263,19 @@ int main(int argc, char** argv) {
       return cat({noise, one_hot(codes, shape.n_cat).to(DType::Float32)}, 1).reshape({batch, shape.input(), 1, 1});
     };
 
-    std::printf("\nlayers, forward and backward (input requires grad, as in the G step)\n");
-    time_layers("G.main", *g.main, latent(), true, reps);
-    time_layers("D.main", *d.main, real, false, reps);
-    Tensor trunk;
-    {
-      NoGradGuard no_grad;
-      trunk = (*d.main)(real);
+    if (options.runs("layers")) {
+      std::printf("\nlayers, forward and backward (input requires grad, as in the G step)\n");
+      time_layers("G.main", *g.main, latent(), true, reps);
+      time_layers("D.main", *d.main, real, false, reps);
+      Tensor trunk;
+      {
+        NoGradGuard no_grad;
+        trunk = (*d.main)(real);
+      }
+      time_layers("D.D", *d.D, trunk, false, reps);
+      time_layers("D.Q", *d.Q, trunk, false, reps);
     }
-    time_layers("D.D", *d.D, trunk, false, reps);
-    time_layers("D.Q", *d.Q, trunk, false, reps);
+    if (!options.runs("step")) return 0;
 
     // The spec's iteration: D on real (target 1) and detached fake (target 0),
     // then G and Q together on BCE(D(G(z)), 1) + lambda * CE(Q logits, c).
@@ -276,8 +302,12 @@ int main(int argc, char** argv) {
     };
     std::printf("\nfull training step (D update on real + fake, G + Q update, Adam)\n");
     const double step_flops = 16.0e9 * double(batch) / 64.0;
+    const double cpu_start = process_cpu_seconds();
+    const double step_seconds = median_seconds(reps, step);
     row("step, batch " + std::to_string(batch) + " (" + std::to_string(step_flops / 1e9).substr(0, 5) + " GFLOP)",
-        median_seconds(reps, step), step_flops);
+        step_seconds, step_flops);
+    std::printf("  %-44s %9.3f ms (mean over the warm-up and timed runs, all threads)\n", "step, process CPU time",
+                (process_cpu_seconds() - cpu_start) / (reps + 1) * 1e3);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());

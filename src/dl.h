@@ -19,4 +19,5 @@
 #include "ops/ops.h"
 #include "optim/optimizer.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/thread_pool.h"  // set_num_threads, num_threads: the CPU kernels' threads
 #include "tensor/tensor.h"

@@ -94,6 +94,18 @@ TEST_CASE("conv2d gradcheck on a permuted or sliced input and a transposed weigh
       {randn_leaf({1, 3, 5, 6}, 17), w_wide, b2}, "sliced w and bias");
 }
 
+// ops/conv.cpp skips im2col / col2im when they are reshapes: a 1x1 kernel
+// with stride 1 and no padding, or a kernel covering the whole image.
+TEST_CASE("conv2d and conv_transpose2d gradcheck where im2col is a reshape: 1x1 kernel, whole-image kernel") {
+  Tensor x_perm = randn_leaf({2, 5, 4, 3}, 31), w1 = randn_leaf({4, 3, 1, 1}, 32), b = randn_leaf({4}, 33);
+  check_gradcheck([](const TensorList& in) { return conv2d(in[0].permute({0, 3, 1, 2}), in[1], in[2]); },
+                  {x_perm, w1, b}, "1x1 on a permuted x");
+  check_gradcheck([](const TensorList& in) { return conv2d(in[0], in[1], in[2], {2, 3}, {0, 0}); },
+                  {randn_leaf({2, 3, 5, 4}, 34), randn_leaf({4, 3, 5, 4}, 35), b}, "whole 5x4 image, stride (2, 3)");
+  check_gradcheck([](const TensorList& in) { return conv_transpose2d(in[0], in[1], in[2]); },
+                  {randn_leaf({2, 3, 1, 1}, 36), randn_leaf({3, 4, 4, 3}, 37), b}, "transposed, 1x1 -> 4x3");
+}
+
 TEST_CASE("conv_transpose2d gradcheck: k=5 s=2 p=2, k=2 s=2, k=1, k=4 s=1, output_padding=1") {
   using P = std::array<int64_t, 2>;
   struct Case {

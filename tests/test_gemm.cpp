@@ -178,7 +178,7 @@ TEST_CASE("gemm: float64 and int64 products are exact where they can be") {
     }
 }
 
-TEST_CASE("gemm and convolutions: 1, 2 and 3 threads give bit-identical results") {
+TEST_CASE("gemm, convolutions, batch_norm and leaky_relu: 1, 2 and 3 threads give bit-identical results") {
   CpuSettingsGuard guard;
   for (GemmKernel kernel : kernels_here()) {
     set_gemm_kernel(kernel);
@@ -186,6 +186,7 @@ TEST_CASE("gemm and convolutions: 1, 2 and 3 threads give bit-identical results"
     const Tensor a = randn32({301, 517}, 11), b = randn32({517, 203}, 12);
     const Tensor x = randn32({8, 16, 14, 14}, 13), w = randn32({32, 16, 4, 4}, 14);
     const Tensor xt = randn32({8, 32, 7, 7}, 15), wt = randn32({32, 16, 5, 5}, 16);
+    const Tensor xb = randn32({16, 64, 16, 16}, 17), gb = randn32({64}, 18), bb = randn32({64}, 19);
     std::vector<std::vector<float>> first;
     for (int threads : {1, 2, 3}) {
       set_num_threads(threads);
@@ -206,6 +207,11 @@ TEST_CASE("gemm and convolutions: 1, 2 and 3 threads give bit-identical results"
       results.push_back(bits(yt));
       results.push_back(bits(xtl.grad()));
       results.push_back(bits(wtl.grad()));
+      // batch_norm (training) then leaky_relu: forward, dx, dweight, dbias.
+      const Tensor xbl = leaf(xb.clone()), gbl = leaf(gb.clone()), bbl = leaf(bb.clone());
+      const Tensor yb = leaky_relu(batch_norm(xbl, Tensor(), Tensor(), gbl, bbl, true), 0.1);
+      sum(yb * yb).backward();
+      for (const Tensor& t : {yb, xbl.grad(), gbl.grad(), bbl.grad()}) results.push_back(bits(t));
       if (first.empty()) {
         first = results;
         continue;

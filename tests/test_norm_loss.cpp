@@ -240,6 +240,50 @@ TEST_CASE("batch_norm forward, backward and running stats match PyTorch") {
   }
 }
 
+// The CPU's fused kernels against Backend's defaults (reduce and binary),
+// which backends without their own kernels run: equal up to the order of
+// the sums. On a permuted x (trailing dims that do not merge: copied) and a
+// broadcast dy (stride 0: read in place), [N, C, H, W] and [N, C].
+TEST_CASE("batch_norm kernels: the CPU's fused passes equal the Backend defaults") {
+  Backend& cpu = backend(Device::cpu());
+  for (const Shape& shape : {Shape{3, 4, 5, 2}, Shape{6, 3}}) {
+    CAPTURE(shape);
+    Shape reversed(shape.rbegin(), shape.rend());
+    std::vector<int64_t> flip;
+    for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) flip.push_back(d);
+    const Tensor x = (randn64(reversed, 51) * 2.0 + 3.0).permute(flip);
+    const Tensor dy = randn64({1, shape[1]}, 52).reshape(shape.size() == 4 ? Shape{1, shape[1], 1, 1} : Shape{1, shape[1]})
+                          .expand(shape);
+    const int64_t c = shape[1];
+    const auto per_channel = [&](uint64_t seed) { return randn64({c}, seed); };
+    const auto near = [](const Tensor& a, const Tensor& b) {
+      const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+      REQUIRE(va.size() == vb.size());
+      for (size_t i = 0; i < va.size(); ++i) CHECK(va[i] == doctest::Approx(vb[i]).epsilon(1e-12));
+    };
+    Tensor mean = Tensor::empty({c}, DType::Float64), var = Tensor::empty({c}, DType::Float64);
+    Tensor mean_ref = Tensor::empty({c}, DType::Float64), var_ref = Tensor::empty({c}, DType::Float64);
+    cpu.batch_norm_stats(x, mean, var);
+    cpu.Backend::batch_norm_stats(x, mean_ref, var_ref);
+    near(mean, mean_ref);
+    near(var, var_ref);
+
+    const Tensor scale = per_channel(53), shift = per_channel(54), dy_scale = per_channel(55);
+    for (bool with_dy : {false, true}) {
+      Tensor out = Tensor::empty(shape, DType::Float64), out_ref = Tensor::empty(shape, DType::Float64);
+      cpu.batch_norm_elemt(x, mean, scale, shift, with_dy ? dy : Tensor(), dy_scale, out);
+      cpu.Backend::batch_norm_elemt(x, mean, scale, shift, with_dy ? dy : Tensor(), dy_scale, out_ref);
+      near(out, out_ref);
+    }
+    Tensor sum_dy = Tensor::empty({c}, DType::Float64), sum_dy_xmu = Tensor::empty({c}, DType::Float64);
+    Tensor sum_dy_ref = Tensor::empty({c}, DType::Float64), sum_dy_xmu_ref = Tensor::empty({c}, DType::Float64);
+    cpu.batch_norm_backward_reduce(dy, x, mean, sum_dy, sum_dy_xmu);
+    cpu.Backend::batch_norm_backward_reduce(dy, x, mean, sum_dy_ref, sum_dy_xmu_ref);
+    near(sum_dy, sum_dy_ref);
+    near(sum_dy_xmu, sum_dy_xmu_ref);
+  }
+}
+
 TEST_CASE("batch_norm: running stats update only in training; without running stats nothing is written") {
   BnParams p = bn_params();
   const Tensor x = xin({4, 3});

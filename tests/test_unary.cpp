@@ -190,6 +190,20 @@ TEST_CASE("sigmoid at large |x| saturates to 0 and 1 without NaN or inf") {
   }
 }
 
+// The CPU's one-pass kernel against Backend's default (gt, mul, where),
+// which backends without their own kernel run: the same bits.
+TEST_CASE("leaky_relu_backward: the CPU kernel equals the Backend default, on a transposed x") {
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const Tensor x = away_from_zero(randn64({5, 7}, 41), 0.1).to(dtype).t();
+    const Tensor dy = randn64({7, 5}, 42).to(dtype);
+    Backend& cpu = backend(Device::cpu());
+    const Tensor fast = Tensor::empty(x.shape(), dtype), reference = Tensor::empty(x.shape(), dtype);
+    cpu.leaky_relu_backward(x, dy, 0.2, fast);
+    cpu.Backend::leaky_relu_backward(x, dy, 0.2, reference);
+    CHECK(fast.to_vector<double>() == reference.to_vector<double>());
+  }
+}
+
 TEST_CASE("leaky_relu: negative inputs scale by the slope, default slope 0.01") {
   const Tensor x = tensor({-2.0, -0.5, 0.0, 3.0}, {}, DType::Float64);
   check_near(leaky_relu(x, 0.2).to_vector<double>(), {-0.4, -0.1, 0.0, 3.0});

@@ -16,7 +16,8 @@
 // Every op computes its value from other ops and kernels under NoGradGuard
 // and records itself as one Node; a gradient nobody needs (a frozen weight,
 // the data batch) is skipped, as matmul does, and the tensors only that
-// gradient needs are not saved.
+// gradient needs are not saved. conv2d saves its im2col columns for dW
+// (kh*kw / (sh*sw) times the input's size) rather than building them again.
 #include <optional>
 
 #include "autograd/grad_mode.h"
@@ -38,16 +39,28 @@ int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t paddi
   return span < 0 ? 0 : span / stride + 1;
 }
 
+// im2col is a plain reshape of the image [N, C, H, W] when, without
+// padding, the kernel is 1x1 with stride 1 (cols[n, c, h*W + w] = x[n, c, h, w])
+// or covers the whole image (one window: cols[n, (c*H + h)*W + w, 0]). Then
+// col2im, its adjoint, is the reverse reshape: nothing to copy or sum.
+bool im2col_is_reshape(int64_t h, int64_t w, Pair k, Pair s, Pair p) {
+  if (p[0] != 0 || p[1] != 0) return false;
+  return (k[0] == 1 && k[1] == 1 && s[0] == 1 && s[1] == 1) || (k[0] == h && k[1] == w);
+}
+
 // im2col as an op-level helper (no autograd): [N, C, H, W] -> [N, C*kh*kw, OH*OW].
 Tensor unfold(const Tensor& x, Pair k, Pair s, Pair p) {
   const int64_t oh = window_count(x.size(2), k[0], s[0], p[0]), ow = window_count(x.size(3), k[1], s[1], p[1]);
-  Tensor cols = Tensor::empty({x.size(0), x.size(1) * k[0] * k[1], oh * ow}, x.dtype(), x.device());
+  const Shape cols_shape = {x.size(0), x.size(1) * k[0] * k[1], oh * ow};
+  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return x.reshape(cols_shape);
+  Tensor cols = Tensor::empty(cols_shape, x.dtype(), x.device());
   backend(x.device()).im2col(x, k, s, p, cols);
   return cols;
 }
 
 // col2im as an op-level helper (no autograd): cols -> an image of `shape`.
 Tensor fold(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
+  if (im2col_is_reshape(shape[2], shape[3], k, s, p)) return cols.reshape(shape);
   Tensor out = Tensor::empty(shape, cols.dtype(), cols.device());
   backend(cols.device()).col2im(cols, k, s, p, out);
   return out;
@@ -107,10 +120,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const int64_t oh = window_count(h, k[0], stride[0], padding[0]), ow = window_count(w, k[1], stride[1], padding[1]);
   const int64_t ck = c * k[0] * k[1];
 
-  Tensor y;
+  Tensor y, cols;
   {
     NoGradGuard no_grad;  // recorded below as one "conv2d" node
-    Tensor out = matmul(weight.reshape({o, ck}), unfold(x, k, stride, padding));  // [N, O, L]
+    cols = unfold(x, k, stride, padding);                   // [N, C*kh*kw, L]
+    Tensor out = matmul(weight.reshape({o, ck}), cols);  // [N, O, L]
     if (bias.defined()) out = out + bias.reshape({o, 1});
     y = out.reshape({n, o, oh, ow});
   }
@@ -119,7 +133,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   TensorList inputs = {x, weight};
   if (has_bias) inputs.push_back(bias);
   record("conv2d", inputs, y,
-         [xs = save_if(need_w, x), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
+         [cs = save_if(need_w, cols), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
           stride, padding, need_x, need_w, has_bias, need_b](const Tensor& dy) {
            const int64_t n = x_shape[0], o = w_shape[0], ck = w_shape[1] * k[0] * k[1];
            const Tensor dy3 = dy.reshape({n, o, dy.size(2) * dy.size(3)});  // [N, O, L]
@@ -128,10 +142,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
              const Tensor dcols = matmul(ws->get().reshape({o, ck}).t(), dy3);  // [N, C*kh*kw, L]
              grads[0] = fold(dcols, x_shape, k, stride, padding);
            }
-           if (need_w) {
-             const Tensor cols = unfold(xs->get(), k, stride, padding);
-             grads[1] = matmul_sum_batch(dy3, cols.transpose(1, 2)).reshape(w_shape);
-           }
+           if (need_w) grads[1] = matmul_sum_batch(dy3, cs->get().transpose(1, 2)).reshape(w_shape);
            if (need_b) grads[2] = sum(dy, {0, 2, 3});
            return grads;
          });

@@ -1,7 +1,9 @@
 // norm.cpp — batch normalisation and dropout.
 //
-// Both are composites: the forward is computed with other ops under
-// NoGradGuard and recorded as one Node whose backward is written out below.
+// Each is recorded as one Node whose backward is written out below.
+// batch_norm runs on three fused kernels (backend.h: batch_norm_stats,
+// batch_norm_elemt, batch_norm_backward_reduce), one pass over x each;
+// dropout is a composite of other ops.
 //
 // batch_norm, per channel c (dim 1), over the M = numel / C elements of the
 // other dims:
@@ -13,6 +15,9 @@
 //              running_var  = (1 - momentum) running_var  + momentum var * M / (M - 1)
 //   eval:      the same with running_mean / running_var as constants:
 //              dx = dy * weight * invstd
+// With scale = weight * invstd the kernels compute y = (x - mean) * scale + bias
+// and, from sum(dy) and sum(dy * (x - mean)) = sum(dy * xhat) / invstd,
+//   dx = dy * scale + (x - mean) * (-scale * invstd * sum(dy * xhat) / M) - scale * sum(dy) / M.
 // dropout (inverted): mask = [u < 1 - p] with u ~ U[0, 1) from Philox;
 //   y = x * mask / (1 - p);  dx = dy * mask / (1 - p).
 #include <cmath>
@@ -20,6 +25,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/ops.h"
+#include "tensor/backend.h"
 
 namespace dl {
 
@@ -58,54 +64,65 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     check(m > 1, "batch_norm: expected more than 1 value per channel when training, got input ", x.shape());
   }
 
-  // Reduce over every dim but 1; per-channel tensors [C] are viewed as
-  // [1, C, 1, ...] to broadcast against x.
-  std::vector<int64_t> dims = {0};
+  // Per-channel tensors [C] are viewed as [1, C, 1, ...] to broadcast against x.
   Shape stat_shape(static_cast<size_t>(x.dim()), 1);
   stat_shape[1] = channels;
-  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
   const double count = static_cast<double>(m);
+  Backend& kernels = backend(x.device());
+  const auto per_channel = [&] { return Tensor::empty({channels}, x.dtype(), x.device()); };
 
-  Tensor y, xhat, scale;  // scale = weight * invstd, [1, C, 1, ...]
+  Tensor y, mean, invstd, scale;  // scale = weight * invstd, [C]
   {
     NoGradGuard no_grad;  // recorded below as one "batch_norm" node
-    Tensor centered, invstd;
     if (training) {
-      const Tensor batch_mean = mean(x, dims, true);
-      centered = x - batch_mean;
-      const Tensor batch_var = mean(centered * centered, dims, true);  // biased: normalises the batch
+      mean = per_channel();
+      const Tensor batch_var = per_channel();  // biased: normalises the batch
+      kernels.batch_norm_stats(x, mean, batch_var);
       invstd = 1.0 / sqrt(batch_var + eps);
       if (running_mean.defined()) {
         // The running variance is the unbiased estimate, as PyTorch.
         Tensor rm = running_mean, rv = running_var;
-        rm.copy_(running_mean * (1.0 - momentum) + batch_mean.reshape({channels}) * momentum);
-        rv.copy_(running_var * (1.0 - momentum) + batch_var.reshape({channels}) * (momentum * count / (count - 1.0)));
+        rm.copy_(running_mean * (1.0 - momentum) + mean * momentum);
+        rv.copy_(running_var * (1.0 - momentum) + batch_var * (momentum * count / (count - 1.0)));
       }
     } else {
-      centered = x - running_mean.reshape(stat_shape);
-      invstd = 1.0 / sqrt(running_var.reshape(stat_shape) + eps);
+      mean = running_mean.clone();  // a later training step updates the buffer in place
+      invstd = 1.0 / sqrt(running_var + eps);
     }
-    xhat = centered * invstd;
-    scale = weight.defined() ? invstd * weight.reshape(stat_shape) : invstd;
-    y = weight.defined() ? xhat * weight.reshape(stat_shape) : xhat;
-    if (bias.defined()) y = y + bias.reshape(stat_shape);
+    scale = weight.defined() ? invstd * weight : invstd;
+    const Tensor shift = bias.defined() ? bias : zeros({channels}, x.dtype(), x.device());
+    y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    kernels.batch_norm_elemt(x, mean, scale, shift, Tensor(), Tensor(), y);
   }
 
   TensorList inputs = {x};
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
   record("batch_norm", inputs, y,
-         [xhats = save(xhat), scales = save(scale), has_weight = weight.defined(), has_bias = bias.defined(),
-          training, dims, count, channels](const Tensor& dy) {
-           const Tensor& xhat = xhats.get();
+         [xs = save(x), means = save(mean), invstds = save(invstd), scales = save(scale), has_weight = weight.defined(),
+          has_bias = bias.defined(), training, count, stat_shape](const Tensor& dy) {
+           const Tensor& x = xs.get();
+           const Tensor& mean = means.get();
+           const Tensor& invstd = invstds.get();
            const Tensor& scale = scales.get();
-           const Tensor sum_dy = sum(dy, dims, true);
-           const Tensor sum_dy_xhat = sum(dy * xhat, dims, true);
+           const int64_t channels = x.size(1);
+           Backend& kernels = backend(x.device());
+           const Tensor sum_dy = Tensor::empty({channels}, x.dtype(), x.device());
+           const Tensor sum_dy_xmu = Tensor::empty({channels}, x.dtype(), x.device());
+           kernels.batch_norm_backward_reduce(dy, x, mean, sum_dy, sum_dy_xmu);
+           const Tensor sum_dy_xhat = sum_dy_xmu * invstd;
            TensorList grads;
-           if (training) grads.push_back((scale / count) * (dy * count - sum_dy - xhat * sum_dy_xhat));
-           else grads.push_back(dy * scale);
-           if (has_weight) grads.push_back(sum_dy_xhat.reshape({channels}));
-           if (has_bias) grads.push_back(sum_dy.reshape({channels}));
+           if (training) {
+             // dx = dy * scale + (x - mean) * (-scale * invstd * sum_dy_xhat / M) - scale * sum_dy / M
+             Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+             kernels.batch_norm_elemt(x, mean, scale * invstd * sum_dy_xhat * (-1.0 / count),
+                                      scale * sum_dy * (-1.0 / count), dy, scale, dx);
+             grads.push_back(dx);
+           } else {
+             grads.push_back(dy * scale.reshape(stat_shape));
+           }
+           if (has_weight) grads.push_back(sum_dy_xhat);
+           if (has_bias) grads.push_back(sum_dy);
            return grads;
          });
   return y;

@@ -98,7 +98,9 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   Tensor y = unary_forward("leaky_relu", UnaryOp::LeakyRelu, x, true, slope);
   record("leaky_relu", {x}, y, [xs = save(x), slope](const Tensor& dy) {
     const Tensor& x = xs.get();
-    return TensorList{where(gt(x, 0.0), dy, dy * slope)};
+    Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    backend(x.device()).leaky_relu_backward(x, dy, slope, dx);
+    return TensorList{dx};
   });
   return y;
 }

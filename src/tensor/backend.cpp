@@ -20,6 +20,82 @@ Backend& backend(Device device) {
 #endif
 }
 
+// A scalar `value` of `like`'s dtype and device, broadcast to its shape.
+static Tensor broadcast_scalar(Backend& b, double value, const Tensor& like) {
+  const Tensor scalar = Tensor::empty({}, like.dtype(), like.device());
+  b.fill(scalar, value);
+  return scalar.expand(like.shape());
+}
+
+void Backend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) {
+  const Tensor positive = Tensor::empty(x.shape(), DType::Bool, x.device());
+  binary(BinaryOp::Gt, x, broadcast_scalar(*this, 0.0, x), positive);
+  const Tensor scaled = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  binary(BinaryOp::Mul, dy, broadcast_scalar(*this, slope, dy), scaled);
+  where(positive, dy, scaled, dx);
+}
+
+namespace {
+
+// x's dims but 1, which batch_norm reduces over, and a [C] tensor viewed as
+// [1, C, 1, ...] (to broadcast against x, or to receive a reduction of x).
+std::vector<int64_t> non_channel_dims(const Tensor& x) {
+  std::vector<int64_t> dims = {0};
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+
+Tensor as_channel(const Tensor& per_channel, const Tensor& x) {
+  Shape shape(static_cast<size_t>(x.dim()), 1);
+  shape[1] = x.size(1);
+  return per_channel.reshape(shape);
+}
+
+Tensor channel_broadcast(const Tensor& per_channel, const Tensor& x) {
+  return as_channel(per_channel, x).expand(x.shape());
+}
+
+// x - mean[c], a fresh tensor.
+Tensor centered(Backend& b, const Tensor& x, const Tensor& mean) {
+  const Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  b.binary(BinaryOp::Sub, x, channel_broadcast(mean, x), out);
+  return out;
+}
+
+// out[c] = sum of x over every dim but 1, divided by `divisor`.
+void channel_sum(Backend& b, const Tensor& x, double divisor, const Tensor& out) {
+  b.reduce(ReduceOp::Sum, x, non_channel_dims(x), as_channel(out, x));
+  if (divisor != 1.0) b.binary(BinaryOp::Div, out, broadcast_scalar(b, divisor, out), out);
+}
+
+}  // namespace
+
+void Backend::batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) {
+  const double m = double(x.numel() / x.size(1));
+  channel_sum(*this, x, m, mean);
+  const Tensor diff = centered(*this, x, mean);
+  binary(BinaryOp::Mul, diff, diff, diff);
+  channel_sum(*this, diff, m, var);
+}
+
+void Backend::batch_norm_elemt(const Tensor& x, const Tensor& mean, const Tensor& scale, const Tensor& shift,
+                               const Tensor& dy, const Tensor& dy_scale, const Tensor& out) {
+  const Tensor diff = centered(*this, x, mean);
+  binary(BinaryOp::Mul, diff, channel_broadcast(scale, x), diff);
+  binary(BinaryOp::Add, diff, channel_broadcast(shift, x), out);
+  if (!dy.defined()) return;
+  binary(BinaryOp::Mul, dy, channel_broadcast(dy_scale, x), diff);
+  binary(BinaryOp::Add, out, diff, out);
+}
+
+void Backend::batch_norm_backward_reduce(const Tensor& dy, const Tensor& x, const Tensor& mean,
+                                         const Tensor& sum_dy, const Tensor& sum_dy_xmu) {
+  channel_sum(*this, dy, 1.0, sum_dy);
+  const Tensor diff = centered(*this, x, mean);
+  binary(BinaryOp::Mul, diff, dy, diff);
+  channel_sum(*this, diff, 1.0, sum_dy_xmu);
+}
+
 void Backend::matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) {
   const Tensor products = Tensor::empty({a.size(0), a.size(1), b.size(2)}, out.dtype(), out.device());
   matmul(a, b, products);

@@ -55,6 +55,10 @@ class Backend {
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = cond ? a : b, all broadcast to out's shape; cond is bool.
   virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // leaky_relu's gradient, dx = x > 0 ? dy : dy * slope (x, dy, dx of one
+  // shape). The default runs gt, mul and where with two temporaries; a
+  // backend may instead do it in one pass.
+  virtual void leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx);
 
   // `dims` sorted and unique; out has x's shape with those dims set to 1.
   virtual void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) = 0;
@@ -66,6 +70,17 @@ class Backend {
   // [B, M, N] and sums it over B; a backend may instead treat it as ONE
   // product with inner dimension B*K and never materialise the temporary.
   virtual void matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out);
+  // batch_norm's passes over x [N, C, ...] per channel c (dim 1, M = numel / C
+  // values each); the per-channel tensors are [C] of x's dtype. The defaults
+  // compose reduce and binary (with temporaries); a backend may fuse them.
+  //   stats:            mean[c] = sum x / M,  var[c] = sum (x - mean[c])^2 / M  (biased)
+  //   elemt:            out = (x - mean[c]) * scale[c] + shift[c]  (+ dy * dy_scale[c] when dy is defined)
+  //   backward_reduce:  sum_dy[c] = sum dy,  sum_dy_xmu[c] = sum dy * (x - mean[c])
+  virtual void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var);
+  virtual void batch_norm_elemt(const Tensor& x, const Tensor& mean, const Tensor& scale, const Tensor& shift,
+                                const Tensor& dy, const Tensor& dy_scale, const Tensor& out);
+  virtual void batch_norm_backward_reduce(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& sum_dy,
+                                          const Tensor& sum_dy_xmu);
   // Softmax (or log-softmax) along `dim`, max-subtracted for stability.
   virtual void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) = 0;
 

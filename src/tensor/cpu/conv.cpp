@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/strided.h"
@@ -33,85 +34,70 @@ int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t paddi
   return (size + 2 * padding - kernel) / stride + 1;
 }
 
-// The output columns ow whose input column iw = ow*stride - padding + j lies
-// inside [0, width): ow in [first, last).
-void valid_columns(int64_t j, int64_t stride, int64_t padding, int64_t width, int64_t ow_count, int64_t* first,
-                   int64_t* last) {
-  auto ceil_div_nonneg = [](int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; };
-  *first = std::min(ow_count, ceil_div_nonneg(padding - j, stride));
-  *last = std::max(*first, std::min(ow_count, ceil_div_nonneg(width + padding - j, stride)));
-}
-
 // Image planes (n, c) per thread chunk: enough that a chunk moves about
 // kElementwiseGrain values.
 int64_t planes_grain(Pair k, int64_t length) {
   return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, k[0] * k[1] * length));
 }
 
+// The pixel each cols entry of one plane reads, in cols order
+// r = (i*kw + j)*L + oh*OW + ow, as the offset ih*row_stride + iw*col_stride
+// in its plane, or -1 in the padding. Every plane of a call shares the
+// table, so the kernels' inner loops run over a plane's kh*kw*L entries at
+// once whatever the window sizes.
+std::vector<int64_t> window_offsets(int64_t h, int64_t w, int64_t row_stride, int64_t col_stride, Pair k, Pair s,
+                                    Pair p) {
+  const int64_t oh_count = window_count(h, k[0], s[0], p[0]), ow_count = window_count(w, k[1], s[1], p[1]);
+  std::vector<int64_t> offsets;
+  offsets.reserve(static_cast<size_t>(k[0] * k[1] * oh_count * ow_count));
+  for (int64_t i = 0; i < k[0]; ++i)
+    for (int64_t j = 0; j < k[1]; ++j)
+      for (int64_t oh = 0; oh < oh_count; ++oh)
+        for (int64_t ow = 0; ow < ow_count; ++ow) {
+          const int64_t ih = oh * s[0] - p[0] + i, iw = ow * s[1] - p[1] + j;
+          offsets.push_back(ih < 0 || ih >= h || iw < 0 || iw >= w ? -1 : ih * row_stride + iw * col_stride);
+        }
+  return offsets;
+}
+
 // Threaded over the N*C image planes: plane (n, c) alone writes the kh*kw
-// rows (c*kh + i)*kw + j of cols[n].
+// rows (c*kh + i)*kw + j of cols[n], which are contiguous.
 template <typename T>
 void im2col_typed(const Tensor& x, Pair k, Pair s, Pair p, const Tensor& cols) {
-  const int64_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
-  const int64_t oh_count = window_count(h, k[0], s[0], p[0]), ow_count = window_count(w, k[1], s[1], p[1]);
-  const int64_t rows = channels * k[0] * k[1], length = oh_count * ow_count;
-  const T* in = x.data<T>();
-  T* out = cols.data<T>();  // contiguous [N, rows, length]
+  const int64_t channels = x.shape()[1];
   const Shape& xs = x.strides();
-  parallel_for(0, x.shape()[0] * channels, planes_grain(k, length), [&](int64_t first, int64_t last) {
+  const std::vector<int64_t> offsets = window_offsets(x.shape()[2], x.shape()[3], xs[2], xs[3], k, s, p);
+  const int64_t per_plane = static_cast<int64_t>(offsets.size());
+  const T* in = x.data<T>();
+  T* out = cols.data<T>();  // contiguous [N, C*kh*kw, L]
+  parallel_for(0, x.shape()[0] * channels, planes_grain(k, cols.shape()[2]), [&](int64_t first, int64_t last) {
     for (int64_t plane_index = first; plane_index < last; ++plane_index) {
-      const int64_t n = plane_index / channels, c = plane_index % channels;
-      const T* plane = in + n * xs[0] + c * xs[1];
-      for (int64_t i = 0; i < k[0]; ++i) {
-        for (int64_t j = 0; j < k[1]; ++j) {
-          T* dst = out + (n * rows + (c * k[0] + i) * k[1] + j) * length;
-          int64_t ow_first = 0, ow_last = 0;
-          valid_columns(j, s[1], p[1], w, ow_count, &ow_first, &ow_last);
-          for (int64_t oh = 0; oh < oh_count; ++oh) {
-            T* dst_row = dst + oh * ow_count;
-            const int64_t ih = oh * s[0] - p[0] + i;
-            if (ih < 0 || ih >= h) {
-              std::fill(dst_row, dst_row + ow_count, T(0));
-              continue;
-            }
-            const T* src_row = plane + ih * xs[2];
-            std::fill(dst_row, dst_row + ow_first, T(0));
-            for (int64_t ow = ow_first; ow < ow_last; ++ow) dst_row[ow] = src_row[(ow * s[1] - p[1] + j) * xs[3]];
-            std::fill(dst_row + ow_last, dst_row + ow_count, T(0));
-          }
-        }
-      }
+      const T* plane = in + (plane_index / channels) * xs[0] + (plane_index % channels) * xs[1];
+      T* dst = out + plane_index * per_plane;
+      for (int64_t r = 0; r < per_plane; ++r) dst[r] = offsets[r] < 0 ? T(0) : plane[offsets[r]];
     }
   });
 }
 
 // Threaded over the N*C output planes: plane (n, c) only receives the rows
-// (c*kh + i)*kw + j of cols[n], added in the same order for any thread count.
+// (c*kh + i)*kw + j of cols[n], added in cols order for any thread count.
 template <typename T>
 void col2im_typed(const Tensor& cols, Pair k, Pair s, Pair p, const Tensor& out) {
-  const int64_t channels = out.shape()[1], h = out.shape()[2], w = out.shape()[3];
-  const int64_t oh_count = window_count(h, k[0], s[0], p[0]), ow_count = window_count(w, k[1], s[1], p[1]);
+  const int64_t channels = out.shape()[1], h = out.shape()[2], w = out.shape()[3], length = cols.shape()[2];
+  const std::vector<int64_t> offsets = window_offsets(h, w, w, 1, k, s, p);
   const T* in = cols.data<T>();
   T* img = out.data<T>();  // contiguous [N, C, H, W]
   const Shape& cs = cols.strides();
-  parallel_for(0, out.shape()[0] * channels, planes_grain(k, oh_count * ow_count), [&](int64_t first, int64_t last) {
+  parallel_for(0, out.shape()[0] * channels, planes_grain(k, length), [&](int64_t first, int64_t last) {
     for (int64_t plane_index = first; plane_index < last; ++plane_index) {
       const int64_t n = plane_index / channels, c = plane_index % channels;
       T* plane = img + plane_index * h * w;
       std::fill(plane, plane + h * w, T(0));
-      for (int64_t i = 0; i < k[0]; ++i) {
-        for (int64_t j = 0; j < k[1]; ++j) {
-          const T* src = in + n * cs[0] + ((c * k[0] + i) * k[1] + j) * cs[1];
-          int64_t ow_first = 0, ow_last = 0;
-          valid_columns(j, s[1], p[1], w, ow_count, &ow_first, &ow_last);
-          for (int64_t oh = 0; oh < oh_count; ++oh) {
-            const int64_t ih = oh * s[0] - p[0] + i;
-            if (ih < 0 || ih >= h) continue;
-            T* dst_row = plane + ih * w;
-            const T* src_row = src + oh * ow_count * cs[2];
-            for (int64_t ow = ow_first; ow < ow_last; ++ow) dst_row[ow * s[1] - p[1] + j] += src_row[ow * cs[2]];
-          }
-        }
+      for (int64_t q = 0; q < k[0] * k[1]; ++q) {
+        const T* src = in + n * cs[0] + (c * k[0] * k[1] + q) * cs[1];
+        const int64_t* at = offsets.data() + q * length;
+        for (int64_t l = 0; l < length; ++l)
+          if (at[l] >= 0) plane[at[l]] += src[l * cs[2]];
       }
     }
   });

@@ -1,7 +1,7 @@
 // cpu_backend.h — the CPU implementation of every kernel in backend.h.
 // Each kernel family has its own file in this folder:
 //   memory.cpp      allocate, host copies, fill, copy, random
-//   elementwise.cpp unary, binary, where
+//   elementwise.cpp unary, binary, where, leaky_relu_backward
 //   reduce.cpp      sum / max / argmax over dims
 //   matmul.cpp      batched matrix multiply (and its batch-summed form) on gemm
 //   gemm.h/.cpp     the packed, blocked, threaded GEMM every product runs on
@@ -9,6 +9,7 @@
 //   gemm_avx2.cpp   the AVX2 / FMA one (the only file built for AVX2)
 //   thread_pool.h/.cpp  set_num_threads, num_threads, parallel_for
 //   softmax.cpp     softmax and log-softmax
+//   norm.cpp        batch_norm's fused stats, element-wise and backward-sum passes
 //   conv.cpp        im2col / col2im, max-pool forward and backward
 //   optim.cpp       the fused Adam step
 #pragma once
@@ -33,10 +34,16 @@ class CpuBackend final : public Backend {
   void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override;
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) override;
 
   void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override;
+  void batch_norm_elemt(const Tensor& x, const Tensor& mean, const Tensor& scale, const Tensor& shift, const Tensor& dy,
+                        const Tensor& dy_scale, const Tensor& out) override;
+  void batch_norm_backward_reduce(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& sum_dy,
+                                  const Tensor& sum_dy_xmu) override;
   void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
   void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
               std::array<int64_t, 2> padding, const Tensor& cols) override;

@@ -5,6 +5,16 @@
 // loops run on parallel_for_each_strided_row (strided.h): runs of the
 // innermost merged dim, split across threads on large tensors; every
 // element is computed on its own, so the thread count never changes a result.
+// The loops in this file are element-wise: vectorising them changes no
+// result (no sum is reordered), so GCC builds them with its loop vectorizer
+// (which -O2 alone only runs on loops of known trip count) and without
+// trapping math, so that selects such as leaky_relu's x > 0 ? x : x * slope
+// become blends rather than unpredictable branches (about 15x faster on
+// random signs). Clang vectorises them at -O2 already.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("tree-vectorize", "no-trapping-math")
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -25,10 +35,11 @@ void map_unary(const Tensor& x, const Tensor& out, F f) {
       out.shape(), {&x.strides(), &out.strides()}, [&](const auto& off, int64_t count, const auto& step) {
         const In* src = in + off[0];
         Out* dst = o + off[1];
+        const F fn = f;  // a local copy: its parameters stay in registers, the loop vectorises
         if (step[0] == 1 && step[1] == 1) {
-          for (int64_t i = 0; i < count; ++i) dst[i] = f(src[i]);
+          for (int64_t i = 0; i < count; ++i) dst[i] = fn(src[i]);
         } else {
-          for (int64_t i = 0; i < count; ++i) dst[i * step[1]] = f(src[i * step[0]]);
+          for (int64_t i = 0; i < count; ++i) dst[i * step[1]] = fn(src[i * step[0]]);
         }
       });
 }
@@ -46,16 +57,17 @@ void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
         const In* sa = pa + off[0];
         const In* sb = pb + off[1];
         Out* dst = o + off[2];
+        const F fn = f;  // as in map_unary
         if (step[2] == 1 && step[0] == 1 && step[1] == 1) {
-          for (int64_t i = 0; i < count; ++i) dst[i] = f(sa[i], sb[i]);
+          for (int64_t i = 0; i < count; ++i) dst[i] = fn(sa[i], sb[i]);
         } else if (step[2] == 1 && step[0] == 1 && step[1] == 0) {
           const In vb = *sb;
-          for (int64_t i = 0; i < count; ++i) dst[i] = f(sa[i], vb);
+          for (int64_t i = 0; i < count; ++i) dst[i] = fn(sa[i], vb);
         } else if (step[2] == 1 && step[0] == 0 && step[1] == 1) {
           const In va = *sa;
-          for (int64_t i = 0; i < count; ++i) dst[i] = f(va, sb[i]);
+          for (int64_t i = 0; i < count; ++i) dst[i] = fn(va, sb[i]);
         } else {
-          for (int64_t i = 0; i < count; ++i) dst[i * step[2]] = f(sa[i * step[0]], sb[i * step[1]]);
+          for (int64_t i = 0; i < count; ++i) dst[i * step[2]] = fn(sa[i * step[0]], sb[i * step[1]]);
         }
       });
 }
@@ -132,6 +144,15 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a,
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(a.dtype(), [&](auto tag) { binary_typed<decltype(tag)>(op, a, b, out); });
+}
+
+// One pass instead of the default's gt, mul and where: the same products.
+void CpuBackend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) {
+  visit_floating(x.dtype(), "leaky_relu_backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T s = param_as<T>(slope);
+    map_binary<T, T>(x, dy, dx, [=](T v, T g) { return v > T(0) ? g : T(g * s); });
+  });
 }
 
 void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {

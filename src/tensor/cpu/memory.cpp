@@ -1,4 +1,5 @@
 // memory.cpp — CPU memory, copies between layouts and dtypes, fill, random.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -40,7 +41,11 @@ void CpuBackend::fill(const Tensor& out, double value) {
     using T = decltype(tag);
     T* o = out.data<T>();
     const T v = convert<T>(value);
-    for_each_strided<1>(out.shape(), {&out.strides()}, [&](const auto& off) { o[off[0]] = v; });
+    parallel_for_each_strided_row<1>(out.shape(), {&out.strides()},
+                                     [&](const auto& off, int64_t count, const auto& step) {
+                                       if (step[0] == 1) std::fill(o + off[0], o + off[0] + count, v);
+                                       else for (int64_t i = 0; i < count; ++i) o[off[0] + i * step[0]] = v;
+                                     });
   });
 }
 
