@@ -27,13 +27,14 @@ const char* kUsage =
 // the seed of the noise, and the continuous codes of a bare checkpoint.
 struct CheckpointFlags {
   std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto";
-  int64_t seed = 1, cont = 0;
+  int64_t seed = 1, cont = 0, threads = 0;
 
   void add_to(ArgParser& args, const std::string& seed_help) {
     args.add("--checkpoint", &checkpoint, "checkpoint (train writes <run>/checkpoints/latest.safetensors)");
     args.add("--seed", &seed, seed_help);
     args.add("--cont", &cont, "continuous codes, for a checkpoint without config metadata");
     args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+    add_threads_flag(args, &threads);
     args.add_check([this] {
       usage_check(seed >= 0, "--seed", "must be >= 0");
       usage_check(cont >= 0, "--cont", "must be >= 0");
@@ -47,6 +48,7 @@ int train(int argc, char** argv) {
   InfoGanConfig c = infogan_preset(preset.empty() ? "best" : preset);
   InfoGanTrainOptions options;
   std::string device = "auto";
+  int64_t threads = 0;
   ArgParser args("infogan train", "Train an InfoGAN on MNIST (lab spec). Writes checkpoints/latest.safetensors each "
                                   "epoch, samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
   args.add_choice("--preset", &c.preset, {"lab", "best"}, "hyper-parameter preset (lab = the spec)");
@@ -63,6 +65,7 @@ int train(int argc, char** argv) {
   args.add_choice("--g-loss", &c.g_loss, {"nonsaturating", "saturating"}, "generator loss");
   args.add("--seed", &c.seed, "seed of the weights, the data order and the codes");
   args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  add_threads_flag(args, &threads);
   args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
   args.add("--run", &options.run_dir, "run directory (default: runs/infogan-<time>; with --resume: runs/latest)");
   args.add_switch("--resume", &options.resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");

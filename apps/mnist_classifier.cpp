@@ -22,6 +22,7 @@ const char* kUsage =
 int train(int argc, char** argv) {
   JudgeTrainOptions options;
   std::string device = "auto";
+  int64_t threads = 0;
   ArgParser args("mnist_classifier train", "Train the MNIST judge; writes <out>/latest.safetensors each epoch, "
                                            "<out>/losses.csv and <out>/loss.svg.");
   args.add("--epochs", &options.epochs, "passes over the training set");
@@ -30,6 +31,7 @@ int train(int argc, char** argv) {
   args.add("--lr-decay", &options.lr_decay, "learning-rate factor per epoch");
   args.add("--seed", &options.seed, "seed of the weights and the data order");
   args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  add_threads_flag(args, &threads);
   args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
   args.add("--out", &options.out_dir, "output directory");
   args.add_switch("--resume", &options.resume, "continue from <out>/latest.safetensors");
@@ -59,10 +61,12 @@ int train(int argc, char** argv) {
 
 int eval(int argc, char** argv) {
   std::string checkpoint = kDefaultJudgePath, data_dir, device = "auto";
+  int64_t threads = 0;
   ArgParser args("mnist_classifier eval", "Print the judge's accuracy on the MNIST test set.");
   args.add("--checkpoint", &checkpoint, "judge checkpoint");
   args.add("--data", &data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
   args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  add_threads_flag(args, &threads);
   if (!args.parse(argc, argv, 2)) return 0;
   const Device target = parse_device_flag(device);
   std::unique_ptr<MnistClassifier> judge = load_judge(checkpoint, target);

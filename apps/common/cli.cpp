@@ -1,6 +1,8 @@
 // cli.cpp — see cli.h.
 #include "common/cli.h"
 
+#include "tensor/cpu/thread_pool.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -152,6 +154,14 @@ std::string peek_flag(int argc, char** argv, int first, const std::string& flag)
     if (arg.rfind(flag + "=", 0) == 0) return arg.substr(flag.size() + 1);
   }
   return "";
+}
+
+void add_threads_flag(ArgParser& args, int64_t* threads) {
+  args.add("--threads", threads, "CPU threads (0: all cores, or $DL_NUM_THREADS)");
+  args.add_check([threads] {
+    usage_check(*threads >= 0 && *threads <= 1024, "--threads", "must be in [0, 1024]");
+    if (*threads > 0) set_num_threads(static_cast<int>(*threads));
+  });
 }
 
 Device parse_device_flag(const std::string& text) {

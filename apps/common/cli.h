@@ -75,6 +75,11 @@ void usage_check(bool ok, const std::string& flag, const std::string& what);
 // (for flags that decide the defaults of the others, like --preset).
 std::string peek_flag(int argc, char** argv, int first, const std::string& flag);
 
+// --threads N: how many threads the CPU kernels use (default: all cores, or
+// $DL_NUM_THREADS). Results do not depend on it (docs/cpu.md). Applied when
+// the flags are parsed; *threads stays 0 when the flag is not given.
+void add_threads_flag(ArgParser& args, int64_t* threads);
+
 // parse_device (tensor/device.h) for the --device flag: its errors become
 // UsageErrors naming the flag.
 Device parse_device_flag(const std::string& text);
