@@ -16,8 +16,7 @@
 // Every op computes its value from other ops and kernels under NoGradGuard
 // and records itself as one Node; a gradient nobody needs (a frozen weight,
 // the data batch) is skipped, as matmul does, and the tensors only that
-// gradient needs are not saved. conv2d saves its im2col columns for dW
-// (kh*kw / (sh*sw) times the input's size) rather than building them again.
+// gradient needs are not saved.
 #include <optional>
 
 #include "autograd/grad_mode.h"
@@ -120,11 +119,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const int64_t oh = window_count(h, k[0], stride[0], padding[0]), ow = window_count(w, k[1], stride[1], padding[1]);
   const int64_t ck = c * k[0] * k[1];
 
-  Tensor y, cols;
+  Tensor y;
   {
     NoGradGuard no_grad;  // recorded below as one "conv2d" node
-    cols = unfold(x, k, stride, padding);                   // [N, C*kh*kw, L]
-    Tensor out = matmul(weight.reshape({o, ck}), cols);  // [N, O, L]
+    Tensor out = matmul(weight.reshape({o, ck}), unfold(x, k, stride, padding));  // [N, O, L]
     if (bias.defined()) out = out + bias.reshape({o, 1});
     y = out.reshape({n, o, oh, ow});
   }
@@ -133,7 +131,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   TensorList inputs = {x, weight};
   if (has_bias) inputs.push_back(bias);
   record("conv2d", inputs, y,
-         [cs = save_if(need_w, cols), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
+         [xs = save_if(need_w, x), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
           stride, padding, need_x, need_w, has_bias, need_b](const Tensor& dy) {
            const int64_t n = x_shape[0], o = w_shape[0], ck = w_shape[1] * k[0] * k[1];
            const Tensor dy3 = dy.reshape({n, o, dy.size(2) * dy.size(3)});  // [N, O, L]
@@ -142,7 +140,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
              const Tensor dcols = matmul(ws->get().reshape({o, ck}).t(), dy3);  // [N, C*kh*kw, L]
              grads[0] = fold(dcols, x_shape, k, stride, padding);
            }
-           if (need_w) grads[1] = matmul_sum_batch(dy3, cs->get().transpose(1, 2)).reshape(w_shape);
+           if (need_w) {
+             const Tensor cols = unfold(xs->get(), k, stride, padding);
+             grads[1] = matmul_sum_batch(dy3, cols.transpose(1, 2)).reshape(w_shape);
+           }
            if (need_b) grads[2] = sum(dy, {0, 2, 3});
            return grads;
          });

@@ -20,22 +20,15 @@ Backend& backend(Device device) {
 #endif
 }
 
+// The defaults of the kernels a backend may fuse, from its other kernels.
+namespace {
+
 // A scalar `value` of `like`'s dtype and device, broadcast to its shape.
-static Tensor broadcast_scalar(Backend& b, double value, const Tensor& like) {
+Tensor broadcast_scalar(Backend& b, double value, const Tensor& like) {
   const Tensor scalar = Tensor::empty({}, like.dtype(), like.device());
   b.fill(scalar, value);
   return scalar.expand(like.shape());
 }
-
-void Backend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) {
-  const Tensor positive = Tensor::empty(x.shape(), DType::Bool, x.device());
-  binary(BinaryOp::Gt, x, broadcast_scalar(*this, 0.0, x), positive);
-  const Tensor scaled = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
-  binary(BinaryOp::Mul, dy, broadcast_scalar(*this, slope, dy), scaled);
-  where(positive, dy, scaled, dx);
-}
-
-namespace {
 
 // x's dims but 1, which batch_norm reduces over, and a [C] tensor viewed as
 // [1, C, 1, ...] (to broadcast against x, or to receive a reduction of x).
@@ -69,6 +62,14 @@ void channel_sum(Backend& b, const Tensor& x, double divisor, const Tensor& out)
 }
 
 }  // namespace
+
+void Backend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) {
+  const Tensor positive = Tensor::empty(x.shape(), DType::Bool, x.device());
+  binary(BinaryOp::Gt, x, broadcast_scalar(*this, 0.0, x), positive);
+  const Tensor scaled = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  binary(BinaryOp::Mul, dy, broadcast_scalar(*this, slope, dy), scaled);
+  where(positive, dy, scaled, dx);
+}
 
 void Backend::batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) {
   const double m = double(x.numel() / x.size(1));
