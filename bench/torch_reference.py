@@ -1,6 +1,7 @@
 """The InfoGAN training step in PyTorch, timed like bench/bench_infogan.cpp.
 
     python3 bench/torch_reference.py [--batches 64,128,256,512] [--reps 50] [--tf32]
+    /usr/bin/python3 bench/torch_reference.py --device cpu --threads 2 --batches 64 --reps 5
 
 The networks are the lab spec's (imported from scripts/torch_load_infogan.py),
 the step is apps/common/infogan.cpp's InfoGan::train_step: D update with BCE on
@@ -13,7 +14,7 @@ GPU inside the step; the images are uniform random in [0, 1].
 Two ways of running it, for each batch size:
   torch eager  the step as Python issues it (foreach Adam, grads set to None);
   torch graph  the whole step captured once in a CUDA graph (capturable Adam,
-               static input and outputs) and replayed.
+               static input and outputs) and replayed (not with --device cpu).
 Each timed run is one step plus the host read of its five logged values (as
 our training loop does); the table gives the median of --reps runs after a
 warm-up, the rate at 16.0 GFLOP per step at batch 64 (proportional in the
@@ -39,17 +40,18 @@ NOISE, CODES, LAMBDA_INFO = 54, 10, 0.25
 class Step:
     """The models, their optimizers and one training step on `real`."""
 
-    def __init__(self, batch, capturable):
-        self.G = Generator(NOISE + CODES).cuda()
-        self.D = Discriminator(CODES).cuda()
+    def __init__(self, batch, capturable, device):
+        self.device = device
+        self.G = Generator(NOISE + CODES).to(device)
+        self.D = Discriminator(CODES).to(device)
         d_params = list(self.D.main.parameters()) + list(self.D.D.parameters())
         gq_params = list(self.G.parameters()) + list(self.D.Q.parameters())
         self.opt_d = torch.optim.Adam(d_params, lr=2e-4, betas=(0.5, 0.999), capturable=capturable)
         self.opt_gq = torch.optim.Adam(gq_params, lr=1e-3, betas=(0.5, 0.999), capturable=capturable)
         # A graph replays fixed addresses: gradients must stay allocated.
         self.set_to_none = not capturable
-        self.ones = torch.ones(batch, device="cuda")
-        self.zeros = torch.zeros(batch, device="cuda")
+        self.ones = torch.ones(batch, device=device)
+        self.zeros = torch.zeros(batch, device=device)
 
     def heads(self, images):
         trunk = self.D.main(images)
@@ -57,10 +59,10 @@ class Step:
 
     def __call__(self, real):
         n = real.shape[0]
-        code = torch.randint(0, CODES, (n,), device="cuda")
+        code = torch.randint(0, CODES, (n,), device=self.device)
         # One-hot as a comparison with arange: nothing here reads the GPU, so it can be captured.
-        one_hot = (code[:, None] == torch.arange(CODES, device="cuda")).float()
-        z = torch.cat([torch.randn(n, NOISE, device="cuda"), one_hot], 1).view(n, -1, 1, 1)
+        one_hot = (code[:, None] == torch.arange(CODES, device=self.device)).float()
+        z = torch.cat([torch.randn(n, NOISE, device=self.device), one_hot], 1).view(n, -1, 1, 1)
         fake = self.G(z)
 
         self.opt_d.zero_grad(set_to_none=self.set_to_none)
@@ -89,15 +91,16 @@ def median_ms(run, reps):
 
 
 def eager(batch, images, reps):
-    step = Step(batch, capturable=False)
+    step = Step(batch, capturable=False, device=images.device)
     for _ in range(5):
         step(images)
-    torch.cuda.synchronize()
+    if images.is_cuda:
+        torch.cuda.synchronize()
     return median_ms(lambda: step(images), reps)
 
 
 def graph(batch, images, reps):
-    step = Step(batch, capturable=True)
+    step = Step(batch, capturable=True, device=images.device)
     static_real = images.clone()
     # Warm-up on a side stream (the optimizers create their state, autograd
     # its buffers), as torch.cuda.graphs' whole-network example does.
@@ -127,19 +130,28 @@ def main():
     parser.add_argument("--batches", default="64,128,256,512")
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--tf32", action="store_true", help="allow TF32 in convolutions and matmuls")
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
     args = parser.parse_args()
     torch.backends.cudnn.allow_tf32 = args.tf32
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    print("torch %s on %s, TF32 %s" % (torch.__version__, torch.cuda.get_device_name(), "on" if args.tf32 else "off"))
+    if args.device == "cuda":
+        where, timers = torch.cuda.get_device_name(), (("torch eager", eager), ("torch graph", graph))
+    else:
+        where, timers = "the CPU, %d threads" % torch.get_num_threads(), (("torch eager", eager),)
+    print("torch %s on %s, TF32 %s" % (torch.__version__, where, "on" if args.tf32 else "off"))
     print("%-14s %-8s %6s %10s %10s %11s" % ("impl", "device", "batch", "ms/iter", "GFLOP/s", "epoch (s)"))
     for batch in (int(b) for b in args.batches.split(",")):
-        images = torch.rand(batch, 1, 28, 28, device="cuda")
-        for name, timer in (("torch eager", eager), ("torch graph", graph)):
+        images = torch.rand(batch, 1, 28, 28, device=args.device)
+        for name, timer in timers:
             ms = timer(batch, images, args.reps)
             gflop = 16.0 * batch / 64.0
+            label = "cuda:0" if args.device == "cuda" else "cpu"
             print("%-14s %-8s %6d %10.3f %10.1f %11.1f"
-                  % (name, "cuda:0", batch, ms, gflop / (ms / 1e3), ms / 1e3 * (60000 // batch)), flush=True)
+                  % (name, label, batch, ms, gflop / (ms / 1e3), ms / 1e3 * (60000 // batch)), flush=True)
 
 
 if __name__ == "__main__":
