@@ -385,6 +385,9 @@ TEST_CASE("CsvLog: rows round-trip exactly, including NaN, infinities and extrem
     CsvLog log(path, {"iteration", "loss_d", "loss_g"});
     for (const Values& row : rows) log.append(row);
     CHECK(log.rows() == 4);
+    REQUIRE(log.values().size() == 4);
+    CHECK(log.values()[1] == rows[1]);  // the numbers kept in memory, as appended
+    CHECK(std::isnan(log.values()[2][0]));
     CHECK_FALSE(std::filesystem::exists(path));  // nothing written before flush()
     log.flush();
   }

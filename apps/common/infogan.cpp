@@ -308,7 +308,6 @@ int train_infogan(const InfoGanTrainOptions& options) {
   std::unique_ptr<InfoGan> gan;
   TrainPosition pos;
   std::unique_ptr<RunDirectory> run;
-  std::vector<std::vector<double>> history;
 
   if (options.resume) {
     run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
@@ -328,7 +327,7 @@ int train_infogan(const InfoGanTrainOptions& options) {
   write_file_atomic(run->file("config.json"), to_json(config.to_json()) + "\n");
 
   CsvLog log(run->file("losses.csv"), InfoGan::log_columns());
-  if (options.resume) history = restore_log(run->file("losses.csv"), pos.iteration, log);
+  if (options.resume) restore_log(run->file("losses.csv"), pos.iteration, log);
 
   const MnistSplit train = load_training_split(options.data_dir, config.train_limit);
   DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
@@ -346,15 +345,11 @@ int train_infogan(const InfoGanTrainOptions& options) {
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) {
     // The iteration's one host read (it waits for the GPU).
-    std::vector<double> values = gan->train_step(batch.images).to_vector<double>();
-    std::vector<double> row = {static_cast<double>(pos.epoch), static_cast<double>(pos.iteration)};
-    row.insert(row.end(), values.begin(), values.end());
-    history.push_back(row);
-    return values;
+    return gan->train_step(batch.images).to_vector<double>();
   };
   hooks.end_of_epoch = [&](int64_t epoch) {
     save_image_grid(run->file(epoch_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
-    write_charts(*run, history);
+    write_charts(*run, log.values());
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
   const int status = run_training(loader, pos, loop, log, hooks);

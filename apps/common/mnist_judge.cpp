@@ -122,13 +122,12 @@ int train_judge(const JudgeTrainOptions& requested) {
   Adam adam({{params, options.lr}});
   TrainPosition pos;
   CsvLog log(options.out_dir + "/losses.csv", {"epoch", "iteration", "loss", "accuracy"});
-  std::vector<std::vector<double>> history;
   if (resumed) {
     load_module(*resumed, "model.", model);
     load_optimizer(*resumed, "optim.", adam);
     pos = {metadata_int(*resumed, "epoch", 0), metadata_int(*resumed, "batch", 0),
            metadata_int(*resumed, "iteration", 0)};
-    history = restore_log(log.path(), pos.iteration, log);
+    restore_log(log.path(), pos.iteration, log);
   }
   const MnistSplit train = load_training_split(options.data_dir, options.train_limit);
   const MnistSplit test = load_mnist(resolve_mnist_dir(options.data_dir), false);
@@ -156,16 +155,14 @@ int train_judge(const JudgeTrainOptions& requested) {
     adam.step();
     // Loss and accuracy come back in one host read (one wait for the GPU).
     const Tensor accuracy = mean(eq(argmax(logits, 1), labels).to(DType::Float32));
-    const std::vector<double> values = stack({loss.detach(), accuracy}).to_vector<double>();
-    history.push_back({static_cast<double>(pos.epoch), static_cast<double>(pos.iteration), values[0], values[1]});
-    return values;
+    return stack({loss.detach(), accuracy}).to_vector<double>();
   };
   hooks.end_of_epoch = [&](int64_t epoch) {
     model.eval();
     std::cout << "epoch " << epoch + 1 << ": test accuracy " << judge_accuracy(model, test.images, test.labels)
               << "\n";
     Series loss{"loss", {}, {}};
-    for (const auto& row : history) {
+    for (const auto& row : log.values()) {
       loss.x.push_back(row[1]);
       loss.y.push_back(row[2]);
     }

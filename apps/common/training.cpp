@@ -268,17 +268,13 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
   return 0;
 }
 
-std::vector<std::vector<double>> restore_log(const std::string& path, int64_t iteration, CsvLog& log) {
+void restore_log(const std::string& path, int64_t iteration, CsvLog& log) {
   std::vector<std::string> columns;
-  std::vector<std::vector<double>> rows = read_csv_numbers(path, &columns), kept;
+  const std::vector<std::vector<double>> rows = read_csv_numbers(path, &columns);
   check(columns == log.columns(), path, ": its columns do not match this run's log");
-  for (std::vector<double>& row : rows) {
-    if (row[1] < static_cast<double>(iteration)) {
-      log.append(row);
-      kept.push_back(std::move(row));
-    }
+  for (const std::vector<double>& row : rows) {
+    if (row[1] < static_cast<double>(iteration)) log.append(row);
   }
-  return kept;
 }
 
 }  // namespace dl

@@ -123,8 +123,8 @@ struct TrainLoopHooks {
 int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
                  const TrainLoopHooks& hooks);
 
-// The log rows of a resumed run: those of `path` before `iteration`, appended
-// to `log` and returned.
-std::vector<std::vector<double>> restore_log(const std::string& path, int64_t iteration, CsvLog& log);
+// The log rows of a resumed run: those of `path` before `iteration`,
+// appended to `log`.
+void restore_log(const std::string& path, int64_t iteration, CsvLog& log);
 
 }  // namespace dl

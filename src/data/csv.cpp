@@ -104,7 +104,7 @@ void CsvLog::append(const std::vector<double>& row) {
     append_number(text_, row[i]);
   }
   text_ += '\n';
-  ++rows_;
+  values_.push_back(row);
   dirty_ = true;
 }
 

@@ -43,13 +43,15 @@ class CsvLog {
 
   const std::string& path() const { return path_; }
   const std::vector<std::string>& columns() const { return columns_; }
-  size_t rows() const { return rows_; }
+  size_t rows() const { return values_.size(); }
+  // Every row appended so far, as numbers (e.g. to redraw the curves).
+  const std::vector<std::vector<double>>& values() const { return values_; }
 
  private:
   std::string path_;
   std::vector<std::string> columns_;
   std::string text_;  // header + rows, exactly as the file will be
-  size_t rows_ = 0;
+  std::vector<std::vector<double>> values_;
   bool dirty_ = false;  // rows appended since the last flush
 };
 
