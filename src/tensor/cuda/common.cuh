@@ -23,6 +23,10 @@ inline void cuda_check(cudaError_t status, const char* call, const char* file, i
   if (status != cudaSuccess) fail("cuda: ", call, " failed at ", file, ":", line, ": ", cudaGetErrorString(status));
 }
 
+// The stream every kernel and copy of the current device's backend runs on
+// (set by CudaBackend::activate; see cuda_backend.h, "Stream model").
+cudaStream_t cuda_stream();
+
 // Pointer to the first element of a CUDA tensor (storage + offset).
 template <typename T>
 T* device_data(const Tensor& t) {
