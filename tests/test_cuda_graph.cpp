@@ -70,14 +70,14 @@ TEST_CASE("CUDA: checks on the data raise at the next read to the host" * doctes
 }
 
 TEST_CASE("CUDA graph: replay recomputes from the inputs' new contents" * doctest::skip(no_gpu())) {
-  const Tensor x = tensor({1, 2, 3}, {3}).to(kGpu);
+  Tensor x = tensor({1, 2, 3}, {3}).to(kGpu);
   Tensor y;
   CudaGraph graph(kGpu);
   graph.capture([&] { y = sum(x * x) + 1.0; });
   CHECK(graph.captured());
   graph.replay();
   CHECK(y.item() == 15.0);
-  x.copy_(tensor({2, 2, 2}, {3}));
+  x.copy_(tensor({2, 2, 2}, {3}).to(kGpu));
   graph.replay();
   CHECK(y.item() == 13.0);
   // Memory the graph uses is not handed out again while it exists.
