@@ -98,6 +98,9 @@ StridedIndex<N> make_strided_index(const Shape& shape, const std::array<const Sh
 
 constexpr int kThreads = 256;
 
+// The stream kernels launch on; a placeholder (the legacy default stream) until the backend gets its own.
+inline cudaStream_t cuda_stream() { return 0; }
+
 // Blocks for a grid-stride loop over n items: enough to fill any current
 // GPU, capped so that the grid size stays far within CUDA's limits.
 inline unsigned grid_for(int64_t n, int threads = kThreads) {
