@@ -47,7 +47,7 @@ int train(int argc, char** argv) {
   const std::string preset = peek_flag(argc, argv, 2, "--preset");
   InfoGanConfig c = infogan_preset(preset.empty() ? "best" : preset);
   InfoGanTrainOptions options;
-  std::string device = "auto";
+  std::string device = "auto", cuda_graph = "on";
   int64_t threads = 0;
   ArgParser args("infogan train", "Train an InfoGAN on MNIST (lab spec). Writes checkpoints/latest.safetensors each "
                                   "epoch, samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
@@ -72,6 +72,10 @@ int train(int argc, char** argv) {
   args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
   args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
   args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
+  args.add_choice("--cuda-graph", &cuda_graph, {"on", "off"},
+                  "on a GPU, replay each step from a CUDA graph (same numbers, less host work)");
+  args.add("--read-every", &options.read_every,
+           "read the logged values back every N iterations (0: 1 on the CPU, 25 on a GPU)");
   args.add_check([&] {
     try {
       c.validate();
@@ -80,8 +84,10 @@ int train(int argc, char** argv) {
     }
     usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
     usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
+    usage_check(options.read_every >= 0, "--read-every", "must be >= 0");
   });
   if (!args.parse(argc, argv, 2)) return 0;
+  options.cuda_graph = cuda_graph == "on";
   if (options.resume) {
     // A resumed run keeps the config of its checkpoint, so that it continues
     // exactly; only the length of the run may change.

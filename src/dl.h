@@ -20,4 +20,5 @@
 #include "optim/optimizer.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/thread_pool.h"  // set_num_threads, num_threads: the CPU kernels' threads
+#include "tensor/cuda_graph.h"  // CudaGraph: record a step's kernels once, replay them
 #include "tensor/tensor.h"

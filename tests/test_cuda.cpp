@@ -266,9 +266,9 @@ TEST_CASE("CUDA parity: SGD and Adam steps" * doctest::skip(no_gpu())) {
     REQUIRE(sc.size() == sg.size());
     for (size_t i = 0; i < sc.size(); ++i) {
       const std::string what = name + " state " + sc[i].name;
-      // Step counters live on the CPU for either device (Optimizer::step_counter).
+      // Step counters live on the parameter's device (Optimizer::step_counter).
       if (sc[i].name.size() > 5 && sc[i].name.substr(sc[i].name.size() - 5) == ".step") {
-        CHECK_MESSAGE(sg[i].tensor.device() == Device::cpu(), what);
+        CHECK_MESSAGE(sg[i].tensor.device() == kGpu, what);
         CHECK_MESSAGE(sg[i].tensor.item() == sc[i].tensor.item(), what);
       } else {
         check_close(sc[i].tensor, sg[i].tensor, what);
@@ -292,28 +292,38 @@ TEST_CASE("CUDA: checkpoints of CUDA tensors save and load" * doctest::skip(no_g
   CHECK(other.weight.to_vector<float>() == layer.weight.to_vector<float>());
   Adam adam({{other.named_parameters(), 1e-3}});
   adam.load_state_dict({{"weight.exp_avg", ones({3, 4})}, {"weight.step", scalar_tensor(2, DType::Int64)}});
-  // The moments go to the parameter's device; the step counter stays on the
-  // CPU, where Adam reads it without waiting for the GPU.
-  for (const NamedTensor& s : adam.state_dict()) {
-    CHECK(s.tensor.device() == (s.name == "weight.step" ? Device::cpu() : kGpu));
-  }
+  // The moments and the step counter go to the parameter's device, where
+  // the update reads them without waiting for the host.
+  for (const NamedTensor& s : adam.state_dict()) CHECK(s.tensor.device() == kGpu);
 }
 
 TEST_CASE("CUDA parity: the fused Adam kernel" * doctest::skip(no_gpu())) {
-  // Odd sizes (not a multiple of the block), with and without weight decay.
-  for (const int64_t n : {1, 257, 100003}) {
-    for (const double decay : {0.0, 1e-2}) {
-      const std::string what = "adam_step n=" + std::to_string(n) + " wd=" + std::to_string(decay);
-      Tensor p = randn32({n}, 1), m = zeros({n}), v = zeros({n});
-      Tensor pg = p.to(kGpu), mg = m.to(kGpu), vg = v.to(kGpu);
-      for (int64_t t = 1; t <= 3; ++t) {
-        const Tensor g = randn32({n}, 10 + t);
-        backend(Device::cpu()).adam_step(p, g, m, v, t, 1e-2, 0.5, 0.999, 1e-8, decay);
-        backend(kGpu).adam_step(pg, g.to(kGpu), mg, vg, t, 1e-2, 0.5, 0.999, 1e-8, decay);
+  // One launch for parameters of odd sizes (not multiples of a block), an
+  // empty one among them, with and without weight decay; counters advance.
+  const std::vector<int64_t> sizes = {1, 257, 0, 100003};
+  for (const double decay : {0.0, 1e-2}) {
+    std::vector<Backend::AdamParam> cpu, gpu;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const int64_t n = sizes[i];
+      const Tensor p = randn32({n}, 1 + i), m = zeros({n}), v = zeros({n}), step = scalar_tensor(0, DType::Int64);
+      cpu.push_back({p, Tensor(), m, v, step});
+      gpu.push_back({p.to(kGpu), Tensor(), m.to(kGpu), v.to(kGpu), step.to(kGpu)});
+    }
+    const Backend::AdamOptions options = {1e-2, 0.5, 0.999, 1e-8, decay};
+    for (int64_t t = 1; t <= 3; ++t) {
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        cpu[i].grad = randn32({sizes[i]}, 10 + t + 7 * i);
+        gpu[i].grad = cpu[i].grad.to(kGpu);
       }
-      check_close(p, pg, what + " param");
-      check_close(m, mg, what + " exp_avg");
-      check_close(v, vg, what + " exp_avg_sq");
+      backend(Device::cpu()).adam_step(cpu, options);
+      backend(kGpu).adam_step(gpu, options);
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const std::string what = "adam_step n=" + std::to_string(sizes[i]) + " wd=" + std::to_string(decay);
+      check_close(cpu[i].param, gpu[i].param, what + " param");
+      check_close(cpu[i].exp_avg, gpu[i].exp_avg, what + " exp_avg");
+      check_close(cpu[i].exp_avg_sq, gpu[i].exp_avg_sq, what + " exp_avg_sq");
+      CHECK_MESSAGE(gpu[i].step.item() == 3.0, what);
     }
   }
 }

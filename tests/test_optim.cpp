@@ -71,10 +71,12 @@ TEST_CASE("the fused Adam kernel equals the tensor-op formula bit for bit (float
       Tensor p = start.clone(), m = zeros({1000}, dtype), v = zeros({1000}, dtype);
       // The unfused update, as Adam::step wrote it before the kernel existed.
       Tensor p_ref = start.clone(), m_ref = m.clone(), v_ref = v.clone();
+      const Tensor step = scalar_tensor(0, DType::Int64);
       const double lr = 1e-3, b1 = 0.5, b2 = 0.999, eps = 1e-8;
       for (int64_t t = 1; t <= 5; ++t) {
         const Tensor grad = randn({1000}, dtype, &gen);
-        backend(Device::cpu()).adam_step(p, grad, m, v, t, lr, b1, b2, eps, decay);
+        backend(Device::cpu()).adam_step({{p, grad, m, v, step}}, {lr, b1, b2, eps, decay});
+        CHECK(step.item() == double(t));
         const Tensor g = decay != 0 ? grad + p_ref * decay : grad;
         m_ref = m_ref * b1 + g * (1 - b1);
         v_ref = v_ref * b2 + g * g * (1 - b2);
@@ -90,22 +92,27 @@ TEST_CASE("the fused Adam kernel equals the tensor-op formula bit for bit (float
 }
 
 TEST_CASE("the fused Adam kernel refuses operands that do not fit") {
-  const Tensor p = zeros({4}), g = zeros({4});
+  const Tensor p = zeros({4}), g = zeros({4}), step = scalar_tensor(0, DType::Int64);
   Backend& cpu = backend(Device::cpu());
-  CHECK_THROWS_WITH_AS(cpu.adam_step(p, g, zeros({4}), zeros({4}), 0, 0.1, 0.9, 0.999, 1e-8, 0),
-                       "adam_step: step must be >= 1, got 0", Error);
-  CHECK_THROWS_WITH_AS(cpu.adam_step(p, g, zeros({5}), zeros({4}), 1, 0.1, 0.9, 0.999, 1e-8, 0),
+  const Backend::AdamOptions options = {0.1, 0.9, 0.999, 1e-8, 0};
+  CHECK_THROWS_WITH_AS(cpu.adam_step({{p, g, zeros({4}), zeros({4}), scalar_tensor(0)}}, options),
+                       "adam_step: step must be a 0-dim int64 tensor on cpu, got float32 [] on cpu", Error);
+  CHECK_THROWS_WITH_AS(cpu.adam_step({{p, g, zeros({5}), zeros({4}), step}}, options),
                        "adam_step: exp_avg must be a contiguous float32 tensor [4] on cpu, got float32 [5] on cpu",
                        Error);
-  CHECK_THROWS_WITH_AS(cpu.adam_step(p, g, zeros({4}), zeros({4}, DType::Float64), 1,
-                                     0.1, 0.9, 0.999, 1e-8, 0),
+  CHECK_THROWS_WITH_AS(cpu.adam_step({{p, g, zeros({4}), zeros({4}, DType::Float64), step}}, options),
                        doctest::Contains("adam_step: exp_avg_sq must be a contiguous float32 tensor"), Error);
-  CHECK_THROWS_WITH_AS(cpu.adam_step(zeros({4}, DType::Int64), zeros({4}, DType::Int64), zeros({4}, DType::Int64),
-                                     zeros({4}, DType::Int64), 1, 0.1, 0.9, 0.999, 1e-8, 0),
+  CHECK_THROWS_WITH_AS(cpu.adam_step({{zeros({4}, DType::Int64), zeros({4}, DType::Int64), zeros({4}, DType::Int64),
+                                       zeros({4}, DType::Int64), step}},
+                                     options),
                        "adam_step: param must be float32 or float64, got int64", Error);
+  // A refused list changes nothing, not even the counters of the parameters that fit.
+  CHECK_THROWS_AS(cpu.adam_step({{p, g, zeros({4}), zeros({4}), step}, {p, g, zeros({5}), zeros({4}), step}}, options),
+                  Error);
+  CHECK(step.item() == 0.0);
 }
 
-TEST_CASE("Adam's step counter lives on the CPU") {
+TEST_CASE("Adam's step counter lives on the parameter's device (here the CPU)") {
   Tensor w = leaf({1.0, 2.0}, {2});
   Adam adam({{{{"w", w}}, 0.01}});
   sum(w * w).backward();

@@ -147,7 +147,7 @@ TEST_CASE("the loop: one log row per iteration, a checkpoint per epoch, resumabl
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) {
     seen.push_back(std::round(batch.images.select(0, 0).flatten().select(0, 0).item() * 255.0));
-    return std::vector<double>{static_cast<double>(seen.size())};
+    return tensor({static_cast<double>(seen.size())}, {1});
   };
   hooks.save = [&](const TrainPosition& pos) { saves.push_back(pos); };
   TrainLoopOptions options;
@@ -195,7 +195,7 @@ TEST_CASE("the loop: SIGTERM finishes the iteration, writes a checkpoint and ret
   install_stop_handlers();
   hooks.step = [&](const Batch& batch) {
     if (batch.index == 1) std::raise(SIGTERM);  // arrives during the second iteration
-    return std::vector<double>{0.0};
+    return tensor({0.0}, {1});
   };
   hooks.save = [&](const TrainPosition& pos) { saves.push_back(pos); };
   TrainLoopOptions options;
@@ -218,7 +218,7 @@ TEST_CASE("the loop: a NaN or Inf stops training with the iteration named, witho
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch&) {
     ++calls;
-    return std::vector<double>{1.0, calls == 8 ? INFINITY : 0.5};
+    return tensor({1.0, calls == 8 ? INFINITY : 0.5}, {2});
   };
   hooks.save = [&](const TrainPosition&) { ++saves; };
   TrainLoopOptions options;
@@ -232,11 +232,44 @@ TEST_CASE("the loop: a NaN or Inf stops training with the iteration named, witho
   CHECK(saves == 1);  // only the end of epoch 1
 
   // An error inside the step gets the same context.
-  hooks.step = [&](const Batch&) -> std::vector<double> { fail("conv2d: bad input"); };
+  hooks.step = [&](const Batch&) -> Tensor { fail("conv2d: bad input"); };
   pos = TrainPosition{};
   CHECK_THROWS_WITH_AS(run_training(loader, pos, options, log, hooks),
                        "t train: iteration 1 (epoch 1, batch 1): conv2d: bad input; stopping — the last good "
                        "checkpoint is kept",
+                       Error);
+}
+
+TEST_CASE("the loop: values read back in batches (read_every) log the same rows and name a NaN's iteration") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(14, 2);  // 7 batches per epoch: reads after 4, then 3 at the epoch's end
+  int calls = 0;
+  std::vector<int64_t> rows_at_save;
+  TrainLoopHooks hooks;
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = 2;
+  options.read_every = 4;
+  CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
+  hooks.step = [&](const Batch&) { return tensor({static_cast<double>(++calls)}, {1}); };
+  hooks.save = [&](const TrainPosition&) { rows_at_save.push_back(log.rows()); };
+  TrainPosition pos;
+  CHECK(run_training(loader, pos, options, log, hooks) == 0);
+  CHECK(rows_at_save == std::vector<int64_t>{7, 14});  // every pending row is logged before a checkpoint
+  const auto rows = read_csv_numbers(dir.file("log.csv"));
+  REQUIRE(rows.size() == 14);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i] == std::vector<double>{i < 7 ? 0.0 : 1.0, double(i), double(i + 1)});
+  }
+
+  // A NaN in the middle of a batch of reads is named at its own iteration.
+  calls = 0;
+  hooks.step = [&](const Batch&) { return tensor({++calls == 10 ? NAN : 0.5}, {1}); };
+  pos = TrainPosition{};
+  CsvLog again(dir.file("again.csv"), {"epoch", "iteration", "value"});
+  CHECK_THROWS_WITH_AS(run_training(loader, pos, options, again, hooks),
+                       "t train: value is nan at iteration 10 (epoch 2, batch 3); stopping — the last good checkpoint "
+                       "is kept",
                        Error);
 }
 

@@ -188,8 +188,35 @@ std::vector<std::string> InfoGan::log_columns() {
 Tensor InfoGan::train_step(const Tensor& real_images) {
   const Tensor real = real_images.to(device);
   const int64_t n = real.size(0);
-  const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
   const Latent latent = sample_latent(n, rng);
+  if (!use_cuda_graph || !device.is_cuda()) return step_on(real, latent);
+  if (!captured_ || captured_->real.size(0) != n) {
+    captured_.reset();  // a new batch size: the old graph (and its memory) goes
+    if (eager_batch_ != n) {
+      eager_batch_ = n;
+      return step_on(real, latent);
+    }
+    // The capture records this step's kernels on copies of its inputs; the
+    // replay below then runs it.
+    captured_ = std::make_unique<CapturedStep>(device);
+    CapturedStep& step = *captured_;
+    step.real = real.clone();
+    step.latent = {latent.input.clone(), latent.code.clone(), latent.cont.clone()};
+    step.graph.capture([&] { step.values = step_on(step.real, step.latent); });
+  } else {
+    CapturedStep& step = *captured_;
+    step.real.copy_(real);
+    step.latent.input.copy_(latent.input);
+    step.latent.code.copy_(latent.code);
+    step.latent.cont.copy_(latent.cont);
+  }
+  captured_->graph.replay();
+  return captured_->values.clone();  // the next replay overwrites values
+}
+
+Tensor InfoGan::step_on(const Tensor& real, const Latent& latent) {
+  const int64_t n = real.size(0);
+  const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
   const Tensor fake = (*G)(latent.input);
 
   // D step: real -> 1, fake -> 0; the fake batch is detached so G gets nothing.
@@ -342,11 +369,10 @@ int train_infogan(const InfoGanTrainOptions& options) {
   loop.epochs = config.epochs;
   loop.log_every = options.log_every;
   loop.max_iterations = options.max_iterations;
+  loop.read_every = options.read_every > 0 ? options.read_every : default_read_every(gan->device);
+  gan->use_cuda_graph = options.cuda_graph;
   TrainLoopHooks hooks;
-  hooks.step = [&](const Batch& batch) {
-    // The iteration's one host read (it waits for the GPU).
-    return gan->train_step(batch.images).to_vector<double>();
-  };
+  hooks.step = [&](const Batch& batch) { return gan->train_step(batch.images); };
   hooks.end_of_epoch = [&](int64_t epoch) {
     save_image_grid(run->file(epoch_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
     write_charts(*run, log.values());

@@ -22,6 +22,7 @@
 #include "data/json.h"
 #include "data/safetensors.h"
 #include "optim/optimizer.h"
+#include "tensor/cuda_graph.h"
 
 namespace dl {
 
@@ -77,6 +78,12 @@ class InfoGan {
   // D(x), D(G(z))}, as one float32 tensor [5] on the device: nothing in the
   // step waits for the GPU, and the caller reads all five with one copy.
   Tensor train_step(const Tensor& real);
+  // On a GPU, train_step replays the whole step from a CUDA graph
+  // (tensor/cuda_graph.h) when this is set (--cuda-graph on): for each batch
+  // size the first step runs eagerly (it creates the optimizers' state), the
+  // second is captured and replayed, and every later one only copies its
+  // inputs in and replays. The numbers are those of the eager step.
+  bool use_cuda_graph = false;
   static std::vector<std::string> log_columns();
 
   // The spec's 10x10 grid for `seed` from the generator in eval mode:
@@ -95,6 +102,20 @@ class InfoGan {
   std::shared_ptr<InfoGanDiscriminator> D;
   std::unique_ptr<Adam> opt_d, opt_gq;
   Generator rng;  // latent codes for training
+
+ private:
+  // The step itself, on device tensors.
+  Tensor step_on(const Tensor& real, const Latent& latent);
+  // The captured step: its graph, the tensors it reads its inputs from and
+  // the one it writes its values to.
+  struct CapturedStep {
+    explicit CapturedStep(Device device) : graph(device) {}
+    CudaGraph graph;
+    Tensor real, values;
+    Latent latent;
+  };
+  std::unique_ptr<CapturedStep> captured_;
+  int64_t eager_batch_ = 0;  // the batch size of the last eager step
 };
 
 // ---- commands ---------------------------------------------------------------------
@@ -110,6 +131,8 @@ struct InfoGanTrainOptions {
   int64_t resume_epochs = 0;
   int64_t log_every = 100;
   int64_t max_iterations = 0;  // stop (with a checkpoint) after this many; 0 = no limit
+  bool cuda_graph = true;      // replay the step from a CUDA graph on a GPU (InfoGan::use_cuda_graph)
+  int64_t read_every = 0;      // read the logged values every N iterations (0: default_read_every)
 };
 // Returns the process exit status (0, or 130/143 when stopped by a signal).
 int train_infogan(const InfoGanTrainOptions& options);

@@ -142,6 +142,7 @@ int train_judge(const JudgeTrainOptions& requested) {
   loop.epochs = options.epochs;
   loop.log_every = options.log_every;
   loop.max_iterations = options.max_iterations;
+  loop.read_every = default_read_every(options.device);
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) {
     // The rate is a function of the epoch, so a resumed run uses the same.
@@ -153,9 +154,9 @@ int train_judge(const JudgeTrainOptions& requested) {
     const Tensor loss = cross_entropy(logits, labels);
     loss.backward();
     adam.step();
-    // Loss and accuracy come back in one host read (one wait for the GPU).
+    // Loss and accuracy stay on the device until the loop reads them.
     const Tensor accuracy = mean(eq(argmax(logits, 1), labels).to(DType::Float32));
-    return stack({loss.detach(), accuracy}).to_vector<double>();
+    return stack({loss.detach(), accuracy});
   };
   hooks.end_of_epoch = [&](int64_t epoch) {
     model.eval();

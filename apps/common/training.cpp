@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "ops/ops.h"
 #include "tensor/error.h"
 
 namespace dl {
@@ -196,16 +197,38 @@ MnistSplit load_training_split(const std::string& data_dir, int64_t limit) {
 
 // ---- the loop -------------------------------------------------------------------
 
+int64_t default_read_every(Device device) { return device.is_cpu() ? 1 : 25; }
+
+namespace {
+
+// The iterations whose logged values are still on the device, oldest first.
+struct PendingValues {
+  std::vector<Tensor> values;
+  TrainPosition first;  // the position of the oldest one
+  bool empty() const { return values.empty(); }
+};
+
+// " at iteration 5 (epoch 3, batch 1)": where an iteration sits, for messages.
+std::string where(const TrainPosition& at) {
+  return concat(" at iteration ", at.iteration + 1, " (epoch ", at.epoch + 1, ", batch ", at.batch + 1, ")");
+}
+
+}  // namespace
+
 int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
                  const TrainLoopHooks& hooks) {
   const int64_t batches = loader.batches_per_epoch();
   check(batches > 0, options.app, " train: the data set has fewer images (", loader.size(), ") than one batch (",
         loader.batch_size(), ")");
+  check(options.read_every >= 1, options.app, " train: read_every must be >= 1, got ", options.read_every);
   const std::vector<std::string>& columns = log.columns();
   check(columns.size() > 2 && columns[0] == "epoch" && columns[1] == "iteration", options.app,
         " train: the log's first columns must be epoch, iteration");
   const std::vector<std::string> names(columns.begin() + 2, columns.end());
+  const size_t width = names.size();
   int64_t trained_here = 0;
+  PendingValues pending;
+  const std::string keep = "; stopping — the last good checkpoint is kept";
 
   // Why to stop after an iteration: a signal, or --max-iters reached.
   auto stop_requested = [&] {
@@ -222,41 +245,63 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
               << "; checkpoint written (continue with --resume)\n";
     return signal != 0 ? 128 + signal : 0;
   };
+  // Reads the pending values with one copy to the host, checks them and
+  // appends their rows. An error raised by the read (a failed check on the
+  // device) may come from any of the pending iterations.
+  auto read_pending = [&](Progress& progress) {
+    if (pending.empty()) return;
+    const int64_t count = static_cast<int64_t>(pending.values.size());
+    std::vector<double> all;
+    try {
+      all = stack(pending.values).to_vector<double>();
+    } catch (const Error& e) {
+      fail(options.app, " train: iterations ", pending.first.iteration + 1, "-", pending.first.iteration + count,
+           " (epoch ", pending.first.epoch + 1, "): ", e.what(), keep);
+    }
+    check(all.size() == static_cast<size_t>(count) * width, options.app, " train: the step returned ",
+          all.size() / static_cast<size_t>(count), " values for ", width, " log columns");
+    for (int64_t r = 0; r < count; ++r) {
+      TrainPosition at = pending.first;
+      at.iteration += r;
+      at.batch += r;
+      const std::vector<double> values(all.begin() + r * width, all.begin() + (r + 1) * width);
+      for (size_t i = 0; i < width; ++i) {
+        check(std::isfinite(values[i]), options.app, " train: ", names[i], " is ",
+              std::isnan(values[i]) ? "nan" : (values[i] > 0 ? "inf" : "-inf"), where(at), keep);
+      }
+      std::vector<double> row = {static_cast<double>(at.epoch), static_cast<double>(at.iteration)};
+      row.insert(row.end(), values.begin(), values.end());
+      log.append(row);
+      progress.update(at.batch + 1, values);
+    }
+    pending.values.clear();
+  };
 
   while (pos.epoch < options.epochs) {
     loader.start_epoch(pos.epoch, pos.batch);
     Progress progress("epoch " + std::to_string(pos.epoch + 1) + "/" + std::to_string(options.epochs), batches,
                       options.log_every, names);
     while (std::optional<Batch> batch = loader.next()) {
-      std::vector<double> values;
+      if (pending.empty()) pending.first = pos;
       try {
-        values = hooks.step(*batch);
+        pending.values.push_back(hooks.step(*batch).reshape({-1}));
       } catch (const Error& e) {
         fail(options.app, " train: iteration ", pos.iteration + 1, " (epoch ", pos.epoch + 1, ", batch ", pos.batch + 1,
-             "): ", e.what(), "; stopping — the last good checkpoint is kept");
+             "): ", e.what(), keep);
       }
-      check(values.size() == names.size(), options.app, " train: the step returned ", values.size(),
-            " values for ", names.size(), " log columns");
-      for (size_t i = 0; i < values.size(); ++i) {
-        check(std::isfinite(values[i]), options.app, " train: ", names[i], " is ",
-              std::isnan(values[i]) ? "nan" : (values[i] > 0 ? "inf" : "-inf"), " at iteration ",
-              pos.iteration + 1, " (epoch ", pos.epoch + 1, ", batch ", pos.batch + 1,
-              "); stopping — the last good checkpoint is kept");
-      }
-      std::vector<double> row = {static_cast<double>(pos.epoch), static_cast<double>(pos.iteration)};
-      row.insert(row.end(), values.begin(), values.end());
-      log.append(row);
       ++pos.batch;
       ++pos.iteration;
       ++trained_here;
-      progress.update(pos.batch, values);
-      if (stop_requested() && pos.batch < batches) {
+      const bool stop = stop_requested() && pos.batch < batches;
+      if (stop || static_cast<int64_t>(pending.values.size()) >= options.read_every) read_pending(progress);
+      if (stop) {
         progress.finish();
         hooks.save(pos);
         log.flush();
         return stopped();
       }
     }
+    read_pending(progress);
     progress.finish();
     ++pos.epoch;
     pos.batch = 0;

@@ -102,12 +102,21 @@ struct TrainLoopOptions {
   // Stop after this many iterations in this process (0: no limit), with a
   // checkpoint to resume from; for tests and quick experiments.
   int64_t max_iterations = 0;
+  // Read the logged values back every this many iterations (and before
+  // every checkpoint): on a GPU each read waits for the device to finish,
+  // so reading in batches lets the host queue the next steps meanwhile.
+  int64_t read_every = 1;
 };
+
+// read_every for a device when the user gave 0 ("auto"): 1 on the CPU, where
+// a read costs nothing, 25 on a GPU.
+int64_t default_read_every(Device device);
 
 struct TrainLoopHooks {
   // One iteration: returns the values of the log's columns after "epoch" and
-  // "iteration", in order.
-  std::function<std::vector<double>(const Batch&)> step;
+  // "iteration", in order, as a 1-D tensor on any device (read back later,
+  // see read_every).
+  std::function<Tensor(const Batch&)> step;
   // After epoch `epoch` (0-based) is complete, before its checkpoint.
   std::function<void(int64_t epoch)> end_of_epoch;
   // Writes the checkpoint for `pos`.
@@ -116,7 +125,8 @@ struct TrainLoopHooks {
 
 // Trains from `pos` until options.epochs are complete, appending one row
 // [epoch, iteration, values...] per iteration to `log` (flushed with each
-// checkpoint). Returns 0 when done or stopped by max_iterations, or 128 +
+// checkpoint). An error in a step, or one that surfaces when the values are
+// read, names the iterations it may come from. Returns 0 when done or stopped by max_iterations, or 128 +
 // the signal after SIGINT/SIGTERM (the checkpoint is written first). A non-finite logged value
 // throws Error naming it and the iteration, without writing a checkpoint,
 // so the last good one stays.

@@ -21,6 +21,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/ops.h"
+#include "tensor/backend.h"
 
 namespace dl {
 
@@ -49,9 +50,9 @@ Tensor binary_cross_entropy(const Tensor& p, const Tensor& target) {
   Tensor loss, log_p, log_1mp;
   {
     NoGradGuard no_grad;  // recorded below as one "binary_cross_entropy" node
-    // NaN fails the comparisons too (as PyTorch).
-    const bool in_range = p.numel() == 0 || (max(neg(p)).item() <= 0.0 && max(p).item() <= 1.0);
-    check(in_range, "binary_cross_entropy: all elements of input should be between 0 and 1 (input ", p.shape(), ")");
+    // NaN fails too (as PyTorch). On a GPU the check raises at the next read.
+    backend(p.device()).check_range(
+        p, 0.0, 1.0, concat("binary_cross_entropy: all elements of input should be between 0 and 1 (input ", p.shape(), ")"));
     log_p = clamp(log(p), -100.0, kInf);
     log_1mp = clamp(log(1.0 - p), -100.0, kInf);
     loss = neg(sum(target * log_p + (1.0 - target) * log_1mp)) / n;
@@ -96,11 +97,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
   check(target.device() == logits.device(), "cross_entropy: logits on ", logits.device(), ", target on ",
         target.device());
   const int64_t k = logits.size(1);
-  const std::vector<int64_t> indices = target.to_vector<int64_t>();
-  for (size_t i = 0; i < indices.size(); ++i) {
-    check(0 <= indices[i] && indices[i] < k, "cross_entropy: target index ", indices[i], " at position ", i,
-          " is out of range for ", k, " classes (logits ", logits.shape(), ")");
-  }
+  // On a GPU the check raises at the next read back to the host.
+  backend(target.device())
+      .check_range(target, 0.0, static_cast<double>(k - 1),
+                   concat("cross_entropy: a target index is out of range for ", k, " classes (logits ", logits.shape(),
+                          ")"));
   const double n = static_cast<double>(logits.size(0));
   Tensor loss, log_probs;
   {

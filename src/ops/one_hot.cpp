@@ -4,6 +4,7 @@
 // of indices [..., 1] against arange(C) [C].
 #include "autograd/node.h"
 #include "ops/ops.h"
+#include "tensor/backend.h"
 
 namespace dl {
 
@@ -11,10 +12,11 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   check(indices.dtype() == DType::Int64, "one_hot: expected int64 class indices, got ", indices.dtype(), " ",
         indices.shape());
   check(num_classes > 0, "one_hot: num_classes must be positive, got ", num_classes);
-  for (int64_t index : indices.to_vector<int64_t>()) {
-    check(0 <= index && index < num_classes, "one_hot: index ", index, " out of range [0, ", num_classes,
-          ") in tensor of shape ", indices.shape());
-  }
+  // On a GPU the check raises at the next read back to the host.
+  backend(indices.device())
+      .check_range(indices, 0.0, static_cast<double>(num_classes - 1),
+                   concat("one_hot: an index is out of range [0, ", num_classes, ") in tensor of shape ",
+                          indices.shape()));
   Tensor out = eq(indices.unsqueeze(-1), arange(num_classes, DType::Int64, indices.device())).to(DType::Int64);
   mark_non_differentiable("one_hot", {indices}, out);
   return out;

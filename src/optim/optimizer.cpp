@@ -1,8 +1,9 @@
 // optimizer.cpp — see optimizer.h. SGD's update is written with tensor ops,
-// so it runs on any device; Adam's is one fused kernel per parameter
-// (Backend::adam_step, tensor/adam_math.h).
+// so it runs on any device; Adam's is one fused kernel for all the
+// parameters of a group (Backend::adam_step, tensor/adam_math.h).
 #include "optim/optimizer.h"
 
+#include <algorithm>
 
 #include "autograd/grad_mode.h"
 #include "ops/ops.h"
@@ -35,8 +36,8 @@ Tensor& Optimizer::state(const std::string& param, const std::string& name, cons
   return state_.back().tensor;
 }
 
-Tensor& Optimizer::step_counter(const std::string& param) {
-  return state(param, "step", scalar_tensor(0, DType::Int64, Device::cpu()));
+Tensor& Optimizer::step_counter(const std::string& param, Device device) {
+  return state(param, "step", scalar_tensor(0, DType::Int64, device));
 }
 
 std::vector<NamedTensor> Optimizer::state_dict() const { return {state_.begin(), state_.end()}; }
@@ -63,17 +64,12 @@ void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
           s.tensor.defined() ? shape_str(s.tensor.shape()) : "undefined");
   }
   // Each state tensor goes to its parameter's device (a checkpoint is read
-  // on the CPU; the model may be on a GPU), except the step counters, which
-  // stay on the CPU (step_counter).
+  // on the CPU; the model may be on a GPU), the step counters too.
   state_.clear();
   for (const NamedTensor& s : state) {
     const size_t dot = s.name.rfind('.');
     const std::string param = s.name.substr(0, dot);
     Device device = Device::cpu();
-    if (s.name.substr(dot + 1) == "step") {
-      state_.push_back({s.name, s.tensor.clone()});
-      continue;
-    }
     for (const ParamGroup& group : groups_) {
       for (const NamedTensor& p : group.params) {
         if (p.name == param) device = p.tensor.device();
@@ -97,10 +93,11 @@ void SGD::step() {
       Tensor g = weight_decay_ != 0 ? grad + p.tensor * weight_decay_ : grad;
       if (momentum_ != 0) {
         Tensor& buffer = state(p.name, "momentum_buffer", p.tensor);
-        Tensor& steps = step_counter(p.name);
-        // PyTorch starts the buffer as a copy of the first gradient.
+        Tensor& steps = step_counter(p.name, p.tensor.device());
+        // PyTorch starts the buffer as a copy of the first gradient. (Reading
+        // the counter waits for a GPU; SGD is not in the InfoGAN's step.)
         buffer = steps.item() == 0 ? g.clone() : buffer * momentum_ + g;
-        steps.add_(ones({}, DType::Int64));
+        steps.add_(ones({}, DType::Int64, steps.device()));
         g = nesterov_ ? g + buffer * momentum_ : buffer;
       }
       p.tensor.add_(g, -group.lr);
@@ -117,20 +114,29 @@ Adam::Adam(std::vector<ParamGroup> groups, double beta1, double beta2, double ep
 
 void Adam::step() {
   NoGradGuard no_grad;
+  const Backend::AdamOptions options = {0, beta1_, beta2_, eps_, weight_decay_};
   for (ParamGroup& group : groups_) {
+    // One adam_step per group and device, over every parameter with a gradient.
+    std::vector<std::pair<Device, std::vector<Backend::AdamParam>>> by_device;
     for (NamedTensor& p : group.params) {
       const Tensor grad = p.tensor.grad();
       if (!grad.defined()) continue;
-      const Tensor& m = state(p.name, "exp_avg", p.tensor);
-      const Tensor& v = state(p.name, "exp_avg_sq", p.tensor);
-      Tensor& steps = step_counter(p.name);
-      steps.add_(ones({}, DType::Int64));
-      // One fused kernel per parameter; it writes the storage in place, so
-      // the version is bumped here as add_ did.
-      backend(p.tensor.device())
-          .adam_step(p.tensor, grad.contiguous(), m, v, static_cast<int64_t>(steps.item()), group.lr, beta1_, beta2_,
-                     eps_, weight_decay_);
-      p.tensor.storage()->bump_version();
+      const Device device = p.tensor.device();
+      Backend::AdamParam update = {p.tensor, grad.contiguous(), state(p.name, "exp_avg", p.tensor),
+                                   state(p.name, "exp_avg_sq", p.tensor), step_counter(p.name, device)};
+      auto it = std::find_if(by_device.begin(), by_device.end(), [&](const auto& d) { return d.first == device; });
+      if (it == by_device.end()) it = by_device.insert(by_device.end(), {device, {}});
+      it->second.push_back(std::move(update));
+    }
+    Backend::AdamOptions group_options = options;
+    group_options.lr = group.lr;
+    for (const auto& [device, updates] : by_device) {
+      backend(device).adam_step(updates, group_options);
+      // The kernel writes the storage in place, so the versions are bumped here as add_ did.
+      for (const Backend::AdamParam& u : updates) {
+        u.param.storage()->bump_version();
+        u.step.storage()->bump_version();
+      }
     }
   }
 }

@@ -33,8 +33,8 @@ class Optimizer {
 
   // The state tensors, named "<param name>.<state name>". load_state_dict
   // copies them in after checking that each belongs to a parameter of this
-  // optimizer and has its shape and dtype ("step" counters: 0-dim int64,
-  // kept on the CPU; the others go to their parameter's device).
+  // optimizer and has its shape and dtype ("step" counters: 0-dim int64);
+  // each goes to its parameter's device.
   std::vector<NamedTensor> state_dict() const;
   void load_state_dict(const std::vector<NamedTensor>& state);
 
@@ -42,10 +42,10 @@ class Optimizer {
   // State tensor `state` of parameter `param`, created as zeros like
   // `like` the first time it is asked for.
   Tensor& state(const std::string& param, const std::string& state, const Tensor& like);
-  // The parameter's update counter, state "step": a 0-dim int64 tensor kept
-  // on the CPU whatever the parameter's device (as PyTorch does), so that
-  // reading it never waits for a GPU.
-  Tensor& step_counter(const std::string& param);
+  // The parameter's update counter, state "step": a 0-dim int64 tensor on
+  // the parameter's device (as PyTorch's capturable Adam), so that an update
+  // never reads it back to the host and can be replayed from a CUDA graph.
+  Tensor& step_counter(const std::string& param, Device device);
 
   std::vector<ParamGroup> groups_;
 

@@ -18,8 +18,9 @@
 namespace dl {
 
 // The scalars of update t for parameters of type T (float or double),
-// computed on the host in double and rounded to T once, as the tensor ops
-// rounded their scalar operands.
+// computed in double and rounded to T once, as the tensor ops rounded their
+// scalar operands. On a GPU each block computes them from the step counter
+// it reads on the device (Backend::adam_step).
 template <typename T>
 struct AdamConstants {
   T beta1, one_minus_beta1, beta2, one_minus_beta2;
@@ -28,17 +29,19 @@ struct AdamConstants {
 };
 
 template <typename T>
-AdamConstants<T> adam_constants(int64_t step, double lr, double beta1, double beta2, double eps,
-                                double weight_decay) {
+DL_HOST_DEVICE AdamConstants<T> adam_constants(int64_t step, double lr, double beta1, double beta2, double eps,
+                                               double weight_decay) {
+  using ::pow;  // the global double overloads exist on the host and the device
+  using ::sqrt;
   const double t = static_cast<double>(step);
   return {static_cast<T>(beta1),
           static_cast<T>(1 - beta1),
           static_cast<T>(beta2),
           static_cast<T>(1 - beta2),
           static_cast<T>(weight_decay),
-          static_cast<T>(std::sqrt(1 - std::pow(beta2, t))),
+          static_cast<T>(sqrt(1 - pow(beta2, t))),
           static_cast<T>(eps),
-          static_cast<T>(-(lr / (1 - std::pow(beta1, t)))),
+          static_cast<T>(-(lr / (1 - pow(beta1, t)))),
           weight_decay != 0};
 }
 

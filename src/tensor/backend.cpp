@@ -2,6 +2,7 @@
 #include "tensor/backend.h"
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cuda_graph.h"
 #if DL_CUDA
 #include "tensor/cuda/cuda_backend.h"
 #endif
@@ -63,6 +64,19 @@ void channel_sum(Backend& b, const Tensor& x, double divisor, const Tensor& out)
 
 }  // namespace
 
+void Backend::arange(const Tensor& out, double start, double step) {
+  std::vector<double> values(static_cast<size_t>(out.numel()));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = start + static_cast<double>(i) * step;
+  // Converted on the CPU (the values are float64 there), then copied in.
+  const Tensor host = from_host(values.data(), out.shape(), DType::Float64).to(out.dtype());
+  copy_from_host(host.raw_data(), *out.storage(), out.offset() * dtype_size(out.dtype()),
+                 static_cast<size_t>(out.numel()) * dtype_size(out.dtype()));
+}
+
+void Backend::check_range(const Tensor& x, double lo, double hi, const std::string& message) {
+  for (double v : x.to_vector<double>()) check(lo <= v && v <= hi, message);
+}
+
 void Backend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) {
   const Tensor positive = Tensor::empty(x.shape(), DType::Bool, x.device());
   binary(BinaryOp::Gt, x, broadcast_scalar(*this, 0.0, x), positive);
@@ -112,6 +126,16 @@ std::string CudaMemoryStats::str() const {
 
 #if !DL_CUDA
 int cuda_device_count() { return 0; }
+
+// Without CUDA a graph can never be made: the constructor refuses.
+struct CudaGraph::Impl {};
+CudaGraph::CudaGraph(Device device) {
+  fail("CudaGraph: ", device, " requested, but this build has no CUDA support");
+}
+CudaGraph::~CudaGraph() = default;
+void CudaGraph::capture(const std::function<void()>&) { fail("CudaGraph: this build has no CUDA support"); }
+void CudaGraph::replay() { fail("CudaGraph: this build has no CUDA support"); }
+bool CudaGraph::captured() const { return false; }
 
 CudaMemoryStats cuda_memory_stats(int device) {
   fail("cuda_memory_stats: ", Device::cuda(device), " requested, but this build has no CUDA support");

@@ -45,6 +45,11 @@ class Backend {
 
   // out = value (out may be a strided view).
   virtual void fill(const Tensor& out, double value) = 0;
+  // out[i] = start + i * step for a contiguous 1-D out, computed in double
+  // and converted to out's dtype. The default computes on the host and
+  // copies; a GPU computes on the device, so that no copy from the host
+  // sits in a CUDA graph.
+  virtual void arange(const Tensor& out, double start, double step);
   // dst = src, same shape, converting dtype; dst may be a strided view.
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;
   // out = Philox draws: uniform [0,1) or standard normal (see tensor/random.h).
@@ -55,6 +60,11 @@ class Backend {
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = cond ? a : b, all broadcast to out's shape; cond is bool.
   virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // Fails with `message` unless lo <= x[i] <= hi for every element (a NaN
+  // fails). The default checks at once; a GPU queues the check on the device
+  // and raises it at the next read back to the host, so that checking the
+  // data never makes the host wait for the GPU (and works in a CUDA graph).
+  virtual void check_range(const Tensor& x, double lo, double hi, const std::string& message);
   // leaky_relu's gradient, dx = x > 0 ? dy : dy * slope (x, dy, dx of one
   // shape). The default runs gt, mul and where with two temporaries; a
   // backend may instead do it in one pass.
@@ -105,19 +115,26 @@ class Backend {
   // dx [N, C, H, W] (overwritten) = 0, then dx[n, c, indices[n, c, oh, ow]] += dy[n, c, oh, ow].
   virtual void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) = 0;
 
-  // Optimizers. One Adam update of one parameter, in place on param, exp_avg
-  // and exp_avg_sq (the formula and its rounding: tensor/adam_math.h). All
-  // four are contiguous floating tensors of one shape and dtype; `step` is the
-  // update's number t >= 1, counted on the host so that nothing has to read
-  // the device. One pass (one launch on a GPU) per parameter.
-  virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                         int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) = 0;
+  // Optimizers. One Adam update of every parameter in `params` (one launch
+  // on a GPU, whatever their number): first step += 1, then update number
+  // t = step, in place on param, exp_avg and exp_avg_sq (the formula and its
+  // rounding: tensor/adam_math.h). Each parameter's four tensors are
+  // contiguous floating tensors of one shape, dtype and device, and `step`
+  // is its 0-dim int64 counter on that same device: the counter lives beside
+  // the parameter, so an update reads nothing back to the host and can be
+  // replayed from a CUDA graph.
+  struct AdamParam {
+    Tensor param, grad, exp_avg, exp_avg_sq, step;
+  };
+  struct AdamOptions {
+    double lr, beta1, beta2, eps, weight_decay;
+  };
+  virtual void adam_step(const std::vector<AdamParam>& params, const AdamOptions& options) = 0;
 };
 
 // adam_step's checks, shared by its implementations: one-line errors naming
 // the tensor that does not fit.
-void check_adam_operands(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                         int64_t step);
+void check_adam_operands(const Backend::AdamParam& p);
 
 // The backend for a device; throws a one-line error when the device is not
 // available (no CUDA in this build, or no GPU on this machine).

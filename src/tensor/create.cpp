@@ -46,10 +46,9 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
   check(scalar_fits(start, dtype) && scalar_fits(step, dtype), "arange: fractional range ", start, " -> ", end,
         " with step ", step, " needs a floating dtype, got ", dtype);
   const int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
-  std::vector<double> values(n);
-  for (int64_t i = 0; i < n; ++i) values[i] = start + static_cast<double>(i) * step;
-  // Converted on the CPU (the values are float64 there), then moved.
-  return from_host(values.data(), {n}, DType::Float64).to(dtype).to(device);
+  const Tensor out = Tensor::empty({n}, dtype, device);
+  if (n > 0) backend(device).arange(out, start, step);
+  return out;
 }
 
 Tensor arange(int64_t end, DType dtype, Device device) { return arange(0.0, static_cast<double>(end), 1.0, dtype, device); }

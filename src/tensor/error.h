@@ -13,12 +13,18 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// concat("add", ": shapes ", a) is the text of the parts, streamed one after another.
+template <typename... Parts>
+std::string concat(const Parts&... parts) {
+  std::ostringstream text;
+  (text << ... << parts);
+  return text.str();
+}
+
 // fail("add", ": shapes ", a, " and ", b) throws Error("add: shapes ... and ...").
 template <typename... Parts>
 [[noreturn]] void fail(const Parts&... parts) {
-  std::ostringstream message;
-  (message << ... << parts);
-  throw Error(message.str());
+  throw Error(concat(parts...));
 }
 
 // check(cond, parts...) throws with the message when cond is false.

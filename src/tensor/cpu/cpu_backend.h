@@ -52,8 +52,7 @@ class CpuBackend final : public Backend {
   void max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
                   std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) override;
   void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) override;
-  void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                 int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) override;
+  void adam_step(const std::vector<AdamParam>& params, const AdamOptions& options) override;
 };
 
 }  // namespace dl

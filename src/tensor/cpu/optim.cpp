@@ -9,12 +9,11 @@
 
 namespace dl {
 
-void check_adam_operands(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                         int64_t step) {
-  check(step >= 1, "adam_step: step must be >= 1, got ", step);
+void check_adam_operands(const Backend::AdamParam& p) {
+  const Tensor& param = p.param;
   check(is_floating(param.dtype()), "adam_step: param must be float32 or float64, got ", param.dtype());
   const std::pair<const char*, const Tensor*> operands[] = {
-      {"param", &param}, {"grad", &grad}, {"exp_avg", &exp_avg}, {"exp_avg_sq", &exp_avg_sq}};
+      {"param", &param}, {"grad", &p.grad}, {"exp_avg", &p.exp_avg}, {"exp_avg_sq", &p.exp_avg_sq}};
   for (const auto& [name, t] : operands) {
     check(t->dtype() == param.dtype() && t->is_contiguous() && t->shape() == param.shape() &&
               t->device() == param.device(),
@@ -22,6 +21,9 @@ void check_adam_operands(const Tensor& param, const Tensor& grad, const Tensor& 
           param.device(), ", got ", t->dtype(), " ", t->shape(), t->is_contiguous() ? "" : " (strided)", " on ",
           t->device());
   }
+  check(p.step.dtype() == DType::Int64 && p.step.dim() == 0 && p.step.device() == param.device(),
+        "adam_step: step must be a 0-dim int64 tensor on ", param.device(), ", got ", p.step.dtype(), " ",
+        p.step.shape(), " on ", p.step.device());
 }
 
 namespace {
@@ -42,13 +44,17 @@ void adam_cpu(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, co
 
 }  // namespace
 
-void CpuBackend::adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                           int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay) {
-  check_adam_operands(param, grad, exp_avg, exp_avg_sq, step);
-  if (param.dtype() == DType::Float64) {
-    adam_cpu(param, grad, exp_avg, exp_avg_sq, adam_constants<double>(step, lr, beta1, beta2, eps, weight_decay));
-  } else {
-    adam_cpu(param, grad, exp_avg, exp_avg_sq, adam_constants<float>(step, lr, beta1, beta2, eps, weight_decay));
+void CpuBackend::adam_step(const std::vector<AdamParam>& params, const AdamOptions& o) {
+  for (const AdamParam& p : params) check_adam_operands(p);
+  for (const AdamParam& p : params) {
+    const int64_t step = ++*p.step.data<int64_t>();
+    if (p.param.dtype() == DType::Float64) {
+      adam_cpu(p.param, p.grad, p.exp_avg, p.exp_avg_sq,
+               adam_constants<double>(step, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay));
+    } else {
+      adam_cpu(p.param, p.grad, p.exp_avg, p.exp_avg_sq,
+               adam_constants<float>(step, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay));
+    }
   }
 }
 

@@ -23,6 +23,10 @@ inline void cuda_check(cudaError_t status, const char* call, const char* file, i
   if (status != cudaSuccess) fail("cuda: ", call, " failed at ", file, ":", line, ": ", cudaGetErrorString(status));
 }
 
+// The stream every kernel and copy of the current device's backend runs on
+// (set by CudaBackend::activate; see cuda_backend.h, "Stream model").
+cudaStream_t cuda_stream();
+
 // Pointer to the first element of a CUDA tensor (storage + offset).
 template <typename T>
 T* device_data(const Tensor& t) {
@@ -97,9 +101,6 @@ StridedIndex<N> make_strided_index(const Shape& shape, const std::array<const Sh
 // ---- launching ---------------------------------------------------------------
 
 constexpr int kThreads = 256;
-
-// The stream kernels launch on; a placeholder (the legacy default stream) until the backend gets its own.
-inline cudaStream_t cuda_stream() { return 0; }
 
 // Blocks for a grid-stride loop over n items: enough to fill any current
 // GPU, capped so that the grid size stays far within CUDA's limits.

@@ -125,7 +125,7 @@ void CudaBackend::im2col(const Tensor& x, Pair kernel, Pair stride, Pair padding
   if (cols.numel() == 0) return;
   activate();
   const Geometry g = geometry(x.shape(), kernel, stride, padding);
-  im2col_kernel<<<grid_for(cols.numel()), kThreads>>>(g, device_data<float>(x), strides4(x), device_data<float>(cols));
+  im2col_kernel<<<grid_for(cols.numel()), kThreads, 0, cuda_stream()>>>(g, device_data<float>(x), strides4(x), device_data<float>(cols));
   DL_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -136,7 +136,7 @@ void CudaBackend::col2im(const Tensor& cols, Pair kernel, Pair stride, Pair padd
   const Geometry g = geometry(out.shape(), kernel, stride, padding);
   // cols [N, C*kh*kw, L]: its three strides travel in Strides4's n, c, h.
   const Strides4 cs = {cols.strides()[0], cols.strides()[1], cols.strides()[2], 0};
-  col2im_kernel<<<grid_for(out.numel()), kThreads>>>(g, device_data<float>(cols), cs, device_data<float>(out));
+  col2im_kernel<<<grid_for(out.numel()), kThreads, 0, cuda_stream()>>>(g, device_data<float>(cols), cs, device_data<float>(out));
   DL_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -148,7 +148,7 @@ void CudaBackend::max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair pad
   Geometry g = geometry(x.shape(), kernel, stride, padding);
   g.oh = out.shape()[2];
   g.ow = out.shape()[3];
-  max_pool2d_kernel<<<grid_for(out.numel()), kThreads>>>(g, device_data<float>(x), strides4(x),
+  max_pool2d_kernel<<<grid_for(out.numel()), kThreads, 0, cuda_stream()>>>(g, device_data<float>(x), strides4(x),
                                                          device_data<float>(out), device_data<int64_t>(indices));
   DL_CUDA_CHECK(cudaGetLastError());
 }
@@ -158,11 +158,11 @@ void CudaBackend::max_pool2d_backward(const Tensor& dy, const Tensor& indices, c
   if (dx.numel() == 0) return;
   activate();
   const size_t nbytes = dx.numel() * sizeof(float);
-  DL_CUDA_CHECK(cudaMemset(device_data<float>(dx), 0, nbytes));
+  DL_CUDA_CHECK(cudaMemsetAsync(device_data<float>(dx), 0, nbytes, cuda_stream()));
   const int64_t total = dy.numel();
   if (total == 0) return;
   const StridedIndex<2> index = make_strided_index<2>(dy.shape(), {&dy.strides(), &indices.strides()});
-  max_pool2d_backward_kernel<<<grid_for(total), kThreads>>>(total, index, dy.shape()[2] * dy.shape()[3],
+  max_pool2d_backward_kernel<<<grid_for(total), kThreads, 0, cuda_stream()>>>(total, index, dy.shape()[2] * dy.shape()[3],
                                                             dx.shape()[2] * dx.shape()[3], device_data<float>(dy),
                                                             device_data<int64_t>(indices), device_data<float>(dx));
   DL_CUDA_CHECK(cudaGetLastError());

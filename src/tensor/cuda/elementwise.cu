@@ -1,4 +1,5 @@
-// elementwise.cu — unary, binary and where kernels on CUDA.
+// elementwise.cu — unary, binary and where kernels on CUDA, and the range
+// checks (check_range) that ops run on their inputs.
 //
 // One thread per element (grid-stride loop); each operand is read through
 // its own strides (StridedIndex), so views and broadcasts need no copies.
@@ -7,7 +8,9 @@
 // nothing, and it keeps the number of instantiations (and nvcc's time) small.
 // The math mirrors cpu/elementwise.cpp expression for expression, so NaN,
 // overflow and integer wrap-around behave as on the CPU.
+#include <string>
 #include <type_traits>
+#include <vector>
 
 #include "tensor/convert.h"
 #include "tensor/cuda/common.cuh"
@@ -127,7 +130,58 @@ __global__ void where_kernel(int64_t n, StridedIndex<4> index, const bool* cond,
   }
 }
 
+// flag = 1 when some element is outside [lo, hi] (or NaN). Several threads
+// may store 1 at once; all store the same value.
+template <typename T>
+__global__ void check_range_kernel(int64_t n, StridedIndex<1> index, const T* x, double lo, double hi, int* flag) {
+  for (int64_t i = grid_start(); i < n; i += grid_step()) {
+    const double v = static_cast<double>(x[index.offset(i)]);
+    if (!(lo <= v && v <= hi)) *flag = 1;
+  }
+}
+
+// At most this many distinct check messages per device (each has a flag).
+constexpr size_t kMaxChecks = 256;
+
 }  // namespace
+
+// Queued on the stream; raise_failed_checks reads the flags after the next
+// host read (copy_to_host), so the error surfaces there, like a CUDA fault.
+void CudaBackend::check_range(const Tensor& x, double lo, double hi, const std::string& message) {
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  activate();
+  size_t id = 0;
+  while (id < check_messages_.size() && check_messages_[id] != message) ++id;
+  if (id == check_messages_.size()) {
+    check(id < kMaxChecks, "cuda: more than ", kMaxChecks, " distinct check_range messages");
+    if (!check_flags_) {
+      DL_CUDA_CHECK(cudaMalloc(&check_flags_, kMaxChecks * sizeof(int)));
+      DL_CUDA_CHECK(cudaMemsetAsync(check_flags_, 0, kMaxChecks * sizeof(int), stream_));
+    }
+    check_messages_.push_back(message);
+  }
+  visit_cuda_dtype(x.dtype(), "check_range", [&](auto tag) {
+    using T = decltype(tag);
+    const StridedIndex<1> index = make_strided_index<1>(x.shape(), {&x.strides()});
+    check_range_kernel<T><<<grid_for(n), kThreads, 0, cuda_stream()>>>(n, index, device_data<T>(x), lo, hi,
+                                                                       check_flags_ + id);
+    DL_CUDA_CHECK(cudaGetLastError());
+  });
+}
+
+void CudaBackend::raise_failed_checks() {
+  if (check_messages_.empty()) return;
+  std::vector<int> flags(check_messages_.size());
+  DL_CUDA_CHECK(cudaMemcpyAsync(flags.data(), check_flags_, flags.size() * sizeof(int), cudaMemcpyDeviceToHost,
+                                stream_));
+  DL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  for (size_t id = 0; id < flags.size(); ++id) {
+    if (!flags[id]) continue;
+    DL_CUDA_CHECK(cudaMemsetAsync(check_flags_, 0, kMaxChecks * sizeof(int), stream_));
+    fail(check_messages_[id]);
+  }
+}
 
 void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
   check(unary_defined(op, x.dtype()), "cuda unary: op ", static_cast<int>(op), " is not defined for ", x.dtype());
@@ -138,7 +192,7 @@ void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
       const StridedIndex<2> index = make_strided_index<2>(out.shape(), {&x.strides(), &out.strides()});
-      unary_kernel<T><<<grid_for(n), kThreads>>>(n, index, op, device_data<T>(x), device_data<T>(out),
+      unary_kernel<T><<<grid_for(n), kThreads, 0, cuda_stream()>>>(n, index, op, device_data<T>(x), device_data<T>(out),
                                                  param_as<T>(a), param_as<T>(b));
       DL_CUDA_CHECK(cudaGetLastError());
     }
@@ -156,10 +210,10 @@ void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Te
     const StridedIndex<3> index =
         make_strided_index<3>(out.shape(), {&a.strides(), &b.strides(), &out.strides()});
     if (is_comparison(op)) {
-      compare_kernel<T><<<grid_for(n), kThreads>>>(n, index, op, device_data<T>(a), device_data<T>(b),
+      compare_kernel<T><<<grid_for(n), kThreads, 0, cuda_stream()>>>(n, index, op, device_data<T>(a), device_data<T>(b),
                                                    device_data<bool>(out));
     } else if constexpr (!std::is_same_v<T, bool>) {
-      arithmetic_kernel<T><<<grid_for(n), kThreads>>>(n, index, op, device_data<T>(a), device_data<T>(b),
+      arithmetic_kernel<T><<<grid_for(n), kThreads, 0, cuda_stream()>>>(n, index, op, device_data<T>(a), device_data<T>(b),
                                                       device_data<T>(out));
     }
     DL_CUDA_CHECK(cudaGetLastError());
@@ -174,7 +228,7 @@ void CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, co
     using T = decltype(tag);
     const StridedIndex<4> index =
         make_strided_index<4>(out.shape(), {&cond.strides(), &a.strides(), &b.strides(), &out.strides()});
-    where_kernel<T><<<grid_for(n), kThreads>>>(n, index, device_data<bool>(cond), device_data<T>(a),
+    where_kernel<T><<<grid_for(n), kThreads, 0, cuda_stream()>>>(n, index, device_data<bool>(cond), device_data<T>(a),
                                                device_data<T>(b), device_data<T>(out));
     DL_CUDA_CHECK(cudaGetLastError());
   });

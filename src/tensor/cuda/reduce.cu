@@ -128,15 +128,15 @@ void CudaBackend::reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t
     using T = decltype(tag);
     if (op == ReduceOp::Sum) {
       if constexpr (std::is_floating_point_v<T>) {
-        sum_kernel<T, double, T><<<blocks, threads>>>(outputs, count, kept, reduced, device_data<T>(x),
+        sum_kernel<T, double, T><<<blocks, threads, 0, cuda_stream()>>>(outputs, count, kept, reduced, device_data<T>(x),
                                                       device_data<T>(out));
       } else {
-        sum_kernel<T, int64_t, int64_t><<<blocks, threads>>>(outputs, count, kept, reduced, device_data<T>(x),
+        sum_kernel<T, int64_t, int64_t><<<blocks, threads, 0, cuda_stream()>>>(outputs, count, kept, reduced, device_data<T>(x),
                                                              device_data<int64_t>(out));
       }
     } else {
       const bool want_value = op == ReduceOp::Max;
-      max_kernel<T><<<blocks, threads>>>(outputs, count, kept, reduced, device_data<T>(x),
+      max_kernel<T><<<blocks, threads, 0, cuda_stream()>>>(outputs, count, kept, reduced, device_data<T>(x),
                                          want_value ? device_data<T>(out) : nullptr,
                                          want_value ? nullptr : device_data<int64_t>(out));
     }

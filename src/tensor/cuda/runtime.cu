@@ -35,7 +35,17 @@ CudaBackend& cuda_backend(Device device) {
   return *(*backends)[device.index];
 }
 
-void CudaBackend::activate() const { DL_CUDA_CHECK(cudaSetDevice(index_)); }
+namespace {
+// The stream of the backend that the calling thread activated last.
+thread_local cudaStream_t current_stream = nullptr;
+}  // namespace
+
+cudaStream_t cuda_stream() { return current_stream; }
+
+void CudaBackend::activate() const {
+  DL_CUDA_CHECK(cudaSetDevice(index_));
+  current_stream = stream_;
+}
 
 CudaMemoryStats cuda_memory_stats(int device) { return cuda_backend(Device::cuda(device)).memory_stats(); }
 

@@ -68,7 +68,7 @@ void CudaBackend::softmax(const Tensor& x, int64_t dim, bool log, const Tensor& 
   const StridedIndex<2> row_index = make_strided_index<2>(rows_shape, {&x.strides(), &out.strides()});
   int threads = 32;
   while (threads < kSoftmaxThreads && threads < length) threads *= 2;
-  softmax_kernel<<<grid_for(rows, 1), threads>>>(rows, length, row_index, x.strides()[dim], out.strides()[dim], log,
+  softmax_kernel<<<grid_for(rows, 1), threads, 0, cuda_stream()>>>(rows, length, row_index, x.strides()[dim], out.strides()[dim], log,
                                                  device_data<float>(x), device_data<float>(out));
   DL_CUDA_CHECK(cudaGetLastError());
 }

@@ -1,0 +1,121 @@
+// test_cuda_graph.cpp — what the InfoGAN's fast GPU step rests on: the GEMM's
+// folded index maps (checked on the CPU too), matmul_sum_batch and split-K
+// products against the CPU, checks that raise at the next host read, CUDA
+// graph capture and replay, and InfoGAN steps replayed from a graph against
+// the same steps run eagerly.
+#include <cstdint>
+#include <vector>
+
+#include "common/infogan.h"
+#include "cuda_helpers.h"
+#include "tensor/cuda/fold.h"
+
+using namespace dl;
+using namespace cuda_test;
+
+TEST_CASE("Fold: the multiply-high division equals / and % for every divisor size") {
+  const std::vector<int64_t> divisors = {1, 2, 3, 7, 16, 49, 196, 1000, 4096, 65535, 1000003, 2147483647};
+  std::vector<uint32_t> numerators = {0, 1, 2, 48, 49, 50, 65535, 65536, 2147483646, 2147483647};
+  uint64_t x = 12345;
+  for (int i = 0; i < 2000; ++i) {  // a simple LCG: spread over [0, 2^31)
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    numerators.push_back(static_cast<uint32_t>(x >> 33));
+  }
+  for (const int64_t d : divisors) {
+    const Fold f = make_fold(d, 3, 1000);
+    for (const uint32_t i : numerators) {
+      CAPTURE(d);
+      CAPTURE(i);
+      REQUIRE(fold_quotient(f, i) == i / d);
+      REQUIRE(fold_offset(f, i) == static_cast<int64_t>(i / d) * 1000 + static_cast<int64_t>(i % d) * 3);
+    }
+  }
+  CHECK(fold_offset(plain_fold(5), 7) == 35);
+}
+
+TEST_CASE("CUDA parity: matmul_sum_batch and split-K products" * doctest::skip(no_gpu())) {
+  // conv2d's weight gradient: sum_n dy_n @ cols_n^T, depth 49 per image.
+  const Tensor dy = randn32({64, 128, 49}, 31), cols = randn32({64, 300, 49}, 32);
+  for (const bool odd : {false, true}) {
+    const Tensor a = odd ? dy.narrow(0, 0, 3).narrow(1, 0, 5) : dy;
+    const Tensor b = (odd ? cols.narrow(0, 0, 3).narrow(1, 0, 7) : cols).transpose(1, 2);
+    const Tensor want = Tensor::empty({a.size(1), b.size(2)});
+    const Tensor got = Tensor::empty({a.size(1), b.size(2)}, DType::Float32, kGpu);
+    backend(Device::cpu()).matmul_sum_batch(a, b, want);
+    backend(kGpu).matmul_sum_batch(a.to(kGpu), b.to(kGpu), got);
+    check_close(want, got, odd ? "matmul_sum_batch 3 x [5 x 49] @ [49 x 7]" : "matmul_sum_batch 64 x [128 x 49] @ [49 x 300]");
+  }
+  // Few output tiles and a long depth: the depth is split and the slices summed.
+  check_parity("a split-K product [64 x 6272] @ [6272 x 100]", [](const TensorList& in) { return matmul(in[0], in[1]); },
+               {randn32({64, 6272}, 33), randn32({6272, 100}, 34)});
+  // A weight shared by a batch of images (columns folded), and images shared by a batch of weights (rows folded).
+  check_parity("W @ cols_n for every n", [](const TensorList& in) { return matmul(in[0], in[1]); },
+               {randn32({70, 150}, 35), randn32({9, 150, 49}, 36)});
+  check_parity("x_n @ W for every n", [](const TensorList& in) { return matmul(in[0], in[1]); },
+               {randn32({9, 49, 150}, 37), randn32({150, 70}, 38)});
+}
+
+TEST_CASE("CUDA: checks on the data raise at the next read to the host" * doctest::skip(no_gpu())) {
+  const Tensor p = tensor({0.5, 1.5, 0.2}, {3}).to(kGpu), target = zeros({3}).to(kGpu);
+  const Tensor loss = binary_cross_entropy(p, target);  // queued, nothing waits
+  CHECK_THROWS_WITH_AS(loss.item(), doctest::Contains("binary_cross_entropy: all elements of input should be between 0 and 1"),
+                       Error);
+  CHECK(binary_cross_entropy(tensor({0.5}, {1}).to(kGpu), zeros({1}).to(kGpu)).item() > 0);  // the flag was cleared
+  const Tensor logits = zeros({2, 4}).to(kGpu);
+  const Tensor bad = tensor({1, 4}, {2}, DType::Int64).to(kGpu);
+  const Tensor ce = cross_entropy(logits, bad);
+  CHECK_THROWS_WITH_AS(ce.item(), doctest::Contains("cross_entropy: a target index is out of range for 4 classes"), Error);
+  CHECK(arange(5, DType::Int64, kGpu).to_vector<int64_t>() == std::vector<int64_t>{0, 1, 2, 3, 4});
+  CHECK(arange(0.5, 2.0, 0.5, DType::Float32, kGpu).to_vector<float>() == std::vector<float>{0.5f, 1.0f, 1.5f});
+}
+
+TEST_CASE("CUDA graph: replay recomputes from the inputs' new contents" * doctest::skip(no_gpu())) {
+  const Tensor x = tensor({1, 2, 3}, {3}).to(kGpu);
+  Tensor y;
+  CudaGraph graph(kGpu);
+  graph.capture([&] { y = sum(x * x) + 1.0; });
+  CHECK(graph.captured());
+  graph.replay();
+  CHECK(y.item() == 15.0);
+  x.copy_(tensor({2, 2, 2}, {3}));
+  graph.replay();
+  CHECK(y.item() == 13.0);
+  // Memory the graph uses is not handed out again while it exists.
+  const Tensor other = full({3}, 7.0, DType::Float32, kGpu);
+  graph.replay();
+  CHECK(other.to_vector<float>() == std::vector<float>{7, 7, 7});
+  CHECK(y.item() == 13.0);
+  CHECK_THROWS_WITH_AS(graph.capture([] {}), "CudaGraph: capture() was already called for this graph", Error);
+
+  // Reads and copies from the host are refused inside a capture, and the capture ends cleanly.
+  CudaGraph reads(kGpu);
+  CHECK_THROWS_WITH_AS(reads.capture([&] { x.item(); }), doctest::Contains("inside a CUDA graph capture"), Error);
+  CudaGraph copies(kGpu);
+  CHECK_THROWS_WITH_AS(copies.capture([&] { tensor({1.0}, {1}).to(kGpu); }),
+                       doctest::Contains("inside a CUDA graph capture"), Error);
+  CHECK(sum(x).item() == 6.0);  // the device works on after a failed capture
+}
+
+TEST_CASE("CUDA graph: InfoGAN steps replayed from a graph give the parameters of eager steps" *
+          doctest::skip(no_gpu())) {
+  InfoGanConfig config = infogan_preset("lab");
+  config.batch = 16;
+  config.cont = 2;
+  InfoGan eager(config, kGpu), graphed(config, kGpu);
+  graphed.use_cuda_graph = true;
+  Generator images(5);
+  for (int step = 0; step < 5; ++step) {  // eager, capture + replay, then three replays
+    const Tensor real = rand({16, 1, 28, 28}, DType::Float32, &images);
+    const std::vector<float> a = eager.train_step(real).to_vector<float>();
+    const std::vector<float> b = graphed.train_step(real).to_vector<float>();
+    CAPTURE(step);
+    CHECK(a == b);
+  }
+  const auto pe = eager.G->named_parameters(), pg = graphed.G->named_parameters();
+  for (size_t i = 0; i < pe.size(); ++i) check_close(pe[i].tensor.to(Device::cpu()), pg[i].tensor, "G " + pe[i].name);
+  const auto de = eager.D->state_dict(), dg = graphed.D->state_dict();
+  for (size_t i = 0; i < de.size(); ++i) check_close(de[i].tensor.to(Device::cpu()), dg[i].tensor, "D " + de[i].name);
+  for (const NamedTensor& s : graphed.opt_gq->state_dict()) {
+    if (s.name.size() > 5 && s.name.substr(s.name.size() - 5) == ".step") CHECK_MESSAGE(s.tensor.item() == 5.0, s.name);
+  }
+}
