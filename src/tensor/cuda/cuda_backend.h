@@ -10,6 +10,8 @@
 //   softmax.cu      softmax and log-softmax
 //   conv.cu         im2col / col2im, max-pool forward and backward
 //   optim.cu        fused optimizer updates (Adam)
+//   norm.cu         batch_norm's fused passes (stats, elemt, backward_reduce)
+//                   and leaky_relu_backward
 // common.cuh holds what the .cu files share: the error-checking macro, the
 // strided-index helper and the launch configuration.
 //
@@ -20,9 +22,9 @@
 // legacy default one, because only such a stream can be captured into a
 // CUDA graph. Nothing else synchronises with the host: copies from the host
 // are staged through page-locked memory, and checks on the data
-// (check_range) are read back with the next host read. float64 tensors are refused on CUDA
-// when they are created (Tensor::empty), so the kernels exist for float32,
-// int64, uint8 and bool.
+// (check_range) are read back with the next host read. float64 tensors are
+// refused on CUDA when they are created (Tensor::empty), so the kernels exist
+// for float32, int64, uint8 and bool.
 #pragma once
 
 #include <memory>
@@ -60,10 +62,16 @@ class CudaBackend final : public Backend {
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void check_range(const Tensor& x, double lo, double hi, const std::string& message) override;
+  void leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) override;
 
   void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override;
+  void batch_norm_elemt(const Tensor& x, const Tensor& mean, const Tensor& scale, const Tensor& shift,
+                        const Tensor& dy, const Tensor& dy_scale, const Tensor& out) override;
+  void batch_norm_backward_reduce(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& sum_dy,
+                                  const Tensor& sum_dy_xmu) override;
   void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
   void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
               std::array<int64_t, 2> padding, const Tensor& cols) override;
