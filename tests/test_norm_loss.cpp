@@ -616,7 +616,7 @@ TEST_CASE("loss errors name the op: shapes, dtypes, target dtype and range, p ou
                        doctest::Contains("cross_entropy: a target index is out of range for 4 classes"),
                        Error);
   CHECK_THROWS_WITH_AS(cross_entropy(logits, int64s({1, 2, -1}, {3})),
-                       doctest::Contains("cross_entropy: target index -1 at position 2 is out of range"), Error);
+                       doctest::Contains("cross_entropy: a target index is out of range for 4 classes"), Error);
   CHECK_THROWS_WITH_AS(cross_entropy(logits, zeros({3})),
                        doctest::Contains("cross_entropy: expected int64 class indices as target, got float32 [3]"),
                        Error);
