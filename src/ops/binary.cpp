@@ -5,6 +5,10 @@
 // shape [2, 3], each a[j] influenced two outputs, so its gradient is the sum
 // of those two output gradients: da = sum_to(dL/dout, a.shape).
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "autograd/node.h"
 #include "ops/ops.h"
@@ -42,13 +46,35 @@ Tensor comparison(const char* op_name, BinaryOp op, const Tensor& a, const Tenso
   return out;
 }
 
+// A 0-dim tensor holding `value`, made once per (value, dtype, device) and
+// shared: scalar operands are only ever read, and on a GPU each fresh one
+// would cost a fill kernel per scalar op (a BatchNorm-sized layer has
+// several). Not cached while a CUDA graph is being captured: a tensor made
+// then is only filled when the graph replays. The cache is bounded, and
+// never destroyed (its tensors may outlive the backends' statics at exit).
+Tensor constant(double value, DType dtype, Device device) {
+  using Key = std::tuple<uint64_t, int, int, int>;
+  static auto* cache = new std::map<Key, Tensor>();
+  static std::mutex mutex;
+  constexpr size_t kMaxConstants = 4096;
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  const Key key = {bits, static_cast<int>(dtype), static_cast<int>(device.type), device.index};
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache->find(key);
+  if (it != cache->end()) return it->second;
+  const Tensor made = full({}, value, dtype, device);
+  if (cache->size() < kMaxConstants && !backend(device).capturing()) cache->emplace(key, made);
+  return made;
+}
+
 // A scalar operand as a 0-dim tensor of the tensor operand's dtype. A
 // fractional (or infinite, or beyond int64) scalar with an integer tensor
 // would be silently changed, so it is refused.
 Tensor scalar_operand(const char* op, const Tensor& like, double value) {
   check(scalar_fits(value, like.dtype()), op, ": scalar ", value, " with a ", like.dtype(), " tensor ", like.shape(),
         " would be truncated; convert the tensor with to(DType::Float32)");
-  return full({}, value, like.dtype(), like.device());
+  return constant(value, like.dtype(), like.device());
 }
 
 }  // namespace

@@ -71,25 +71,27 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Backend& kernels = backend(x.device());
   const auto per_channel = [&] { return Tensor::empty({channels}, x.dtype(), x.device()); };
 
-  Tensor y, mean, invstd, scale;  // scale = weight * invstd, [C]
+  Tensor y, mean, invstd = per_channel(), scale = per_channel();  // scale = weight * invstd, [C]
   {
     NoGradGuard no_grad;  // recorded below as one "batch_norm" node
+    Tensor var;
     if (training) {
       mean = per_channel();
-      const Tensor batch_var = per_channel();  // biased: normalises the batch
-      kernels.batch_norm_stats(x, mean, batch_var);
-      invstd = 1.0 / sqrt(batch_var + eps);
-      if (running_mean.defined()) {
-        // The running variance is the unbiased estimate, as PyTorch.
-        Tensor rm = running_mean, rv = running_var;
-        rm.copy_(running_mean * (1.0 - momentum) + mean * momentum);
-        rv.copy_(running_var * (1.0 - momentum) + batch_var * (momentum * count / (count - 1.0)));
-      }
+      var = per_channel();  // biased: normalises the batch
+      kernels.batch_norm_stats(x, mean, var);
     } else {
       mean = running_mean.clone();  // a later training step updates the buffer in place
-      invstd = 1.0 / sqrt(running_var + eps);
+      var = running_var.contiguous();
     }
-    scale = weight.defined() ? invstd * weight : invstd;
+    // invstd, scale and (training) the running statistics, in place, in one pass.
+    const bool update_running = training && running_mean.defined();
+    kernels.batch_norm_forward_params(mean, var, weight.defined() ? weight.contiguous() : Tensor(),
+                                      update_running ? running_mean : Tensor(),
+                                      update_running ? running_var : Tensor(), eps, momentum, count, invstd, scale);
+    if (update_running) {
+      running_mean.storage()->bump_version();
+      running_var.storage()->bump_version();
+    }
     const Tensor shift = bias.defined() ? bias : zeros({channels}, x.dtype(), x.device());
     y = Tensor::empty(x.shape(), x.dtype(), x.device());
     kernels.batch_norm_elemt(x, mean, scale, shift, Tensor(), Tensor(), y);
@@ -110,13 +112,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
            const Tensor sum_dy = Tensor::empty({channels}, x.dtype(), x.device());
            const Tensor sum_dy_xmu = Tensor::empty({channels}, x.dtype(), x.device());
            kernels.batch_norm_backward_reduce(dy, x, mean, sum_dy, sum_dy_xmu);
-           const Tensor sum_dy_xhat = sum_dy_xmu * invstd;
+           const Tensor sum_dy_xhat = Tensor::empty({channels}, x.dtype(), x.device());
+           const Tensor xmu_coef = Tensor::empty({channels}, x.dtype(), x.device());
+           const Tensor const_coef = Tensor::empty({channels}, x.dtype(), x.device());
+           kernels.batch_norm_backward_params(sum_dy, sum_dy_xmu, invstd, scale, count, sum_dy_xhat, xmu_coef,
+                                              const_coef);
            TensorList grads;
            if (training) {
              // dx = dy * scale + (x - mean) * (-scale * invstd * sum_dy_xhat / M) - scale * sum_dy / M
              Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-             kernels.batch_norm_elemt(x, mean, scale * invstd * sum_dy_xhat * (-1.0 / count),
-                                      scale * sum_dy * (-1.0 / count), dy, scale, dx);
+             kernels.batch_norm_elemt(x, mean, xmu_coef, const_coef, dy, scale, dx);
              grads.push_back(dx);
            } else {
              grads.push_back(dy * scale.reshape(stat_shape));

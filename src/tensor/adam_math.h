@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "tensor/host_device.h"
+#include "tensor/rounding.h"
 
 namespace dl {
 
@@ -45,29 +46,13 @@ DL_HOST_DEVICE AdamConstants<T> adam_constants(int64_t step, double lr, double b
           weight_decay != 0};
 }
 
-// nvcc contracts a * b + c into one FMA (one rounding instead of two); the
-// host compiler, without -mfma, does not. The _rn intrinsics forbid the
-// contraction on the device, so both sides round after every operation.
-// (CUDA tensors are never float64, so the device needs only float.)
-#if defined(__CUDA_ARCH__)
-DL_HOST_DEVICE inline float adam_mul(float a, float b) { return __fmul_rn(a, b); }
-DL_HOST_DEVICE inline float adam_add(float a, float b) { return __fadd_rn(a, b); }
-DL_HOST_DEVICE inline float adam_div(float a, float b) { return __fdiv_rn(a, b); }
-DL_HOST_DEVICE inline float adam_sqrt(float a) { return __fsqrt_rn(a); }
-#else
-template <typename T> T adam_mul(T a, T b) { return a * b; }
-template <typename T> T adam_add(T a, T b) { return a + b; }
-template <typename T> T adam_div(T a, T b) { return a / b; }
-template <typename T> T adam_sqrt(T a) { return std::sqrt(a); }
-#endif
-
 template <typename T>
 DL_HOST_DEVICE inline void adam_update(T& p, T grad, T& m, T& v, const AdamConstants<T>& c) {
-  const T g = c.decay ? adam_add(grad, adam_mul(p, c.weight_decay)) : grad;
-  m = adam_add(adam_mul(m, c.beta1), adam_mul(g, c.one_minus_beta1));
-  v = adam_add(adam_mul(v, c.beta2), adam_mul(adam_mul(g, g), c.one_minus_beta2));
-  const T denom = adam_add(adam_div(adam_sqrt(v), c.bias_correction2_sqrt), c.eps);
-  p = adam_add(p, adam_mul(adam_div(m, denom), c.neg_step_size));
+  const T g = c.decay ? rn_add(grad, rn_mul(p, c.weight_decay)) : grad;
+  m = rn_add(rn_mul(m, c.beta1), rn_mul(g, c.one_minus_beta1));
+  v = rn_add(rn_mul(v, c.beta2), rn_mul(rn_mul(g, g), c.one_minus_beta2));
+  const T denom = rn_add(rn_div(rn_sqrt(v), c.bias_correction2_sqrt), c.eps);
+  p = rn_add(p, rn_mul(rn_div(m, denom), c.neg_step_size));
 }
 
 }  // namespace dl

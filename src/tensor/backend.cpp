@@ -64,6 +64,17 @@ void channel_sum(Backend& b, const Tensor& x, double divisor, const Tensor& out)
 
 }  // namespace
 
+void check_channel_params(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor& first = **tensors.begin();
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    check(t->dim() == 1 && t->size(0) == first.size(0) && t->is_contiguous() && t->dtype() == first.dtype() &&
+              t->device() == first.device(),
+          op, ": expected contiguous [", first.size(0), "] ", first.dtype(), " tensors on ", first.device(), ", got ",
+          t->dtype(), " ", t->shape(), " on ", t->device());
+  }
+}
+
 void Backend::arange(const Tensor& out, double start, double step) {
   std::vector<double> values(static_cast<size_t>(out.numel()));
   for (size_t i = 0; i < values.size(); ++i) values[i] = start + static_cast<double>(i) * step;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ class Backend {
 
   // Memory.
   virtual void* allocate(size_t nbytes) = 0;
+  // Whether a CUDA graph capture is under way (tensor/cuda_graph.h): work is
+  // then recorded, not run. Never on the CPU.
+  virtual bool capturing() const { return false; }
   virtual void deallocate(void* ptr) = 0;
   virtual void copy_to_host(const Storage& src, size_t src_byte_offset, void* host, size_t nbytes) = 0;
   virtual void copy_from_host(const void* host, Storage& dst, size_t dst_byte_offset, size_t nbytes) = 0;
@@ -91,6 +95,17 @@ class Backend {
                                 const Tensor& dy, const Tensor& dy_scale, const Tensor& out);
   virtual void batch_norm_backward_reduce(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& sum_dy,
                                           const Tensor& sum_dy_xmu);
+  // batch_norm's per-channel scalars, one pass over [C] tensors (formulas
+  // and rounding: tensor/norm_math.h). All [C] tensors are contiguous, of
+  // one dtype and device; weight, running_mean and running_var may be
+  // undefined (then scale = invstd, and no running update).
+  virtual void batch_norm_forward_params(const Tensor& mean, const Tensor& var, const Tensor& weight,
+                                         const Tensor& running_mean, const Tensor& running_var, double eps,
+                                         double momentum, double count, const Tensor& invstd,
+                                         const Tensor& scale) = 0;
+  virtual void batch_norm_backward_params(const Tensor& sum_dy, const Tensor& sum_dy_xmu, const Tensor& invstd,
+                                          const Tensor& scale, double count, const Tensor& sum_dy_xhat,
+                                          const Tensor& xmu_coef, const Tensor& const_coef) = 0;
   // Softmax (or log-softmax) along `dim`, max-subtracted for stability.
   virtual void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) = 0;
 
@@ -131,6 +146,10 @@ class Backend {
   };
   virtual void adam_step(const std::vector<AdamParam>& params, const AdamOptions& options) = 0;
 };
+
+// batch_norm_*_params' check: every defined tensor is a contiguous [C] of
+// the first one's dtype and device.
+void check_channel_params(const char* op, std::initializer_list<const Tensor*> tensors);
 
 // adam_step's checks, shared by its implementations: one-line errors naming
 // the tensor that does not fit.

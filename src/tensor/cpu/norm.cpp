@@ -2,6 +2,7 @@
 //   stats:            mean[c] = sum x / M,  var[c] = sum (x - mean[c])^2 / M
 //   elemt:            out = (x - mean[c]) * scale[c] + shift[c]  (+ dy * dy_scale[c])
 //   backward_reduce:  sum_dy[c] = sum dy,  sum_dy_xmu[c] = sum dy * (x - mean[c])
+//   forward_params, backward_params: the per-channel scalars (tensor/norm_math.h)
 // Each is one pass over its operands (stats two: the mean, then the squared
 // deviations, while the channel is still in cache), where the composite
 // default makes three to five passes and as many temporaries.
@@ -29,6 +30,7 @@
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/strided.h"
 #include "tensor/cpu/thread_pool.h"
+#include "tensor/norm_math.h"
 
 namespace dl {
 
@@ -152,7 +154,42 @@ void backward_reduce_typed(const Tensor& dy, const Tensor& x, const Tensor& mean
   });
 }
 
+// A [C] tensor's data, or null when it is undefined.
+template <typename T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 }  // namespace
+
+void CpuBackend::batch_norm_forward_params(const Tensor& mean, const Tensor& var, const Tensor& weight,
+                                           const Tensor& running_mean, const Tensor& running_var, double eps,
+                                           double momentum, double count, const Tensor& invstd, const Tensor& scale) {
+  check_channel_params("batch_norm_forward_params", {&mean, &var, &weight, &running_mean, &running_var, &invstd, &scale});
+  visit_floating(mean.dtype(), "batch_norm_forward_params", [&](auto tag) {
+    using T = decltype(tag);
+    const BatchNormConstants<T> k = batch_norm_constants<T>(eps, momentum, count);
+    for (int64_t c = 0; c < mean.numel(); ++c) {
+      batch_norm_forward_at(c, mean.data<T>(), var.data<T>(), data_or_null<T>(weight), data_or_null<T>(running_mean),
+                            data_or_null<T>(running_var), k, invstd.data<T>(), scale.data<T>());
+    }
+  });
+}
+
+void CpuBackend::batch_norm_backward_params(const Tensor& sum_dy, const Tensor& sum_dy_xmu, const Tensor& invstd,
+                                            const Tensor& scale, double count, const Tensor& sum_dy_xhat,
+                                            const Tensor& xmu_coef, const Tensor& const_coef) {
+  check_channel_params("batch_norm_backward_params",
+                       {&sum_dy, &sum_dy_xmu, &invstd, &scale, &sum_dy_xhat, &xmu_coef, &const_coef});
+  visit_floating(sum_dy.dtype(), "batch_norm_backward_params", [&](auto tag) {
+    using T = decltype(tag);
+    const BatchNormConstants<T> k = batch_norm_constants<T>(0.0, 0.0, count);
+    for (int64_t c = 0; c < sum_dy.numel(); ++c) {
+      batch_norm_backward_at(c, sum_dy.data<T>(), sum_dy_xmu.data<T>(), invstd.data<T>(), scale.data<T>(), k,
+                             sum_dy_xhat.data<T>(), xmu_coef.data<T>(), const_coef.data<T>());
+    }
+  });
+}
 
 void CpuBackend::batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) {
   visit_floating(x.dtype(), "batch_norm_stats", [&](auto tag) { stats_typed<decltype(tag)>(x, mean, var); });

@@ -4,10 +4,11 @@
 //   OH = (H + 2 ph - kh) / sh + 1,  OW likewise,  L = OH * OW,
 //   cols[n, (c*kh + i)*kw + j, oh*OW + ow] = x[n, c, oh*sh - ph + i, ow*sw - pw + j]  (0 in the padding).
 //
-// col2im, a scatter on the CPU, is written here as a gather: one thread per
-// image pixel sums what lands on it. No atomics, so the result is
-// deterministic, and the terms are added in the CPU's order, so it is
-// bit-identical too: pixel (ih, iw) receives
+// im2col: one thread per window position copies its kh*kw taps. col2im, a
+// scatter on the CPU, is written here as a gather: one thread per image
+// pixel sums what lands on it. No atomics, so the result is deterministic,
+// and the terms are added in the CPU's order, so it is bit-identical too:
+// pixel (ih, iw) receives
 //   cols[.., (c*kh + i)*kw + j, oh*OW + ow]
 // for every (i, j) with oh = (ih + ph - i) / sh and ow = (iw + pw - j) / sw
 // whole and in range, in (i, j) order.
@@ -17,6 +18,8 @@
 // sums in an unspecified order (float rounding may differ from the CPU in
 // the last bit); with stride >= kernel, the usual case, each pixel gets at
 // most one term and the result is exact.
+#include <algorithm>
+
 #include "tensor/cuda/common.cuh"
 
 namespace dl {
@@ -45,37 +48,68 @@ struct Strides4 {
 
 Strides4 strides4(const Tensor& t) { return {t.strides()[0], t.strides()[1], t.strides()[2], t.strides()[3]}; }
 
-// One thread per cols element, in cols' (contiguous) order.
-__global__ void im2col_kernel(Geometry g, const float* x, Strides4 xs, float* cols) {
-  const int64_t length = g.oh * g.ow, rows = g.c * g.kh * g.kw, total = g.n * rows * length;
-  for (int64_t e = grid_start(); e < total; e += grid_step()) {
-    const int64_t l = e % length, row = (e / length) % rows, n = e / (length * rows);
-    const int64_t j = row % g.kw, i = (row / g.kw) % g.kh, c = row / (g.kw * g.kh);
-    const int64_t ih = (l / g.ow) * g.sh - g.ph + i, iw = (l % g.ow) * g.sw - g.pw + j;
-    const bool inside = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
-    cols[e] = inside ? x[n * xs.n + c * xs.c + ih * xs.h + iw * xs.w] : 0.0f;
+// The divisions of the index arithmetic are most of these kernels' work, so
+// they are done once per thread and in I: int32 when every index fits (the
+// usual case; a 32-bit division is several times cheaper than a 64-bit one),
+// else int64. Addresses are always computed in int64.
+
+// One thread per (n, c, window l): it writes the kh*kw rows of cols that
+// channel c contributes at column l. For each tap, neighbouring threads
+// write neighbouring columns, so the stores coalesce.
+template <typename I>
+__global__ void im2col_kernel(Geometry geo, const float* x, Strides4 xs, float* cols) {
+  const I kh = I(geo.kh), kw = I(geo.kw), ow = I(geo.ow), channels = I(geo.c);
+  const I length = I(geo.oh) * ow, total = I(geo.n) * channels * length;
+  for (I e = I(grid_start()); e < total; e += I(grid_step())) {
+    const I l = e % length, nc = e / length;  // nc = n * C + c
+    const I n = nc / channels, c = nc - n * channels;
+    const I top = (l / ow) * I(geo.sh) - I(geo.ph), left = (l % ow) * I(geo.sw) - I(geo.pw);
+    const float* plane = x + int64_t(n) * xs.n + int64_t(c) * xs.c;
+    float* out = cols + int64_t(nc) * kh * kw * length + l;  // row (c*kh + i)*kw + j of image n
+    for (I i = 0; i < kh; ++i) {
+      const I ih = top + i;
+      for (I j = 0; j < kw; ++j) {
+        const I iw = left + j;
+        const bool inside = ih >= 0 && ih < I(geo.h) && iw >= 0 && iw < I(geo.w);
+        out[int64_t(i * kw + j) * length] = inside ? plane[int64_t(ih) * xs.h + int64_t(iw) * xs.w] : 0.0f;
+      }
+    }
   }
 }
 
-// One thread per image pixel of the contiguous out [N, C, H, W].
-__global__ void col2im_kernel(Geometry g, const float* cols, Strides4 cs, float* out) {
-  const int64_t total = g.n * g.c * g.h * g.w;
-  for (int64_t e = grid_start(); e < total; e += grid_step()) {
-    const int64_t iw = e % g.w, ih = (e / g.w) % g.h, c = (e / (g.w * g.h)) % g.c, n = e / (g.w * g.h * g.c);
+// One thread per image pixel of the contiguous out [N, C, H, W]. Row ih is
+// tap i of window oh when ih + ph - i = oh * sh, so only the taps
+// i = (ih + ph) mod sh, + sh, ... can land on it (and likewise for columns).
+template <typename I>
+__global__ void col2im_kernel(Geometry geo, const float* cols, Strides4 cs, float* out) {
+  const I h = I(geo.h), w = I(geo.w), c_count = I(geo.c), kh = I(geo.kh), kw = I(geo.kw);
+  const I sh = I(geo.sh), sw = I(geo.sw), oh = I(geo.oh), ow = I(geo.ow);
+  const I total = I(geo.n) * c_count * h * w;
+  for (I e = I(grid_start()); e < total; e += I(grid_step())) {
+    const I iw = e % w, ih = (e / w) % h, nc = e / (w * h);
+    const I n = nc / c_count, c = nc - n * c_count;
+    const float* image = cols + int64_t(n) * cs.n;
     float sum = 0.0f;
-    for (int64_t i = 0; i < g.kh; ++i) {
-      const int64_t top = ih + g.ph - i;  // = oh * sh when row ih is tap i of window oh
-      if (top < 0 || top % g.sh != 0 || top / g.sh >= g.oh) continue;
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const int64_t left = iw + g.pw - j;
-        if (left < 0 || left % g.sw != 0 || left / g.sw >= g.ow) continue;
-        const int64_t row = (c * g.kh + i) * g.kw + j, l = (top / g.sh) * g.ow + left / g.sw;
-        sum += cols[n * cs.n + row * cs.c + l * cs.h];
+    for (I i = (ih + I(geo.ph)) % sh; i < kh; i += sh) {
+      const I top = ih + I(geo.ph) - i;  // = oh_index * sh
+      if (top < 0) break;                // larger i only go further up
+      const I row_window = top / sh;
+      if (row_window >= oh) continue;
+      for (I j = (iw + I(geo.pw)) % sw; j < kw; j += sw) {
+        const I left = iw + I(geo.pw) - j;
+        if (left < 0) break;
+        const I col_window = left / sw;
+        if (col_window >= ow) continue;
+        const I row = (c * kh + i) * kw + j, l = row_window * ow + col_window;
+        sum += image[int64_t(row) * cs.c + int64_t(l) * cs.h];
       }
     }
     out[e] = sum;
   }
 }
+
+// Whether every index of a conv kernel over `elements` fits in int32.
+bool fits_int32(int64_t elements) { return elements < (int64_t(1) << 31) - 65535 * int64_t(kThreads); }
 
 // One thread per output of the contiguous out / indices [N, C, OH, OW]; the
 // scan is the CPU's: the window clipped to the image, -inf to start, a value
@@ -125,7 +159,12 @@ void CudaBackend::im2col(const Tensor& x, Pair kernel, Pair stride, Pair padding
   if (cols.numel() == 0) return;
   activate();
   const Geometry g = geometry(x.shape(), kernel, stride, padding);
-  im2col_kernel<<<grid_for(cols.numel()), kThreads, 0, cuda_stream()>>>(g, device_data<float>(x), strides4(x), device_data<float>(cols));
+  const auto launch = [&](auto index) {
+    im2col_kernel<decltype(index)><<<grid_for(g.n * g.c * g.oh * g.ow), kThreads, 0, cuda_stream()>>>(
+        g, device_data<float>(x), strides4(x), device_data<float>(cols));
+  };
+  if (fits_int32(std::max(cols.numel(), x.numel()))) launch(int32_t{});
+  else launch(int64_t{});
   DL_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -136,7 +175,12 @@ void CudaBackend::col2im(const Tensor& cols, Pair kernel, Pair stride, Pair padd
   const Geometry g = geometry(out.shape(), kernel, stride, padding);
   // cols [N, C*kh*kw, L]: its three strides travel in Strides4's n, c, h.
   const Strides4 cs = {cols.strides()[0], cols.strides()[1], cols.strides()[2], 0};
-  col2im_kernel<<<grid_for(out.numel()), kThreads, 0, cuda_stream()>>>(g, device_data<float>(cols), cs, device_data<float>(out));
+  const auto launch = [&](auto index) {
+    col2im_kernel<decltype(index)><<<grid_for(out.numel()), kThreads, 0, cuda_stream()>>>(
+        g, device_data<float>(cols), cs, device_data<float>(out));
+  };
+  if (fits_int32(std::max(cols.numel(), out.numel()))) launch(int32_t{});
+  else launch(int64_t{});
   DL_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -72,6 +72,12 @@ class CudaBackend final : public Backend {
                         const Tensor& dy, const Tensor& dy_scale, const Tensor& out) override;
   void batch_norm_backward_reduce(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& sum_dy,
                                   const Tensor& sum_dy_xmu) override;
+  void batch_norm_forward_params(const Tensor& mean, const Tensor& var, const Tensor& weight,
+                                 const Tensor& running_mean, const Tensor& running_var, double eps, double momentum,
+                                 double count, const Tensor& invstd, const Tensor& scale) override;
+  void batch_norm_backward_params(const Tensor& sum_dy, const Tensor& sum_dy_xmu, const Tensor& invstd,
+                                  const Tensor& scale, double count, const Tensor& sum_dy_xhat, const Tensor& xmu_coef,
+                                  const Tensor& const_coef) override;
   void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) override;
   void im2col(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
               std::array<int64_t, 2> padding, const Tensor& cols) override;
@@ -88,7 +94,7 @@ class CudaBackend final : public Backend {
   // For graph.cu: the stream, whether it is being captured, and the
   // allocator's graph pools (memory.cu, "Graph pools").
   CUstream_st* stream() const { return stream_; }
-  bool capturing() const;
+  bool capturing() const override;
   int begin_graph_pool();
   void end_graph_pool();
   void release_graph_pool(int id);

@@ -18,14 +18,15 @@
 // a workspace [S, R, C], and a second kernel adds the slices in order 0..S-1
 // (deterministic: no atomics).
 //
-// The tile kernel. A block of 16 x 16 threads computes a kTileM x 64 tile of
-// out (kTileM = 16 x kRows, 64 or 128 rows); the depth is walked in stages of
-// 16:
+// The tile kernel. A block of 16 x 16 threads computes a kTileM x kTileN tile
+// of out (16 kRows x 16 kCols: 64 x 64, 128 x 64 or 128 x 128); the depth is
+// walked in stages of 16:
 //   1. the block loads A[tile rows, k..k+16) and W[k..k+16, tile cols) into
 //      shared memory (zeros past the edges, so any R, C, D works);
-//   2. each thread multiplies them into its kRows x 4 accumulators, reading a
-//      column of the A tile and a row of the W tile into registers once per
-//      k: 4 kRows FMAs per kRows + 4 shared loads.
+//   2. each thread multiplies them into its kRows x kCols accumulators,
+//      reading a column of the A tile and a row of the W tile into registers
+//      once per k: kRows kCols FMAs per kRows + kCols shared loads (64 per 16
+//      for the 128 x 128 tile, which also halves the global loads per FMA).
 // Double buffering: while the block computes on stage s, each thread has
 // its elements of stage s + 1 in flight from global memory into registers
 // and stores them into the other shared copy afterwards; one __syncthreads
@@ -47,12 +48,9 @@ namespace dl {
 
 namespace {
 
-constexpr int kTileN = 64;   // columns of out per block
 constexpr int kDepth = 16;   // depth per shared-memory stage
 constexpr int kSide = 16;    // threads per block side
 constexpr int kThreadsPerBlock = kSide * kSide;
-constexpr int kCols = kTileN / kSide;  // outputs per thread along a row
-constexpr int kTallRows = 8;  // rows per thread of the 128-row tile
 constexpr int kPad = 4;       // words of padding per shared-tile row
 
 // One product out[R, C] (+)= A[R, D] @ W[D, C], with every index folded.
@@ -67,11 +65,12 @@ struct Gemm {
   bool w_along_cols = true;   // load W with columns fastest (else depth fastest)
 };
 
-// At least 2 blocks per SM: caps the registers at 128 per thread.
-template <typename T, int kRows>
+// At least 2 blocks per SM: caps the registers at 128 per thread (enough
+// for the 128 x 128 tile's 64 accumulators once its loops are unrolled).
+template <typename T, int kRows, int kCols>
 __global__ void __launch_bounds__(kThreadsPerBlock, 2) gemm_kernel(Gemm g, int64_t z_count, const T* a, const T* w,
                                                                    T* out) {
-  constexpr int kTileM = kSide * kRows;
+  constexpr int kTileM = kSide * kRows, kTileN = kSide * kCols;
   // Per thread and stage: kALoads elements of the A tile, kWLoads of the W tile.
   constexpr int kALoads = kTileM * kDepth / kThreadsPerBlock, kWLoads = kTileN * kDepth / kThreadsPerBlock;
   __shared__ T a_tile[2][kDepth][kTileM + kPad];  // k-major: step 2 reads a column as a row
@@ -95,12 +94,14 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) gemm_kernel(Gemm g, int64
       kk = g.w_along_cols ? e / kTileN : e % kDepth;
     };
     auto load = [&](uint32_t k0) {
+      #pragma unroll
       for (int r = 0; r < kALoads; ++r) {
         int row, kk;
         a_pos(tid + kThreadsPerBlock * r, row, kk);
         const uint32_t gr = row0 + row, gk = k0 + kk;
         a_next[r] = (gr < g.rows && gk < k_end) ? pa[fold_offset(g.a_row, gr) + fold_offset(g.a_depth, gk)] : T(0);
       }
+      #pragma unroll
       for (int r = 0; r < kWLoads; ++r) {
         int col, kk;
         w_pos(tid + kThreadsPerBlock * r, col, kk);
@@ -109,11 +110,13 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) gemm_kernel(Gemm g, int64
       }
     };
     auto store = [&](int copy) {
+      #pragma unroll
       for (int r = 0; r < kALoads; ++r) {
         int row, kk;
         a_pos(tid + kThreadsPerBlock * r, row, kk);
         a_tile[copy][kk][row] = a_next[r];
       }
+      #pragma unroll
       for (int r = 0; r < kWLoads; ++r) {
         int col, kk;
         w_pos(tid + kThreadsPerBlock * r, col, kk);
@@ -122,7 +125,9 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) gemm_kernel(Gemm g, int64
     };
 
     T acc[kRows][kCols];
+    #pragma unroll
     for (int i = 0; i < kRows; ++i)
+      #pragma unroll
       for (int j = 0; j < kCols; ++j) acc[i][j] = T(0);
 
     load(k_begin);
@@ -132,11 +137,16 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) gemm_kernel(Gemm g, int64
     for (uint32_t k0 = k_begin; k0 < k_end; k0 += kDepth) {
       const bool more = k0 + kDepth < k_end;
       if (more) load(k0 + kDepth);  // in flight while this stage computes
+      #pragma unroll
       for (int kk = 0; kk < kDepth; ++kk) {
         T a_frag[kRows], w_frag[kCols];
+        #pragma unroll
         for (int i = 0; i < kRows; ++i) a_frag[i] = a_tile[copy][kk][ty + kSide * i];
+        #pragma unroll
         for (int j = 0; j < kCols; ++j) w_frag[j] = w_tile[copy][kk][tx + kSide * j];
+        #pragma unroll
         for (int i = 0; i < kRows; ++i)
+          #pragma unroll
           for (int j = 0; j < kCols; ++j) acc[i][j] += a_frag[i] * w_frag[j];
       }
       if (more) store(copy ^ 1);
@@ -145,10 +155,12 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) gemm_kernel(Gemm g, int64
     }
 
     T* po = out + z * g.out_z;
+    #pragma unroll
     for (int i = 0; i < kRows; ++i) {
       const uint32_t r = row0 + ty + kSide * i;
       if (r >= g.rows) continue;
       const int64_t row_offset = fold_offset(g.out_row, r);
+      #pragma unroll
       for (int j = 0; j < kCols; ++j) {
         const uint32_t c = col0 + tx + kSide * j;
         if (c < g.cols) po[row_offset + fold_offset(g.out_col, c)] = acc[i][j];
@@ -182,38 +194,49 @@ int multiprocessors() {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Launches g as a grid of (col tiles, row tiles, z_count), with the 128-row
-// tile when that still makes two blocks per SM.
-template <typename T>
-void launch_gemm(const Gemm& g, int64_t z_count, const T* a, const T* w, T* out) {
-  const int64_t col_tiles = ceil_div(g.cols, kTileN);
-  const bool tall = ceil_div(g.rows, kSide * kTallRows) * col_tiles * z_count >= 2 * multiprocessors();
-  const int64_t row_tiles = ceil_div(g.rows, tall ? kSide * kTallRows : kSide * 4);
+// The tile shapes, largest first: rows and columns per thread.
+struct Tile {
+  int rows, cols;
+};
+constexpr Tile kTiles[] = {{8, 8}, {8, 4}, {4, 4}};
+
+int64_t blocks_for(const Gemm& g, Tile tile, int64_t z_count) {
+  return ceil_div(g.rows, kSide * tile.rows) * ceil_div(g.cols, kSide * tile.cols) * z_count;
+}
+
+template <typename T, int kRows, int kCols>
+void launch_tile(const Gemm& g, int64_t z_count, const T* a, const T* w, T* out) {
+  const int64_t col_tiles = ceil_div(g.cols, kSide * kCols), row_tiles = ceil_div(g.rows, kSide * kRows);
   check(row_tiles <= 65535, "matmul: ", g.rows, " output rows are too many for one launch");
   const dim3 threads(kSide, kSide);
   const dim3 blocks(static_cast<unsigned>(col_tiles), static_cast<unsigned>(row_tiles),
                     static_cast<unsigned>(z_count < 65535 ? z_count : 65535));
-  // The tall tile's two copies take 27 KiB of shared memory in float; in
-  // int64 they would pass the 48 KiB a block may have statically.
-  if constexpr (std::is_same_v<T, float>) {
-    if (tall) {
-      gemm_kernel<T, kTallRows><<<blocks, threads, 0, cuda_stream()>>>(g, z_count, a, w, out);
-      DL_CUDA_CHECK(cudaGetLastError());
-      return;
-    }
-  }
-  gemm_kernel<T, 4><<<blocks, threads, 0, cuda_stream()>>>(g, z_count, a, w, out);
+  gemm_kernel<T, kRows, kCols><<<blocks, threads, 0, cuda_stream()>>>(g, z_count, a, w, out);
   DL_CUDA_CHECK(cudaGetLastError());
 }
 
-// Runs one product (no z-batch). When its 64-row tiles cannot fill the GPU
-// twice and the depth is long, the depth is split (see the header) into at
-// most 64 slices of at least 128.
+// Launches g as a grid of (col tiles, row tiles, z_count) with the largest
+// tile that still makes a full wave of blocks (one per SM): a larger tile
+// does more multiply-adds per load, but idle SMs cost more.
+template <typename T>
+void launch_gemm(const Gemm& g, int64_t z_count, const T* a, const T* w, T* out) {
+  // Two copies of the 128-row tiles take 34 KiB of shared memory in float
+  // (of the 48 KiB a block may have statically); int64 keeps the small tile.
+  if constexpr (std::is_same_v<T, float>) {
+    if (blocks_for(g, kTiles[0], z_count) >= multiprocessors()) return launch_tile<T, 8, 8>(g, z_count, a, w, out);
+    if (blocks_for(g, kTiles[1], z_count) >= multiprocessors()) return launch_tile<T, 8, 4>(g, z_count, a, w, out);
+  }
+  launch_tile<T, 4, 4>(g, z_count, a, w, out);
+}
+
+// Runs one product (no z-batch). When its 128 x 128 tiles cannot fill the
+// GPU twice and the depth is long, the depth is split (see the header) into
+// at most 256 slices of at least 256.
 template <typename T>
 void run_gemm(Gemm g, const T* a, const T* w, T* out, Device device) {
-  const int64_t tiles = ceil_div(g.rows, kSide * 4) * ceil_div(g.cols, kTileN);
+  const int64_t tiles = blocks_for(g, kTiles[0], 1);
   const int64_t wanted = ceil_div(2 * multiprocessors(), tiles);
-  const int64_t slices = std::min<int64_t>({wanted, g.depth / 128, 64});
+  const int64_t slices = std::min<int64_t>({wanted, g.depth / 256, 256});
   if (slices <= 1) {
     g.slice_depth = g.depth;
     launch_gemm(g, 1, a, w, out);

@@ -49,6 +49,7 @@
 #include <cstdint>
 
 #include "tensor/cuda/common.cuh"
+#include "tensor/norm_math.h"
 
 namespace dl {
 
@@ -357,6 +358,61 @@ void CudaBackend::batch_norm_elemt(const Tensor& x, const Tensor& mean, const Te
   }
   DL_CUDA_CHECK(cudaGetLastError());
   if (!out_in_place) copy(o, out);
+}
+
+namespace {
+
+const float* data_or_null(const Tensor& t) { return t.defined() ? device_data<float>(t) : nullptr; }
+float* mutable_or_null(const Tensor& t) { return t.defined() ? device_data<float>(t) : nullptr; }
+
+__global__ void forward_params_kernel(int64_t channels, const float* mean, const float* var, const float* weight,
+                                      float* running_mean, float* running_var, BatchNormConstants<float> k,
+                                      float* invstd, float* scale) {
+  for (int64_t c = grid_start(); c < channels; c += grid_step()) {
+    batch_norm_forward_at(c, mean, var, weight, running_mean, running_var, k, invstd, scale);
+  }
+}
+
+__global__ void backward_params_kernel(int64_t channels, const float* sum_dy, const float* sum_dy_xmu,
+                                       const float* invstd, const float* scale, BatchNormConstants<float> k,
+                                       float* sum_dy_xhat, float* xmu_coef, float* const_coef) {
+  for (int64_t c = grid_start(); c < channels; c += grid_step()) {
+    batch_norm_backward_at(c, sum_dy, sum_dy_xmu, invstd, scale, k, sum_dy_xhat, xmu_coef, const_coef);
+  }
+}
+
+}  // namespace
+
+// One launch for all the per-channel scalars of a BatchNorm layer (the tensor
+// ops they replace took about 18 forward and 8 backward).
+void CudaBackend::batch_norm_forward_params(const Tensor& mean, const Tensor& var, const Tensor& weight,
+                                            const Tensor& running_mean, const Tensor& running_var, double eps,
+                                            double momentum, double count, const Tensor& invstd,
+                                            const Tensor& scale) {
+  check_channel_params("batch_norm_forward_params", {&mean, &var, &weight, &running_mean, &running_var, &invstd, &scale});
+  const int64_t channels = mean.numel();
+  if (channels == 0) return;
+  activate();
+  forward_params_kernel<<<grid_for(channels), kThreads, 0, cuda_stream()>>>(
+      channels, device_data<float>(mean), device_data<float>(var), data_or_null(weight), mutable_or_null(running_mean),
+      mutable_or_null(running_var), batch_norm_constants<float>(eps, momentum, count), device_data<float>(invstd),
+      device_data<float>(scale));
+  DL_CUDA_CHECK(cudaGetLastError());
+}
+
+void CudaBackend::batch_norm_backward_params(const Tensor& sum_dy, const Tensor& sum_dy_xmu, const Tensor& invstd,
+                                             const Tensor& scale, double count, const Tensor& sum_dy_xhat,
+                                             const Tensor& xmu_coef, const Tensor& const_coef) {
+  check_channel_params("batch_norm_backward_params",
+                       {&sum_dy, &sum_dy_xmu, &invstd, &scale, &sum_dy_xhat, &xmu_coef, &const_coef});
+  const int64_t channels = sum_dy.numel();
+  if (channels == 0) return;
+  activate();
+  backward_params_kernel<<<grid_for(channels), kThreads, 0, cuda_stream()>>>(
+      channels, device_data<float>(sum_dy), device_data<float>(sum_dy_xmu), device_data<float>(invstd),
+      device_data<float>(scale), batch_norm_constants<float>(0.0, 0.0, count), device_data<float>(sum_dy_xhat),
+      device_data<float>(xmu_coef), device_data<float>(const_coef));
+  DL_CUDA_CHECK(cudaGetLastError());
 }
 
 void CudaBackend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double slope, const Tensor& dx) {
