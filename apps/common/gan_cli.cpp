@@ -29,13 +29,18 @@ struct CheckpointFlags {
     add_threads_flag(args, &threads);
     args.add_check([this] { usage_check(seed >= 0, "--seed", "must be >= 0"); });
   }
+  template <typename Options>
+  void apply_to(Options& options) const {
+    options.checkpoint = checkpoint;
+    options.seed = seed;
+    options.device = parse_device_flag(device);
+  }
 };
 
 int train(const std::string& variant, int argc, char** argv) {
   GanConfig c = gan_defaults(variant);
   GanTrainOptions options;
-  std::string device = "auto";
-  int64_t threads = 0;
+  TrainLoopFlags loop;
   ArgParser args(variant + " train", std::string("Train ") + summary_of(variant) +
                                          " on MNIST. Writes checkpoints/latest.safetensors each epoch, "
                                          "samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
@@ -51,34 +56,18 @@ int train(const std::string& variant, int argc, char** argv) {
   if (c.traits().class_head) args.add("--lambda-class", &c.lambda_class, "weight of the class cross-entropy");
   args.add("--ema", &c.ema, "decay of the moving average of G's weights used for samples and eval (0: off)");
   args.add("--seed", &c.seed, "seed of the weights, the data order and the latent codes");
-  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
-  add_threads_flag(args, &threads);
-  args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
-  args.add("--run", &options.run_dir, "run directory (default: runs/" + variant + "-<time>; with --resume: runs/latest)");
-  args.add_switch("--resume", &options.resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
-  args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
-  args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
+  loop.add_to(args, variant);
   args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
-  args.add_check([&] {
-    try {
-      c.validate();
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-    usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
-    usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
-  });
+  add_validation(args, [&] { c.validate(); });
   if (!args.parse(argc, argv, 2)) return 0;
-  if (options.resume) {
+  if (loop.resume) {
     // A resumed run keeps its checkpoint's config; only its length may change.
-    for (const char* flag : {"--batch", "--noise", "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss",
-                             "--real-label", "--lambda-class", "--ema", "--seed", "--train-limit"}) {
-      usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
-    }
+    check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss",
+                                         "--real-label", "--lambda-class", "--ema", "--seed", "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }
   options.config = c;
-  options.device = parse_device_flag(device);
+  loop.apply_to(options);
   return train_gan(options);
 }
 
@@ -109,9 +98,7 @@ int eval(const std::string& variant, int argc, char** argv) {
   args.add("--out", &options.out, "output directory (default: <run>/eval)");
   args.add_check([&] { usage_check(options.samples >= 10, "--samples", "must be >= 10"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.checkpoint = common.checkpoint;
-  options.seed = common.seed;
-  options.device = parse_device_flag(common.device);
+  common.apply_to(options);
   print_gan_report(evaluate_gan(options));
   return 0;
 }
@@ -131,9 +118,7 @@ int sample(const std::string& variant, int argc, char** argv) {
   args.add("--samples", &options.samples, "images in the IDX files");
   args.add_check([&] { usage_check(options.samples >= 1, "--samples", "must be >= 1"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.checkpoint = common.checkpoint;
-  options.seed = common.seed;
-  options.device = parse_device_flag(common.device);
+  common.apply_to(options);
   std::printf("wrote %s\n", sample_gan(options).c_str());
   if (!options.idx_prefix.empty()) {
     std::printf("wrote %s-images-idx3-ubyte and %s-labels-idx1-ubyte (%lld images)\n", options.idx_prefix.c_str(),
