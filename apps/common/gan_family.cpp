@@ -495,8 +495,8 @@ GanReport evaluate_gan(const GanEvalOptions& options) {
 
   const Samples samples = draw_samples(*gan, options.samples, static_cast<uint64_t>(options.seed));
   const Judgement judged = judge_images(*judge, samples.images);
-  report.coverage = coverage(judged.digit, judged.confidence, 0.9, kClasses);
   const GanBar& bar = report.bar;
+  report.coverage = coverage(judged.digit, judged.confidence, bar.confidence, kClasses);
   if (gan->traits.label_in_g) {
     report.accuracy = label_accuracy(samples.labels, judged.digit, kClasses);
     std::vector<int64_t> columns;
@@ -524,8 +524,8 @@ void print_gan_report(const GanReport& report) {
     for (int d : row) std::printf(" %d", d);
     std::printf("\n");
   }
-  std::printf("%lld samples: confident share (judge confidence >= 0.9) %.4f\n",
-              static_cast<long long>(report.samples), report.coverage.confident_share);
+  std::printf("%lld samples: confident share (judge confidence >= %.2f) %.4f\n",
+              static_cast<long long>(report.samples), bar.confidence, report.coverage.confident_share);
   std::printf("share of each digit:");
   for (double s : report.coverage.digit_share) std::printf(" %.3f", s);
   std::printf("  (min %.3f, max %.3f)\n", report.coverage.min_share, report.coverage.max_share);

@@ -151,6 +151,7 @@ std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::strin
 
 // The bars of the issue, per variant.
 struct GanBar {
+  double confidence = 0.9;  // the judge's confidence that makes a sample "confident"
   double confident_share = 0, min_share = 0, max_share = 1;  // dcgan
   double accuracy = 0, class_accuracy = 0;                   // cgan, acgan
   bool grid_columns = false;  // cgan: all 10 grid columns show their digit
