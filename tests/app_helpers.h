@@ -11,15 +11,19 @@
 namespace test {
 
 // <dir>/data/: an MNIST directory with 8 training and 20 test images, the
-// first ones of real MNIST when data/mnist is there, random ones otherwise.
+// first ones of real MNIST when it is in $MNIST_DIR or data/mnist, random
+// ones otherwise (also when that path is a broken link).
 inline void write_small_mnist(const TempDir& dir) {
   std::filesystem::create_directories(dir.file("data"));
+  const std::string mnist = dl::resolve_mnist_dir("");
+  std::error_code error;
+  const bool real = std::filesystem::exists(mnist + "/t10k-labels-idx1-ubyte", error);
   for (const bool train : {true, false}) {
     const int64_t n = train ? 8 : 20;
     const std::string prefix = dir.file(std::string("data/") + (train ? "train" : "t10k"));
     dl::Tensor images, labels;
-    if (std::filesystem::exists("data/mnist/t10k-labels-idx1-ubyte")) {
-      const dl::MnistSplit split = dl::load_mnist("data/mnist", train);
+    if (real) {
+      const dl::MnistSplit split = dl::load_mnist(mnist, train);
       images = split.images.narrow(0, 0, n);
       labels = split.labels.narrow(0, 0, n).to(dl::DType::Float32);
     } else {

@@ -126,6 +126,26 @@ TEST_CASE("gan family EMA generator: starts as G, then moves towards it with the
 }
 
 namespace {
+// gan_app_main on a command line.
+int run_app_with(const std::string& variant, std::vector<std::string> words) {
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  return gan_app_main(variant, static_cast<int>(argv.size()), argv.data());
+}
+}  // namespace
+
+TEST_CASE("gan family command line: usage errors exit 2, failures 1") {
+  CHECK(run_app_with("dcgan", {"dcgan", "train", "--lambda-class", "1"}) == 2);  // acgan's only
+  CHECK(run_app_with("acgan", {"acgan", "train", "--ema", "1"}) == 2);
+  CHECK(run_app_with("acgan", {"acgan", "train", "--real-label", "0"}) == 2);
+  CHECK(run_app_with("cgan", {"cgan", "train", "--resume", "--seed", "2"}) == 2);
+  CHECK(run_app_with("cgan", {"cgan", "eval", "--samples", "5"}) == 2);
+  CHECK(run_app_with("cgan", {"cgan", "traverse"}) == 2);
+  CHECK(run_app_with("dcgan", {"dcgan", "eval", "--device", "cpu", "--judge", "/nonexistent/judge.safetensors"}) == 1);
+  CHECK(run_app_with("acgan", {"acgan", "sample", "--help"}) == 0);
+}
+
+namespace {
 
 GanTrainOptions small_run(const std::string& variant, const test::TempDir& dir, const std::string& name) {
   GanTrainOptions o;
