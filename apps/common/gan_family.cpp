@@ -272,16 +272,13 @@ void GanModel::save(const std::string& path, const TrainPosition& pos) const {
   add(with_prefix("D.", D->state_dict()));
   add(with_prefix("optim.d.", opt_d->state_dict()));
   add(with_prefix("optim.g.", opt_g->state_dict()));
-  save_safetensors(path, tensors,
-                   {{"format", kFormat},
-                    {"variant", config.variant},
-                    {"config", to_json(config.to_json())},
-                    {"epoch", std::to_string(pos.epoch)},
-                    {"batch", std::to_string(pos.batch)},
-                    {"iteration", std::to_string(pos.iteration)},
-                    {"rng_seed", std::to_string(rng.seed)},
-                    {"rng_offset", std::to_string(rng.offset)},
-                    {"ema_updates", std::to_string(ema_updates)}});
+  SafetensorsMetadata metadata = {
+      {"format", kFormat}, {"variant", config.variant}, {"config", to_json(config.to_json())}};
+  for (const auto& part : {position_metadata(pos), generator_metadata(rng)}) {
+    metadata.insert(metadata.end(), part.begin(), part.end());
+  }
+  metadata.push_back({"ema_updates", std::to_string(ema_updates)});
+  save_safetensors(path, tensors, metadata);
 }
 
 TrainPosition GanModel::restore(const SafetensorsFile& file) {
@@ -290,14 +287,10 @@ TrainPosition GanModel::restore(const SafetensorsFile& file) {
   load_module(file, "D.", *D);
   load_optimizer(file, "optim.d.", *opt_d);
   load_optimizer(file, "optim.g.", *opt_g);
-  rng.seed = static_cast<uint64_t>(metadata_int(file, "rng_seed", config.seed));
-  rng.offset = static_cast<uint64_t>(metadata_int(file, "rng_offset", 0));
+  rng = read_generator(file, static_cast<uint64_t>(config.seed));
   ema_updates = metadata_int(file, "ema_updates", 0);
-  const TrainPosition pos{metadata_int(file, "epoch", 0), metadata_int(file, "batch", 0),
-                          metadata_int(file, "iteration", 0)};
-  check(pos.epoch >= 0 && pos.batch >= 0 && pos.iteration >= 0 && ema_updates >= 0, file.name,
-        ": negative position in metadata");
-  return pos;
+  check(ema_updates >= 0, file.name, ": negative ema_updates in metadata");
+  return read_position(file);
 }
 
 std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::string& variant, Device device) {
