@@ -182,6 +182,7 @@ void smoke(const std::string& variant) {
     CAPTURE(file);
     CHECK(std::filesystem::exists(full.run_dir + "/" + file));
   }
+  CHECK(std::filesystem::exists(full.run_dir + "/class_accuracy.svg") == (variant == "acgan"));
   std::vector<std::string> columns;
   const auto rows = read_csv_numbers(full.run_dir + "/losses.csv", &columns);
   CHECK(columns == GanModel::log_columns(variant));

@@ -388,6 +388,10 @@ int train_gan(const GanTrainOptions& options) {
     if (gan->traits.class_head) losses.push_back("loss_C");
     write_curves(run->file("losses.svg"), app + " losses", "loss", log, losses);
     write_curves(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
+    if (gan->traits.class_head) {
+      write_curves(run->file("class_accuracy.svg"), "Class head accuracy", "accuracy", log,
+                   {"acc_C(x)", "acc_C(G(z))"});
+    }
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
   const int status = run_training(loader, pos, loop, log, hooks);
