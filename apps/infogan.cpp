@@ -47,8 +47,8 @@ int train(int argc, char** argv) {
   const std::string preset = peek_flag(argc, argv, 2, "--preset");
   InfoGanConfig c = infogan_preset(preset.empty() ? "best" : preset);
   InfoGanTrainOptions options;
-  std::string device = "auto", cuda_graph = "on";
-  int64_t threads = 0;
+  TrainLoopFlags loop;
+  std::string cuda_graph = "on";
   ArgParser args("infogan train", "Train an InfoGAN on MNIST (lab spec). Writes checkpoints/latest.safetensors each "
                                   "epoch, samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
   args.add_choice("--preset", &c.preset, {"lab", "best"}, "hyper-parameter preset (lab = the spec)");
@@ -64,41 +64,23 @@ int train(int argc, char** argv) {
   args.add("--beta2", &c.beta2, "Adam beta2");
   args.add_choice("--g-loss", &c.g_loss, {"nonsaturating", "saturating"}, "generator loss");
   args.add("--seed", &c.seed, "seed of the weights, the data order and the codes");
-  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
-  add_threads_flag(args, &threads);
-  args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
-  args.add("--run", &options.run_dir, "run directory (default: runs/infogan-<time>; with --resume: runs/latest)");
-  args.add_switch("--resume", &options.resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
-  args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
-  args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
+  loop.add_to(args, "infogan");
   args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
   args.add_choice("--cuda-graph", &cuda_graph, {"on", "off"},
                   "on a GPU, replay each step from a CUDA graph (same numbers, less host work)");
-  args.add("--read-every", &options.read_every,
-           "read the logged values back every N iterations (0: 1 on the CPU, 25 on a GPU)");
-  args.add_check([&] {
-    try {
-      c.validate();
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-    usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
-    usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
-    usage_check(options.read_every >= 0, "--read-every", "must be >= 0");
-  });
+  add_validation(args, [&] { c.validate(); });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.cuda_graph = cuda_graph == "on";
-  if (options.resume) {
+  if (loop.resume) {
     // A resumed run keeps the config of its checkpoint, so that it continues
     // exactly; only the length of the run may change.
-    for (const char* flag : {"--preset", "--batch", "--noise", "--cont", "--lambda", "--lambda-cont", "--lr-g",
-                             "--lr-d", "--beta1", "--beta2", "--g-loss", "--seed", "--train-limit"}) {
-      usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
-    }
+    check_not_given_when_resuming(args, {"--preset", "--batch", "--noise", "--cont", "--lambda", "--lambda-cont",
+                                         "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss", "--seed",
+                                         "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }
   options.config = c;
-  options.device = parse_device_flag(device);
+  options.cuda_graph = cuda_graph == "on";
+  loop.apply_to(options);
   return train_infogan(options);
 }
 

@@ -10,32 +10,13 @@
 #include "common/mnist_judge.h"
 #include "dl.h"
 #include "doctest/doctest.h"
+#include "app_helpers.h"
 #include "helpers.h"
 
 using namespace dl;
+using test::write_small_mnist;
 
 namespace {
-
-// data/: 8 training and 20 test images (real MNIST when present).
-void write_small_mnist(const test::TempDir& dir) {
-  std::filesystem::create_directories(dir.file("data"));
-  for (const bool train : {true, false}) {
-    const int64_t n = train ? 8 : 20;
-    const std::string prefix = dir.file(std::string("data/") + (train ? "train" : "t10k"));
-    Tensor images, labels;
-    if (std::filesystem::exists("data/mnist/t10k-labels-idx1-ubyte")) {
-      const MnistSplit split = load_mnist("data/mnist", train);
-      images = split.images.narrow(0, 0, n);
-      labels = split.labels.narrow(0, 0, n).to(DType::Float32);
-    } else {
-      Generator g(7);
-      images = (rand({n, 28, 28}, DType::Float32, &g) * 255.0).to(DType::UInt8);
-      labels = (rand({n}, DType::Float32, &g) * 10.0);
-    }
-    write_idx(prefix + "-images-idx3-ubyte", images, IdxType::UInt8);
-    write_idx(prefix + "-labels-idx1-ubyte", labels.to(DType::UInt8), IdxType::UInt8);
-  }
-}
 
 InfoGanTrainOptions small_run(const test::TempDir& dir, const std::string& name) {
   InfoGanTrainOptions o;

@@ -39,4 +39,27 @@ int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_
   return value;
 }
 
+SafetensorsMetadata position_metadata(const TrainPosition& pos) {
+  return {{"epoch", std::to_string(pos.epoch)},
+          {"batch", std::to_string(pos.batch)},
+          {"iteration", std::to_string(pos.iteration)}};
+}
+
+TrainPosition read_position(const SafetensorsFile& file) {
+  const TrainPosition pos{metadata_int(file, "epoch", 0), metadata_int(file, "batch", 0),
+                          metadata_int(file, "iteration", 0)};
+  check(pos.epoch >= 0 && pos.batch >= 0 && pos.iteration >= 0, file.name, ": negative position in metadata");
+  return pos;
+}
+
+SafetensorsMetadata generator_metadata(const Generator& generator) {
+  return {{"rng_seed", std::to_string(generator.seed)}, {"rng_offset", std::to_string(generator.offset)}};
+}
+
+Generator read_generator(const SafetensorsFile& file, uint64_t fallback_seed) {
+  Generator generator(static_cast<uint64_t>(metadata_int(file, "rng_seed", static_cast<int64_t>(fallback_seed))));
+  generator.offset = static_cast<uint64_t>(metadata_int(file, "rng_offset", 0));
+  return generator;
+}
+
 }  // namespace dl

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/training.h"
 #include "data/safetensors.h"
 #include "nn/module.h"
 #include "optim/optimizer.h"
@@ -31,5 +32,15 @@ void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Opti
 // key is absent; Error naming the file when it is not an integer.
 int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_t fallback);
 bool has_metadata(const SafetensorsFile& file, const std::string& key);
+
+// A run's position as metadata ("epoch", "batch", "iteration"), and back:
+// absent keys read as 0; Error naming the file when a value is negative.
+SafetensorsMetadata position_metadata(const TrainPosition& pos);
+TrainPosition read_position(const SafetensorsFile& file);
+
+// A Philox stream's state as metadata ("rng_seed", "rng_offset"), and back:
+// absent keys read as `fallback_seed` and offset 0.
+SafetensorsMetadata generator_metadata(const Generator& generator);
+Generator read_generator(const SafetensorsFile& file, uint64_t fallback_seed);
 
 }  // namespace dl

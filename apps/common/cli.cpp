@@ -172,6 +172,40 @@ Device parse_device_flag(const std::string& text) {
   }
 }
 
+void TrainLoopFlags::add_to(ArgParser& args, const std::string& app) {
+  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+  add_threads_flag(args, &threads);
+  args.add("--data", &data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  args.add("--run", &run_dir, "run directory (default: runs/" + app + "-<time>; with --resume: runs/latest)");
+  args.add_switch("--resume", &resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
+  args.add("--log-every", &log_every, "iterations between progress lines when not on a terminal");
+  args.add("--max-iters", &max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
+  args.add("--read-every", &read_every, "read the logged values back every N iterations (0: 1 on the CPU, 25 on a GPU)");
+  args.add_check([this] {
+    usage_check(log_every >= 1, "--log-every", "must be >= 1");
+    usage_check(max_iterations >= 0, "--max-iters", "must be >= 0");
+    usage_check(read_every >= 0, "--read-every", "must be >= 0");
+  });
+}
+
+void add_validation(ArgParser& args, std::function<void()> validate) {
+  args.add_check([validate = std::move(validate)] {
+    try {
+      validate();
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  });
+}
+
+void check_not_given_when_resuming(const ArgParser& args, const std::vector<std::string>& flags) {
+  for (const std::string& flag : flags) {
+    usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
+  }
+}
+
 int run_app(const std::string& app, const std::function<int()>& body) {
   try {
     return body();

@@ -25,26 +25,39 @@ InfoGanGenerator::InfoGanGenerator(const InfoGanShape& shape) {
                   layer(std::make_shared<Sigmoid>())}));
 }
 
+std::shared_ptr<Sequential> spec_discriminator_trunk(int64_t in_channels) {
+  return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      layer(std::make_shared<Conv2d>(in_channels, 64, 4, 2, 1, false)), layer(std::make_shared<LeakyReLU>(0.1)),  // 64x14x14
+      layer(std::make_shared<Conv2d>(64, 128, 4, 2, 1, false)),  // 128x7x7
+      layer(std::make_shared<BatchNorm2d>(128)), layer(std::make_shared<LeakyReLU>(0.1)),
+      layer(std::make_shared<Conv2d>(128, 256, 7, 1, 0, false)),  // 256x1x1
+      layer(std::make_shared<BatchNorm2d>(256)), layer(std::make_shared<LeakyReLU>(0.1))});
+}
+
+std::shared_ptr<Sequential> spec_real_head() {
+  return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      layer(std::make_shared<Conv2d>(256, 1, 1)), layer(std::make_shared<Sigmoid>())});
+}
+
+std::shared_ptr<Sequential> spec_code_head(int64_t outputs) {
+  return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      layer(std::make_shared<Conv2d>(256, 128, 1, 1, 0, false)), layer(std::make_shared<BatchNorm2d>(128)),
+      layer(std::make_shared<LeakyReLU>(0.1)), layer(std::make_shared<Conv2d>(128, outputs, 1))});
+}
+
+void check_spec_images(const Tensor& images, int64_t channels) {
+  check(images.dim() == 4 && images.size(1) == channels && images.size(2) == 28 && images.size(3) == 28,
+        "Discriminator: expected images [N, ", channels, ", 28, 28], got ", images.shape());
+}
+
 InfoGanDiscriminator::InfoGanDiscriminator(const InfoGanShape& shape) : shape_(shape) {
-  main = register_module(
-      "main", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                  layer(std::make_shared<Conv2d>(1, 64, 4, 2, 1, false)), layer(std::make_shared<LeakyReLU>(0.1)),  // 64x14x14
-                  layer(std::make_shared<Conv2d>(64, 128, 4, 2, 1, false)),  // 128x7x7
-                  layer(std::make_shared<BatchNorm2d>(128)), layer(std::make_shared<LeakyReLU>(0.1)),
-                  layer(std::make_shared<Conv2d>(128, 256, 7, 1, 0, false)),  // 256x1x1
-                  layer(std::make_shared<BatchNorm2d>(256)), layer(std::make_shared<LeakyReLU>(0.1))}));
-  D = register_module("D", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                               layer(std::make_shared<Conv2d>(256, 1, 1)), layer(std::make_shared<Sigmoid>())}));
-  Q = register_module(
-      "Q", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-               layer(std::make_shared<Conv2d>(256, 128, 1, 1, 0, false)), layer(std::make_shared<BatchNorm2d>(128)),
-               layer(std::make_shared<LeakyReLU>(0.1)),
-               layer(std::make_shared<Conv2d>(128, shape.n_cat + 2 * shape.n_cont, 1))}));
+  main = register_module("main", spec_discriminator_trunk(1));
+  D = register_module("D", spec_real_head());
+  Q = register_module("Q", spec_code_head(shape.n_cat + 2 * shape.n_cont));
 }
 
 InfoGanDiscriminator::Heads InfoGanDiscriminator::heads(const Tensor& images) {
-  check(images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 && images.size(3) == 28,
-        "Discriminator: expected images [N, 1, 28, 28], got ", images.shape());
+  check_spec_images(images, 1);
   const Tensor trunk = (*main)(images);           // [N, 256, 1, 1]
   const Tensor q = (*Q)(trunk).flatten(1);        // [N, n_cat + 2 n_cont]
   Heads out;

@@ -27,6 +27,19 @@ class InfoGanGenerator : public Module {
   std::shared_ptr<Sequential> main;
 };
 
+// The spec's discriminator parts, which InfoGanDiscriminator and the GAN
+// family's discriminator (gan_models.h) are built from:
+// - the trunk `main`: images [N, in_channels, 28, 28] -> [N, 256, 1, 1]
+//   (in_channels 1 in the spec; 2 when a label plane is concatenated);
+// - the real/fake head `D`: Conv2d(256, 1, 1) + Sigmoid;
+// - the code head `Q`: Conv2d(256, 128, 1) + BN + LeakyReLU(0.1) +
+//   Conv2d(128, outputs, 1) (also AC-GAN's class head).
+std::shared_ptr<Sequential> spec_discriminator_trunk(int64_t in_channels);
+std::shared_ptr<Sequential> spec_real_head();
+std::shared_ptr<Sequential> spec_code_head(int64_t outputs);
+// Error unless images is [N, channels, 28, 28].
+void check_spec_images(const Tensor& images, int64_t channels);
+
 // Images [N, 1, 28, 28] -> the probability that each is real, and Q's
 // prediction of the codes that made it.
 class InfoGanDiscriminator : public Module {

@@ -154,4 +154,40 @@ Purity purity(const CountMatrix& counts) {
   return result;
 }
 
+Coverage coverage(const std::vector<int64_t>& digits, const std::vector<double>& confidence, double threshold, int k) {
+  check(!digits.empty() && digits.size() == confidence.size(), "coverage: expected one confidence per digit, got ",
+        digits.size(), " digits and ", confidence.size(), " confidences");
+  Coverage result;
+  std::vector<int64_t> counts(static_cast<size_t>(k), 0);
+  int64_t confident = 0;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    check(digits[i] >= 0 && digits[i] < k, "coverage: digit ", digits[i], " is not in [0, ", k, ")");
+    ++counts[static_cast<size_t>(digits[i])];
+    confident += confidence[i] >= threshold;
+  }
+  const int64_t n = static_cast<int64_t>(digits.size());
+  result.confident_share = fraction(confident, n);
+  for (int64_t c : counts) result.digit_share.push_back(fraction(c, n));
+  const auto [lo, hi] = std::minmax_element(result.digit_share.begin(), result.digit_share.end());
+  result.min_share = *lo;
+  result.max_share = *hi;
+  return result;
+}
+
+LabelAccuracy label_accuracy(const std::vector<int64_t>& labels, const std::vector<int64_t>& digits, int k) {
+  const CountMatrix counts = confusion_matrix(labels, digits, k);
+  LabelAccuracy result;
+  int64_t right = 0;
+  for (int c = 0; c < k; ++c) {
+    int64_t n = 0;
+    for (int64_t v : counts[static_cast<size_t>(c)]) n += v;
+    check(n > 0, "label_accuracy: no samples of class ", c);
+    right += counts[static_cast<size_t>(c)][static_cast<size_t>(c)];
+    result.per_class.push_back(fraction(counts[static_cast<size_t>(c)][static_cast<size_t>(c)], n));
+  }
+  result.overall = fraction(right, total(counts));
+  result.min = *std::min_element(result.per_class.begin(), result.per_class.end());
+  return result;
+}
+
 }  // namespace dl

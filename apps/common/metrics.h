@@ -54,4 +54,29 @@ struct Purity {
 };
 Purity purity(const CountMatrix& counts);
 
+// ---- the GAN family's scores (apps/dcgan, apps/cgan, apps/acgan) -------------
+
+// An unconditional generator's samples as the judge reads them (DCGAN):
+// the share read with confidence >= threshold, and each digit's share of
+// all samples (coverage: a model that draws only some digits scores low).
+struct Coverage {
+  double confident_share = 0;
+  std::vector<double> digit_share;  // [k], sums to 1
+  double min_share = 0, max_share = 0;
+};
+// digits[i] in [0, k) and confidence[i] of sample i; Error when the sizes
+// differ, there are no samples or a digit is out of range.
+Coverage coverage(const std::vector<int64_t>& digits, const std::vector<double>& confidence, double threshold, int k);
+
+// A conditional generator's samples (cGAN, AC-GAN): per requested label,
+// the fraction of its samples the judge reads as that label; the overall
+// fraction, and the worst class.
+struct LabelAccuracy {
+  std::vector<double> per_class;  // [k]
+  double overall = 0, min = 0;
+};
+// Error when the sizes differ, a value is out of range, or a class has no
+// samples.
+LabelAccuracy label_accuracy(const std::vector<int64_t>& labels, const std::vector<int64_t>& digits, int k);
+
 }  // namespace dl

@@ -125,8 +125,7 @@ int train_judge(const JudgeTrainOptions& requested) {
   if (resumed) {
     load_module(*resumed, "model.", model);
     load_optimizer(*resumed, "optim.", adam);
-    pos = {metadata_int(*resumed, "epoch", 0), metadata_int(*resumed, "batch", 0),
-           metadata_int(*resumed, "iteration", 0)};
+    pos = read_position(*resumed);
     restore_log(log.path(), pos.iteration, log);
   }
   const MnistSplit train = load_training_split(options.data_dir, options.train_limit);
@@ -173,12 +172,10 @@ int train_judge(const JudgeTrainOptions& requested) {
     std::vector<NamedTensor> tensors = with_prefix("model.", model.state_dict());
     const std::vector<NamedTensor> state = with_prefix("optim.", adam.state_dict());
     tensors.insert(tensors.end(), state.begin(), state.end());
-    save_safetensors(checkpoint, tensors,
-                     {{"format", "mnist-classifier-1"},
-                      {"config", to_json(config_json(options))},
-                      {"epoch", std::to_string(at.epoch)},
-                      {"batch", std::to_string(at.batch)},
-                      {"iteration", std::to_string(at.iteration)}});
+    SafetensorsMetadata metadata = {{"format", "mnist-classifier-1"}, {"config", to_json(config_json(options))}};
+    const SafetensorsMetadata position = position_metadata(at);
+    metadata.insert(metadata.end(), position.begin(), position.end());
+    save_safetensors(checkpoint, tensors, metadata);
   };
   const int status = run_training(loader, pos, loop, log, hooks);
   if (status == 0 && pos.epoch == options.epochs) std::cout << "mnist_classifier: saved " << checkpoint << "\n";

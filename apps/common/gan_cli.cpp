@@ -1,0 +1,146 @@
+// gan_cli.cpp — the command line shared by apps/dcgan, apps/cgan and
+// apps/acgan (gan_app_main in gan_family.h): the same commands and flags,
+// except --lambda-class, which only acgan has.
+#include <cstdio>
+
+#include "common/cli.h"
+#include "common/gan_family.h"
+#include "common/mnist_judge.h"
+
+namespace dl {
+
+namespace {
+
+const char* summary_of(const std::string& variant) {
+  if (variant == "dcgan") return "an unconditional DCGAN (the spec's G and D, no Q head)";
+  if (variant == "cgan") return "a conditional GAN (the label one-hot into G, and as an image plane into D)";
+  return "an AC-GAN (the label into G; D also predicts the class)";
+}
+
+// The flags eval and sample share.
+struct CheckpointFlags {
+  std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto";
+  int64_t seed = 1, threads = 0;
+
+  void add_to(ArgParser& args) {
+    args.add("--checkpoint", &checkpoint, "checkpoint (train writes <run>/checkpoints/latest.safetensors)");
+    args.add("--seed", &seed, "seed of the grid's noise and of the samples");
+    args.add("--device", &device, "cpu, cuda, cuda:N or auto");
+    add_threads_flag(args, &threads);
+    args.add_check([this] { usage_check(seed >= 0, "--seed", "must be >= 0"); });
+  }
+  template <typename Options>
+  void apply_to(Options& options) const {
+    options.checkpoint = checkpoint;
+    options.seed = seed;
+    options.device = parse_device_flag(device);
+  }
+};
+
+int train(const std::string& variant, int argc, char** argv) {
+  GanConfig c = gan_defaults(variant);
+  GanTrainOptions options;
+  TrainLoopFlags loop;
+  ArgParser args(variant + " train", std::string("Train ") + summary_of(variant) +
+                                         " on MNIST. Writes checkpoints/latest.safetensors each epoch, "
+                                         "samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
+  args.add("--epochs", &c.epochs, "passes over the training set");
+  args.add("--batch", &c.batch, "batch size");
+  args.add("--noise", &c.noise, "noise dimensions z ~ N(0, 1)");
+  args.add("--lr-g", &c.lr_g, "Adam learning rate of G");
+  args.add("--lr-d", &c.lr_d, "Adam learning rate of D");
+  args.add("--beta1", &c.beta1, "Adam beta1");
+  args.add("--beta2", &c.beta2, "Adam beta2");
+  args.add_choice("--g-loss", &c.g_loss, {"nonsaturating", "saturating"}, "generator loss");
+  args.add("--real-label", &c.real_label, "D's target for real images (< 1: one-sided label smoothing)");
+  if (c.traits().class_head) args.add("--lambda-class", &c.lambda_class, "weight of the class cross-entropy");
+  args.add("--ema", &c.ema, "decay of the moving average of G's weights used for samples and eval (0: off)");
+  args.add("--seed", &c.seed, "seed of the weights, the data order and the latent codes");
+  loop.add_to(args, variant);
+  args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
+  add_validation(args, [&] { c.validate(); });
+  if (!args.parse(argc, argv, 2)) return 0;
+  if (loop.resume) {
+    // A resumed run keeps its checkpoint's config; only its length may change.
+    check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss",
+                                         "--real-label", "--lambda-class", "--ema", "--seed", "--train-limit"});
+    if (args.given("--epochs")) options.resume_epochs = c.epochs;
+  }
+  options.config = c;
+  loop.apply_to(options);
+  return train_gan(options);
+}
+
+int eval(const std::string& variant, int argc, char** argv) {
+  CheckpointFlags common;
+  GanEvalOptions options;
+  options.variant = variant;
+  options.judge = kDefaultJudgePath;
+  const GanBar bar = gan_bar(variant);
+  char summary[400];
+  if (gan_traits(variant).label_in_g) {
+    std::snprintf(summary, sizeof summary,
+                  "Evaluate a checkpoint with the MNIST judge: its accuracy on --samples generated digits "
+                  "(label i %% 10 for sample i), per label and overall (bar: >= %.3f overall, >= %.2f per label%s), "
+                  "and the 10x10 grid (one label per column). Prints one JSON line last and writes <out>/eval.json.",
+                  bar.accuracy, bar.class_accuracy, bar.grid_columns ? ", 10/10 grid columns" : "");
+  } else {
+    std::snprintf(summary, sizeof summary,
+                  "Evaluate a checkpoint with the MNIST judge: over --samples generated digits, the share read with "
+                  "confidence >= 0.9 (bar: >= %.2f) and the share of each digit (bar: all between %.2f and %.2f); "
+                  "and the 10x10 grid. Prints one JSON line last and writes <out>/eval.json.",
+                  bar.confident_share, bar.min_share, bar.max_share);
+  }
+  ArgParser args(variant + " eval", summary);
+  common.add_to(args);
+  args.add("--judge", &options.judge, "MNIST classifier checkpoint (./apps/mnist_classifier train)");
+  args.add("--samples", &options.samples, "generated digits to judge");
+  args.add("--out", &options.out, "output directory (default: <run>/eval)");
+  args.add_check([&] { usage_check(options.samples >= 10, "--samples", "must be >= 10"); });
+  if (!args.parse(argc, argv, 2)) return 0;
+  common.apply_to(options);
+  print_gan_report(evaluate_gan(options));
+  return 0;
+}
+
+int sample(const std::string& variant, int argc, char** argv) {
+  CheckpointFlags common;
+  GanSampleOptions options;
+  options.variant = variant;
+  ArgParser args(variant + " sample",
+                 gan_traits(variant).label_in_g
+                     ? "Write the 10x10 grid (rows: styles, column c: label c) as a PNG, and optionally --samples "
+                       "digits as IDX files (label i % 10 for image i)."
+                     : "Write a 10x10 grid of samples as a PNG, and optionally --samples digits as IDX files.");
+  common.add_to(args);
+  args.add("--out", &options.png, "PNG path (default: <run>/eval/sample_seed<S>.png)");
+  args.add("--idx", &options.idx_prefix, "also write PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte");
+  args.add("--samples", &options.samples, "images in the IDX files");
+  args.add_check([&] { usage_check(options.samples >= 1, "--samples", "must be >= 1"); });
+  if (!args.parse(argc, argv, 2)) return 0;
+  common.apply_to(options);
+  std::printf("wrote %s\n", sample_gan(options).c_str());
+  if (!options.idx_prefix.empty()) {
+    std::printf("wrote %s-images-idx3-ubyte and %s-labels-idx1-ubyte (%lld images)\n", options.idx_prefix.c_str(),
+                options.idx_prefix.c_str(), static_cast<long long>(options.samples));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int gan_app_main(const std::string& variant, int argc, char** argv) {
+  gan_traits(variant);  // a programming error, not a usage error, when unknown
+  const std::string usage = "usage: " + variant + " <command> [flags]   (each command has --help)\n" +
+                            "  train   train " + summary_of(variant) + " on MNIST into runs/" + variant +
+                            "-<time>/\n"
+                            "  eval    score a checkpoint with the MNIST judge against the issue's bar\n"
+                            "  sample  write the 10x10 grid as a PNG (and samples as IDX files)\n";
+  auto bind = [&](int (*command)(const std::string&, int, char**)) {
+    return [command, variant](int c, char** v) { return command(variant, c, v); };
+  };
+  return run_commands(variant, usage, {{"train", bind(train)}, {"eval", bind(eval)}, {"sample", bind(sample)}}, argc,
+                      argv);
+}
+
+}  // namespace dl

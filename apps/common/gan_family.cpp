@@ -1,0 +1,564 @@
+// gan_family.cpp — see gan_family.h.
+#include "common/gan_family.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "autograd/grad_mode.h"
+#include "common/checkpoint.h"
+#include "common/mnist_judge.h"
+#include "data/file.h"
+#include "data/idx.h"
+#include "data/png.h"
+#include "data/svg.h"
+#include "ops/ops.h"
+
+namespace dl {
+
+namespace {
+
+constexpr const char* kFormat = "gan-family-1";
+constexpr int64_t kClasses = GanDiscriminator::kClasses;
+
+// Philox streams of a seed for the grid and the eval samples, far from the
+// training draws (which start at offset 0).
+Generator philox_stream(uint64_t seed, int shift) {
+  Generator g(seed);
+  g.offset = uint64_t(1) << shift;
+  return g;
+}
+constexpr int kGridShift = 62, kEvalShift = 61;
+
+}  // namespace
+
+GanTraits gan_traits(const std::string& variant) {
+  if (variant == "dcgan") return {false, false, false};
+  if (variant == "cgan") return {true, true, false};
+  if (variant == "acgan") return {true, false, true};
+  fail("variant must be dcgan, cgan or acgan, got '", variant, "'");
+}
+
+// ---- config -----------------------------------------------------------------------
+
+GanConfig gan_defaults(const std::string& variant) {
+  GanConfig c;
+  c.variant = variant;
+  c.noise = gan_traits(variant).label_in_g ? 64 - kClasses : 64;
+  return c;
+}
+
+JsonValue GanConfig::to_json() const {
+  return JsonValue::object({
+      {"variant", JsonValue::string(variant)},
+      {"epochs", JsonValue::integer(epochs)},
+      {"batch", JsonValue::integer(batch)},
+      {"noise", JsonValue::integer(noise)},
+      {"lr_g", JsonValue::number(lr_g)},
+      {"lr_d", JsonValue::number(lr_d)},
+      {"beta1", JsonValue::number(beta1)},
+      {"beta2", JsonValue::number(beta2)},
+      {"g_loss", JsonValue::string(g_loss)},
+      {"real_label", JsonValue::number(real_label)},
+      {"lambda_class", JsonValue::number(lambda_class)},
+      {"ema", JsonValue::number(ema)},
+      {"seed", JsonValue::integer(seed)},
+      {"train_limit", JsonValue::integer(train_limit)},
+  });
+}
+
+GanConfig GanConfig::from_json(const std::string& text, const std::string& source) {
+  const JsonValue json = parse_json(text, source);
+  check(json.is_object(), source, ": config is not a JSON object");
+  const JsonValue* variant = json.find("variant");
+  check(variant != nullptr && variant->is_string(), source, ": config has no string 'variant'");
+  GanConfig c = gan_defaults(variant->as_string());
+  // Each key with the field it fills: integers, numbers, strings.
+  const std::vector<std::pair<const char*, int64_t*>> integers = {
+      {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise}, {"seed", &c.seed},
+      {"train_limit", &c.train_limit}};
+  const std::vector<std::pair<const char*, double*>> numbers = {
+      {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d}, {"beta1", &c.beta1}, {"beta2", &c.beta2},
+      {"real_label", &c.real_label}, {"lambda_class", &c.lambda_class}, {"ema", &c.ema}};
+  for (const JsonMember& m : json.as_object()) {
+    auto is = [&](const auto& entry) { return m.key == entry.first; };
+    if (auto i = std::find_if(integers.begin(), integers.end(), is); i != integers.end()) {
+      check(m.value.as_int64().has_value(), source, ": config '", m.key, "' must be an integer");
+      *i->second = *m.value.as_int64();
+    } else if (auto n = std::find_if(numbers.begin(), numbers.end(), is); n != numbers.end()) {
+      check(m.value.is_number(), source, ": config '", m.key, "' must be a number");
+      *n->second = m.value.as_double();
+    } else if (m.key == "g_loss") {
+      check(m.value.is_string(), source, ": config 'g_loss' must be a string");
+      c.g_loss = m.value.as_string();
+    } else {
+      check(m.key == "variant", source, ": unknown config key '", m.key, "'");
+    }
+  }
+  c.validate();
+  return c;
+}
+
+void GanConfig::validate() const {
+  gan_traits(variant);
+  check(epochs >= 1, "epochs must be >= 1, got ", epochs);
+  check(batch >= 1, "batch must be >= 1, got ", batch);
+  check(noise >= 1, "noise must be >= 1, got ", noise);
+  check(lr_g > 0 && lr_d > 0, "learning rates must be > 0");
+  check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
+  check(g_loss == "nonsaturating" || g_loss == "saturating", "g_loss must be nonsaturating or saturating, got ",
+        g_loss);
+  check(real_label > 0 && real_label <= 1, "real_label must be in (0, 1], got ", real_label);
+  check(lambda_class >= 0, "lambda_class must be >= 0, got ", lambda_class);
+  check(ema >= 0 && ema < 1, "ema must be in [0, 1), got ", ema);
+  check(seed >= 0, "seed must be >= 0, got ", seed);
+  check(train_limit >= 0, "train_limit must be >= 0, got ", train_limit);
+}
+
+// ---- the model --------------------------------------------------------------------
+
+GanModel::GanModel(const GanConfig& config_, Device device_)
+    : config(config_), traits(config_.traits()), device(device_), rng(static_cast<uint64_t>(config_.seed)) {
+  config.validate();
+  // The initial weights are a function of --seed alone.
+  manual_seed(static_cast<uint64_t>(config.seed));
+  const InfoGanShape shape{config.generator_input(), 0, 0};
+  G = std::make_shared<InfoGanGenerator>(shape);
+  D = std::make_shared<GanDiscriminator>(traits.label_plane, traits.class_head);
+  dcgan_init(*G);
+  dcgan_init(*D);
+  G->to(device);
+  D->to(device);
+  if (config.ema > 0) {
+    G_ema = std::make_shared<InfoGanGenerator>(shape);
+    G_ema->to(device);
+    NoGradGuard no_grad;
+    const std::vector<NamedTensor> from = G->state_dict();
+    std::vector<NamedTensor> to = G_ema->state_dict();
+    for (size_t i = 0; i < from.size(); ++i) to[i].tensor.copy_(from[i].tensor);
+    G_ema->eval();
+  }
+  opt_d = std::make_unique<Adam>(std::vector<ParamGroup>{{with_prefix("D.", D->named_parameters()), config.lr_d}},
+                                 config.beta1, config.beta2);
+  opt_g = std::make_unique<Adam>(std::vector<ParamGroup>{{with_prefix("G.", G->named_parameters()), config.lr_g}},
+                                 config.beta1, config.beta2);
+}
+
+Tensor GanModel::generator_input(const Tensor& noise, const Tensor& labels) const {
+  const int64_t n = noise.size(0);
+  const Tensor input = traits.label_in_g ? cat({noise, one_hot(labels, kClasses).to(DType::Float32)}, 1) : noise;
+  return input.reshape({n, config.generator_input(), 1, 1}).to(device);
+}
+
+GanModel::Latent GanModel::sample_latent(int64_t n, Generator& generator) const {
+  const Tensor noise = randn({n, config.noise}, DType::Float32, &generator);
+  // A uniform label: floor(10 u) for u ~ U[0, 1) (clamped against rounding up to 10).
+  const Tensor labels = clamp(rand({n}, DType::Float32, &generator) * double(kClasses), 0.0, kClasses - 1.0)
+                            .to(DType::Int64);
+  Latent latent;
+  latent.input = generator_input(noise, labels);
+  latent.labels = labels.to(device);
+  latent.one_hot = one_hot(labels, kClasses).to(DType::Float32).to(device);
+  return latent;
+}
+
+std::vector<std::string> GanModel::log_columns(const std::string& variant) {
+  std::vector<std::string> columns = {"epoch", "iteration", "loss_D", "loss_G", "D(x)", "D(G(z))"};
+  if (gan_traits(variant).class_head) columns.insert(columns.end(), {"loss_C", "acc_C(x)", "acc_C(G(z))"});
+  return columns;
+}
+
+namespace {
+Tensor accuracy(const Tensor& logits, const Tensor& labels) {
+  return mean(eq(argmax(logits, 1), labels).to(DType::Float32));
+}
+}  // namespace
+
+Tensor GanModel::train_step(const Tensor& real_images, const Tensor& real_labels) {
+  G->train();
+  D->train();
+  const Tensor real = real_images.to(device);
+  const int64_t n = real.size(0);
+  const Tensor real_target = full({n}, config.real_label, DType::Float32, device);
+  const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
+  const Tensor labels = real_labels.to(device);
+  // The label plane's input for the real batch (D ignores it without one).
+  const Tensor real_one_hot =
+      traits.label_plane ? one_hot(real_labels, kClasses).to(DType::Float32).to(device) : Tensor();
+  const Latent latent = sample_latent(n, rng);
+  const Tensor fake = (*G)(latent.input);
+
+  // D step: real -> real_label, fake -> 0 (detached, so G gets nothing);
+  // acgan: both batches' classes too.
+  opt_d->zero_grad();
+  const GanDiscriminator::Heads on_real = D->heads(real, real_one_hot);
+  const GanDiscriminator::Heads on_fake = D->heads(fake.detach(), latent.one_hot);
+  Tensor loss_d = binary_cross_entropy(on_real.real, real_target) + binary_cross_entropy(on_fake.real, zeros_n);
+  Tensor loss_c;
+  if (traits.class_head) {
+    loss_c = cross_entropy(on_real.class_logits, labels) + cross_entropy(on_fake.class_logits, latent.labels);
+    loss_d = loss_d + config.lambda_class * loss_c;
+  }
+  loss_d.backward();
+  opt_d->step();
+
+  // G step: fool the updated D (acgan: and be classified as the label drawn).
+  opt_g->zero_grad();
+  const GanDiscriminator::Heads on_g = D->heads(fake, latent.one_hot);
+  Tensor loss_g = config.g_loss == "nonsaturating" ? binary_cross_entropy(on_g.real, ones)
+                                                   : -binary_cross_entropy(on_g.real, zeros_n);
+  if (traits.class_head) loss_g = loss_g + config.lambda_class * cross_entropy(on_g.class_logits, latent.labels);
+  loss_g.backward();
+  opt_g->step();
+  update_ema();
+
+  NoGradGuard no_grad;
+  std::vector<Tensor> logged = {loss_d, loss_g, mean(on_real.real), mean(on_fake.real)};
+  if (traits.class_head) {
+    logged.insert(logged.end(), {loss_c, accuracy(on_real.class_logits, labels),
+                                 accuracy(on_g.class_logits, latent.labels)});
+  }
+  return stack(logged);
+}
+
+void GanModel::update_ema() {
+  if (!G_ema) return;
+  NoGradGuard no_grad;
+  const double t = static_cast<double>(ema_updates++);
+  const double decay = std::min(config.ema, (1.0 + t) / (10.0 + t));
+  const std::vector<NamedTensor> params = G->named_parameters();
+  std::vector<NamedTensor> averages = G_ema->named_parameters();
+  for (size_t i = 0; i < params.size(); ++i) averages[i].tensor.mul_(decay).add_(params[i].tensor, 1.0 - decay);
+  // BatchNorm's running statistics are copied: they belong to the weights
+  // in use, and G's are the freshest estimate.
+  const std::vector<NamedTensor> buffers = G->named_buffers();
+  std::vector<NamedTensor> copies = G_ema->named_buffers();
+  for (size_t i = 0; i < buffers.size(); ++i) copies[i].tensor.copy_(buffers[i].tensor);
+}
+
+Tensor GanModel::generate(const Tensor& noise, const Tensor& labels) {
+  NoGradGuard no_grad;
+  InfoGanGenerator& g = sampler();
+  const bool was_training = g.training();
+  g.eval();
+  std::vector<Tensor> parts;
+  const int64_t n = noise.size(0), batch = 500;
+  for (int64_t begin = 0; begin < n; begin += batch) {
+    const int64_t count = std::min(batch, n - begin);
+    parts.push_back(g(generator_input(noise.narrow(0, begin, count), labels.narrow(0, begin, count))).to(Device::cpu()));
+  }
+  g.train(was_training);
+  return cat(parts, 0);
+}
+
+Tensor GanModel::grid(uint64_t seed) {
+  Generator g = philox_stream(seed, kGridShift);
+  // With labels: noise r for every column of row r; without: 100 noises.
+  const Tensor noise = traits.label_in_g ? randn({10, config.noise}, DType::Float32, &g)
+                                               .unsqueeze(1)
+                                               .expand({10, 10, config.noise})
+                                               .reshape({100, config.noise})
+                                         : randn({100, config.noise}, DType::Float32, &g);
+  const Tensor labels = arange(10).unsqueeze(0).expand({10, 10}).reshape({100});  // column c: label c
+  return generate(noise, labels);
+}
+
+void GanModel::save(const std::string& path, const TrainPosition& pos) const {
+  std::vector<NamedTensor> tensors;
+  auto add = [&](const std::vector<NamedTensor>& part) { tensors.insert(tensors.end(), part.begin(), part.end()); };
+  add(with_prefix("G.", G->state_dict()));
+  if (G_ema) add(with_prefix("G_ema.", G_ema->state_dict()));
+  add(with_prefix("D.", D->state_dict()));
+  add(with_prefix("optim.d.", opt_d->state_dict()));
+  add(with_prefix("optim.g.", opt_g->state_dict()));
+  SafetensorsMetadata metadata = {
+      {"format", kFormat}, {"variant", config.variant}, {"config", to_json(config.to_json())}};
+  for (const auto& part : {position_metadata(pos), generator_metadata(rng)}) {
+    metadata.insert(metadata.end(), part.begin(), part.end());
+  }
+  metadata.push_back({"ema_updates", std::to_string(ema_updates)});
+  save_safetensors(path, tensors, metadata);
+}
+
+TrainPosition GanModel::restore(const SafetensorsFile& file) {
+  load_module(file, "G.", *G);
+  if (G_ema) load_module(file, "G_ema.", *G_ema);
+  load_module(file, "D.", *D);
+  load_optimizer(file, "optim.d.", *opt_d);
+  load_optimizer(file, "optim.g.", *opt_g);
+  rng = read_generator(file, static_cast<uint64_t>(config.seed));
+  ema_updates = metadata_int(file, "ema_updates", 0);
+  check(ema_updates >= 0, file.name, ": negative ema_updates in metadata");
+  return read_position(file);
+}
+
+std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::string& variant, Device device) {
+  GanConfig config = gan_defaults(variant);
+  if (has_metadata(file, "config")) {
+    config = GanConfig::from_json(file.metadata_value("config"), file.name);
+    check(config.variant == variant, file.name, ": a ", config.variant, " checkpoint (use apps/", config.variant,
+          "), not ", variant);
+  } else {
+    // Bare weights: G_ema. only if the file has it.
+    config.ema = file.with_prefix("G_ema.").empty() ? 0.0 : config.ema;
+  }
+  auto gan = std::make_unique<GanModel>(config, device);
+  load_module(file, "G.", *gan->G);
+  if (gan->G_ema) load_module(file, "G_ema.", *gan->G_ema);
+  load_module(file, "D.", *gan->D);
+  gan->G->eval();
+  gan->D->eval();
+  return gan;
+}
+
+// ---- train ------------------------------------------------------------------------
+
+namespace {
+
+// One SVG of the log's columns `names`, smoothed over the raw curve.
+void write_curves(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
+                  const std::vector<std::string>& names) {
+  const std::vector<std::vector<double>>& rows = log.values();
+  LineChart chart{title, "iteration", y_label, {}, static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100)),
+                  false};
+  for (const std::string& name : names) {
+    const auto at = std::find(log.columns().begin(), log.columns().end(), name);
+    check(at != log.columns().end(), log.path(), ": no column ", name);
+    const size_t column = static_cast<size_t>(at - log.columns().begin());
+    Series series{name, {}, {}};
+    for (const std::vector<double>& row : rows) {
+      series.x.push_back(row[1]);
+      series.y.push_back(row[column]);
+    }
+    chart.series.push_back(std::move(series));
+  }
+  write_line_chart(path, chart);
+}
+
+}  // namespace
+
+int train_gan(const GanTrainOptions& options) {
+  const std::string& app = options.config.variant;
+  std::unique_ptr<GanModel> gan;
+  TrainPosition pos;
+  std::unique_ptr<RunDirectory> run;
+  if (options.resume) {
+    run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
+    const SafetensorsFile file = load_safetensors(run->checkpoint());
+    check(has_metadata(file, "config"), run->checkpoint(), ": has no config metadata, so it cannot be resumed");
+    GanConfig config = GanConfig::from_json(file.metadata_value("config"), file.name);
+    check(config.variant == app, run->checkpoint(), ": a ", config.variant, " run, not ", app);
+    if (options.resume_epochs > 0) config.epochs = options.resume_epochs;
+    gan = std::make_unique<GanModel>(config, options.device);
+    pos = gan->restore(file);
+    std::cout << app << ": resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
+              << " (iteration " << pos.iteration << ")\n";
+  } else {
+    run = std::make_unique<RunDirectory>(RunDirectory::create(app, options.run_dir));
+    gan = std::make_unique<GanModel>(options.config, options.device);
+  }
+  const GanConfig& config = gan->config;
+  write_file_atomic(run->file("config.json"), to_json(config.to_json()) + "\n");
+
+  CsvLog log(run->file("losses.csv"), GanModel::log_columns(app));
+  if (options.resume) restore_log(log.path(), pos.iteration, log);
+  const MnistSplit train = load_training_split(options.data_dir, config.train_limit);
+  DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
+                    PixelScale::ZeroOne);
+  std::cout << app << ": run " << run->path() << ", " << loader.size() << " images, " << loader.batches_per_epoch()
+            << " batches of " << config.batch << " per epoch, device " << gan->device << "\n";
+
+  install_stop_handlers();
+  TrainLoopOptions loop;
+  loop.app = app;
+  loop.epochs = config.epochs;
+  loop.log_every = options.log_every;
+  loop.max_iterations = options.max_iterations;
+  loop.read_every = options.read_every > 0 ? options.read_every : default_read_every(options.device);
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch& batch) {
+    // The values stay on the device until the loop reads them (read_every).
+    return gan->train_step(batch.images, batch.labels);
+  };
+  hooks.end_of_epoch = [&](int64_t epoch) {
+    char name[48];
+    std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch + 1));
+    save_image_grid(run->file(name), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
+    std::vector<std::string> losses = {"loss_D", "loss_G"};
+    if (gan->traits.class_head) losses.push_back("loss_C");
+    write_curves(run->file("losses.svg"), app + " losses", "loss", log, losses);
+    write_curves(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
+    if (gan->traits.class_head) {
+      write_curves(run->file("class_accuracy.svg"), "Class head accuracy", "accuracy", log,
+                   {"acc_C(x)", "acc_C(G(z))"});
+    }
+  };
+  hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
+  const int status = run_training(loader, pos, loop, log, hooks);
+  if (status == 0 && pos.epoch == config.epochs) {
+    std::cout << app << ": done; checkpoint " << run->checkpoint() << "\n"
+              << "  evaluate with: ./apps/" << app << " eval --checkpoint " << run->checkpoint() << "\n";
+  }
+  return status;
+}
+
+// ---- eval and sample --------------------------------------------------------------
+
+GanBar gan_bar(const std::string& variant) {
+  GanBar bar;
+  if (variant == "dcgan") {
+    bar.confident_share = 0.90;
+    bar.min_share = 0.05;
+    bar.max_share = 0.15;
+  } else if (variant == "cgan") {
+    bar.accuracy = 0.98;
+    bar.class_accuracy = 0.95;
+    bar.grid_columns = true;
+  } else {
+    check(variant == "acgan", "gan_bar: unknown variant '", variant, "'");
+    bar.accuracy = 0.985;
+    bar.class_accuracy = 0.96;
+  }
+  return bar;
+}
+
+namespace {
+
+// runs/x/checkpoints/latest.safetensors -> runs/x/eval; other paths: <dir>/eval.
+std::string eval_dir_of(const std::string& checkpoint) {
+  std::filesystem::path dir = std::filesystem::path(checkpoint).parent_path();
+  if (dir.filename() == "checkpoints") dir = dir.parent_path();
+  return ((dir.empty() ? std::filesystem::path(".") : dir) / "eval").string();
+}
+
+// n samples from the eval stream of `seed`; sample i has label i % 10.
+struct Samples {
+  Tensor images;
+  std::vector<int64_t> labels;
+};
+Samples draw_samples(GanModel& gan, int64_t n, uint64_t seed) {
+  Generator g = philox_stream(seed, kEvalShift);
+  Samples s;
+  for (int64_t i = 0; i < n; ++i) s.labels.push_back(i % kClasses);
+  const Tensor noise = randn({n, gan.config.noise}, DType::Float32, &g);
+  s.images = gan.generate(noise, from_host(s.labels.data(), {n}, DType::Int64));
+  return s;
+}
+
+JsonValue numbers(const std::vector<double>& values) {
+  JsonValue::Array items;
+  for (double v : values) items.push_back(JsonValue::number(v));
+  return JsonValue::array(std::move(items));
+}
+
+}  // namespace
+
+JsonValue GanReport::json() const {
+  JsonValue::Object members = {{"variant", JsonValue::string(variant)},
+                               {"samples", JsonValue::integer(samples)},
+                               {"confident_share", JsonValue::number(coverage.confident_share)},
+                               {"digit_share", numbers(coverage.digit_share)},
+                               {"min_share", JsonValue::number(coverage.min_share)},
+                               {"max_share", JsonValue::number(coverage.max_share)}};
+  if (gan_traits(variant).label_in_g) {
+    members.push_back({"accuracy", JsonValue::number(accuracy.overall)});
+    members.push_back({"min_class_accuracy", JsonValue::number(accuracy.min)});
+    members.push_back({"class_accuracy", numbers(accuracy.per_class)});
+    members.push_back({"grid_columns", JsonValue::integer(grid_columns)});
+  }
+  members.push_back({"passes", JsonValue::boolean(passes)});
+  return JsonValue::object(std::move(members));
+}
+
+GanReport evaluate_gan(const GanEvalOptions& options) {
+  check(options.samples >= kClasses, "--samples must be >= ", kClasses, ", got ", options.samples);
+  check(std::filesystem::exists(options.judge), "no judge at ", options.judge,
+        " (create it with: ./apps/mnist_classifier train, or pass --judge PATH)");
+  std::unique_ptr<GanModel> gan = load_gan(load_safetensors(options.checkpoint), options.variant, options.device);
+  std::unique_ptr<MnistClassifier> judge = load_judge(options.judge, options.device);
+  const std::string out = options.out.empty() ? eval_dir_of(options.checkpoint) : options.out;
+  make_directories(out);
+
+  GanReport report;
+  report.variant = options.variant;
+  report.samples = options.samples;
+  report.bar = gan_bar(options.variant);
+  const Tensor grid = gan->grid(static_cast<uint64_t>(options.seed));
+  report.grid_path = out + "/grid_seed" + std::to_string(options.seed) + ".png";
+  save_image_grid(report.grid_path, grid, 10, 2);
+  const Judgement grid_judged = judge_images(*judge, grid);
+  report.grid_digits.assign(10, std::vector<int>(10));
+  for (size_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);
+
+  const Samples samples = draw_samples(*gan, options.samples, static_cast<uint64_t>(options.seed));
+  const Judgement judged = judge_images(*judge, samples.images);
+  const GanBar& bar = report.bar;
+  report.coverage = coverage(judged.digit, judged.confidence, bar.confidence, kClasses);
+  if (gan->traits.label_in_g) {
+    report.accuracy = label_accuracy(samples.labels, judged.digit, kClasses);
+    std::vector<int64_t> columns;
+    for (int64_t i = 0; i < 100; ++i) columns.push_back(i % 10);
+    report.grid_accuracy = label_accuracy(columns, grid_judged.digit, kClasses);
+    for (double a : report.grid_accuracy.per_class) report.grid_columns += a >= 0.7;
+    report.passes = report.accuracy.overall >= bar.accuracy && report.accuracy.min >= bar.class_accuracy &&
+                    (!bar.grid_columns || report.grid_columns == 10);
+  } else {
+    report.passes = report.coverage.confident_share >= bar.confident_share &&
+                    report.coverage.min_share >= bar.min_share && report.coverage.max_share <= bar.max_share;
+  }
+  write_file_atomic(out + "/eval.json", to_json(report.json()) + "\n");
+  return report;
+}
+
+void print_gan_report(const GanReport& report) {
+  const GanBar& bar = report.bar;
+  const bool labelled = gan_traits(report.variant).label_in_g;
+  std::printf("grid: %s\n", report.grid_path.c_str());
+  std::printf("grid digits read by the judge (%s):\n",
+              labelled ? "rows: styles, columns: labels 0-9" : "100 samples");
+  for (const auto& row : report.grid_digits) {
+    std::printf("   ");
+    for (int d : row) std::printf(" %d", d);
+    std::printf("\n");
+  }
+  std::printf("%lld samples: confident share (judge confidence >= %.2f) %.4f\n",
+              static_cast<long long>(report.samples), bar.confidence, report.coverage.confident_share);
+  std::printf("share of each digit:");
+  for (double s : report.coverage.digit_share) std::printf(" %.3f", s);
+  std::printf("  (min %.3f, max %.3f)\n", report.coverage.min_share, report.coverage.max_share);
+  if (labelled) {
+    std::printf("judge accuracy per requested label:");
+    for (double a : report.accuracy.per_class) std::printf(" %.4f", a);
+    std::printf("\njudge accuracy %.4f, worst label %.4f; grid columns showing their label (>= 7/10): %d/10\n",
+                report.accuracy.overall, report.accuracy.min, report.grid_columns);
+    std::printf("bar: accuracy >= %.3f and every label >= %.3f%s: %s\n", bar.accuracy, bar.class_accuracy,
+                bar.grid_columns ? " and 10/10 grid columns" : "", report.passes ? "met" : "not met");
+  } else {
+    std::printf("bar: confident share >= %.2f and every digit between %.0f%% and %.0f%%: %s\n", bar.confident_share,
+                100 * bar.min_share, 100 * bar.max_share, report.passes ? "met" : "not met");
+  }
+  std::printf("%s\n", to_json(report.json()).c_str());
+}
+
+std::string sample_gan(const GanSampleOptions& options) {
+  std::unique_ptr<GanModel> gan = load_gan(load_safetensors(options.checkpoint), options.variant, options.device);
+  const std::string png = options.png.empty() ? eval_dir_of(options.checkpoint) + "/sample_seed" +
+                                                    std::to_string(options.seed) + ".png"
+                                              : options.png;
+  const std::filesystem::path parent = std::filesystem::path(png).parent_path();
+  if (!parent.empty()) make_directories(parent.string());
+  save_image_grid(png, gan->grid(static_cast<uint64_t>(options.seed)), 10, 2);
+  if (options.idx_prefix.empty()) return png;
+  check(options.samples >= 1, "--samples must be >= 1, got ", options.samples);
+  const Samples samples = draw_samples(*gan, options.samples, static_cast<uint64_t>(options.seed));
+  // As save_image: value * 255 + 0.5, clamped, truncated.
+  const Tensor bytes =
+      clamp(samples.images * 255.0 + 0.5, 0.0, 255.0).to(DType::UInt8).reshape({options.samples, 28, 28});
+  const Tensor labels = from_host(samples.labels.data(), {options.samples}, DType::Int64).to(DType::UInt8);
+  write_idx(options.idx_prefix + "-images-idx3-ubyte", bytes, IdxType::UInt8);
+  write_idx(options.idx_prefix + "-labels-idx1-ubyte", labels, IdxType::UInt8);
+  return png;
+}
+
+}  // namespace dl

@@ -1,0 +1,199 @@
+// gan_family.h — the GAN family of apps/dcgan, apps/cgan and apps/acgan:
+// one config, one model class, one training step, one checkpoint format,
+// and the train / eval / sample commands. The three variants differ only in
+// what GanTraits lists — whether G gets the label, whether D gets it as an
+// image plane, whether D has a class head — and in the losses and scores
+// that follow from that. Networks: the spec's (gan_models.h).
+//
+// One iteration (y: real labels; y~: labels drawn uniformly for the fakes):
+//   D step:  L_D = BCE(D(x | y), real_label) + BCE(D(G(z | y~)).detached | y~), 0)
+//            acgan: + lambda_class * (CE(C(x), y) + CE(C(G(z | y~)), y~))   -> D (all of it)
+//   G step:  L_G = BCE(D(G(z | y~) | y~), 1)   (non-saturating; or -BCE(., 0))
+//            acgan: + lambda_class * CE(C(G(z | y~)), y~)                   -> G
+//   then the EMA generator (--ema) moves towards G.
+// dcgan ignores the labels; "| y" means "given y" only where the variant
+// feeds it (cgan: to G and D; acgan: to G).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/gan_models.h"
+#include "common/metrics.h"
+#include "common/training.h"
+#include "data/json.h"
+#include "data/safetensors.h"
+#include "optim/optimizer.h"
+
+namespace dl {
+
+// Where the variants differ.
+struct GanTraits {
+  bool label_in_g = false;   // G's input is noise + the one-hot label (cgan, acgan)
+  bool label_plane = false;  // D sees the label as a second image channel (cgan)
+  bool class_head = false;   // D predicts the class; both losses add its cross-entropy (acgan)
+};
+// "dcgan", "cgan" or "acgan"; Error otherwise.
+GanTraits gan_traits(const std::string& variant);
+
+// Every hyper-parameter; a flag each (apps/dcgan.cpp, cgan.cpp, acgan.cpp).
+struct GanConfig {
+  std::string variant = "dcgan";
+  int64_t epochs = 10;
+  int64_t batch = 64;
+  int64_t noise = 64;          // z ~ N(0, 1); 54 for cgan/acgan, so that G's input is the spec's 64
+  double lr_g = 1e-3;          // the spec's
+  double lr_d = 2e-4;
+  double beta1 = 0.5, beta2 = 0.999;
+  std::string g_loss = "nonsaturating";  // or "saturating"
+  double real_label = 1.0;     // D's target for real images (< 1: one-sided label smoothing)
+  double lambda_class = 1.0;   // acgan: weight of the class cross-entropy
+  // Decay of the exponential moving average of G's weights that samples and
+  // eval use (0: none, use G itself). The decay ramps up as
+  // min(ema, (1 + t) / (10 + t)) over the t-th update, so early grids are
+  // not dominated by the initial weights.
+  double ema = 0.999;
+  int64_t seed = 1;
+  int64_t train_limit = 0;     // train on the first N images only (0: all 60,000)
+
+  GanTraits traits() const { return gan_traits(variant); }
+  // G's input size: noise (+ 10 with the label).
+  int64_t generator_input() const { return noise + (traits().label_in_g ? GanDiscriminator::kClasses : 0); }
+  JsonValue to_json() const;
+  // Missing keys keep the variant's defaults; unknown keys and wrong types
+  // are errors naming `source`.
+  static GanConfig from_json(const std::string& text, const std::string& source);
+  // Error naming the offending field when a value is out of range.
+  void validate() const;
+};
+
+// The defaults of a variant (the spec's hyper-parameters; noise 64 or 54).
+GanConfig gan_defaults(const std::string& variant);
+
+// The networks, their optimizers, the EMA generator and the latent-code
+// generator: the whole training state except the position in the data.
+class GanModel {
+ public:
+  GanModel(const GanConfig& config, Device device);
+
+  // A batch of generator inputs drawn from `rng`: noise ~ N(0, 1) and a
+  // uniformly drawn label (drawn for every variant, used where it is fed).
+  struct Latent {
+    Tensor input;   // [n, generator_input, 1, 1] on the device
+    Tensor labels;  // int64 [n] on the device
+    Tensor one_hot; // float32 [n, 10] on the device
+  };
+  Latent sample_latent(int64_t n, Generator& rng) const;
+  // G's input for given noise [n, noise] and int64 labels [n] (CPU).
+  Tensor generator_input(const Tensor& noise, const Tensor& labels) const;
+
+  // The log's columns after epoch and iteration: loss_D, loss_G, D(x),
+  // D(G(z)); acgan adds loss_C (D's class cross-entropy on real + fake) and
+  // the class accuracy on the real batch and on the fakes in the G step.
+  static std::vector<std::string> log_columns(const std::string& variant);
+
+  // One iteration on a batch of real images [n, 1, 28, 28] in [0, 1] and
+  // their int64 labels [n]; returns the values of log_columns() as one
+  // float32 tensor on the device (nothing here waits for the GPU).
+  Tensor train_step(const Tensor& real_images, const Tensor& real_labels);
+
+  // The generator that samples come from: the EMA one, or G without --ema.
+  InfoGanGenerator& sampler() { return G_ema ? *G_ema : *G; }
+  // Images for noise [n, noise] and labels [n] (CPU), from sampler() in
+  // eval mode without autograd, in batches of 500; on the CPU.
+  Tensor generate(const Tensor& noise, const Tensor& labels);
+  // The 10x10 grid for `seed`, [100, 1, 28, 28]: with labels, row r is
+  // noise r and column c is label c (one digit per column); dcgan draws 100
+  // noises.
+  Tensor grid(uint64_t seed);
+
+  // Checkpoint: G., G_ema. (with --ema), D., optim.d., optim.g. tensors;
+  // config, position, RNG state and EMA update count as metadata.
+  void save(const std::string& path, const TrainPosition& pos) const;
+  // Restores everything save() wrote; returns the position.
+  TrainPosition restore(const SafetensorsFile& file);
+
+  GanConfig config;
+  GanTraits traits;
+  Device device;
+  std::shared_ptr<InfoGanGenerator> G, G_ema;  // G_ema: null without --ema
+  std::shared_ptr<GanDiscriminator> D;
+  std::unique_ptr<Adam> opt_d, opt_g;
+  Generator rng;  // latent codes for training
+  int64_t ema_updates = 0;
+
+ private:
+  void update_ema();
+};
+
+// ---- commands ---------------------------------------------------------------------
+
+struct GanTrainOptions {
+  GanConfig config;
+  Device device;
+  std::string data_dir;  // "" = resolve_mnist_dir's default
+  std::string run_dir;   // "" = runs/<variant>-<timestamp> (or runs/latest with resume)
+  // Continue the run's latest checkpoint with its own config; only the
+  // epoch count may change (resume_epochs > 0).
+  bool resume = false;
+  int64_t resume_epochs = 0;
+  int64_t log_every = 100;
+  int64_t max_iterations = 0;  // stop (with a checkpoint) after this many; 0 = no limit
+  int64_t read_every = 0;      // read the logged values every N iterations (0: default_read_every)
+};
+// Returns the process exit status (0, or 130/143 when stopped by a signal).
+int train_gan(const GanTrainOptions& options);
+
+// A checkpoint's model for `variant`, in eval mode on `device`: its
+// metadata's config (Error if it belongs to another variant), or the
+// variant's defaults when it has none (weights exported from PyTorch).
+std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::string& variant, Device device);
+
+// The bars of the issue, per variant.
+struct GanBar {
+  double confidence = 0.9;  // the judge's confidence that makes a sample "confident"
+  double confident_share = 0, min_share = 0, max_share = 1;  // dcgan
+  double accuracy = 0, class_accuracy = 0;                   // cgan, acgan
+  bool grid_columns = false;  // cgan: all 10 grid columns show their digit
+};
+GanBar gan_bar(const std::string& variant);
+
+struct GanEvalOptions {
+  std::string variant, checkpoint, judge, out;
+  int64_t seed = 1;
+  int64_t samples = 10000;  // judged samples; with labels, label i % 10 for sample i
+  Device device;
+};
+struct GanReport {
+  std::string variant, grid_path;
+  int64_t samples = 0;
+  Coverage coverage;            // every variant: confident share and digit shares
+  LabelAccuracy accuracy;       // cgan, acgan: judge accuracy per requested label
+  LabelAccuracy grid_accuracy;  // cgan, acgan: per column of the grid
+  int grid_columns = 0;         // cgan, acgan: columns with >= 7 of 10 judged as their label
+  std::vector<std::vector<int>> grid_digits;  // [row][column], judged
+  GanBar bar;
+  bool passes = false;
+  JsonValue json() const;
+};
+// Error when there is no judge at options.judge.
+GanReport evaluate_gan(const GanEvalOptions& options);
+void print_gan_report(const GanReport& report);
+
+// The grid for `seed` as a PNG at `png` (default <run>/eval/sample_seed<S>.png;
+// returns the path written) (and, with idx_prefix, `samples`
+// images as IDX files PREFIX-images-idx3-ubyte / PREFIX-labels-idx1-ubyte,
+// label i % 10 for image i).
+struct GanSampleOptions {
+  std::string variant, checkpoint, png, idx_prefix;
+  int64_t seed = 1, samples = 100;
+  Device device;
+};
+std::string sample_gan(const GanSampleOptions& options);
+
+// The command lines of the three apps (flags only; apps/<variant>.cpp is
+// one call to this).
+int gan_app_main(const std::string& variant, int argc, char** argv);
+
+}  // namespace dl

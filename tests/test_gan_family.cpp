@@ -1,0 +1,285 @@
+// test_gan_family.cpp — apps/dcgan, apps/cgan and apps/acgan (gan_family.h):
+// their networks' names and shapes, the scores eval computes (on hand-made
+// judge outputs), the config, the EMA generator, and a smoke test per app on
+// a tiny MNIST slice: a few iterations, every file written, the checkpoint
+// round-trip, a bit-identical resume, eval with a (tiny) judge, and sample.
+#include <filesystem>
+
+#include "app_helpers.h"
+#include "common/gan_family.h"
+#include "common/mnist_judge.h"
+#include "dl.h"
+#include "doctest/doctest.h"
+#include "helpers.h"
+
+using namespace dl;
+
+namespace {
+
+std::vector<std::string> names_of(const Module& m) {
+  std::vector<std::string> names;
+  for (const NamedTensor& t : m.state_dict()) names.push_back(t.name);
+  return names;
+}
+
+bool has_name(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+TEST_CASE("gan family discriminator: the spec's trunk and D head, plus the label plane (cgan) or class head (acgan)") {
+  GanDiscriminator dcgan(false, false), cgan(true, false), acgan(false, true);
+  // dcgan: exactly the spec's discriminator without the Q head.
+  std::vector<std::string> spec = names_of(InfoGanDiscriminator());
+  spec.erase(std::remove_if(spec.begin(), spec.end(), [](const std::string& n) { return n.rfind("Q.", 0) == 0; }),
+             spec.end());
+  CHECK(names_of(dcgan) == spec);
+  CHECK(names_of(acgan).size() == spec.size() + 8);
+  CHECK(has_name(names_of(acgan), "C.3.bias"));
+  CHECK(has_name(names_of(cgan), "label.weight"));
+  for (const NamedTensor& t : cgan.state_dict()) {
+    if (t.name == "main.0.weight") CHECK(t.tensor.shape() == Shape{64, 2, 4, 4});  // image + label plane
+    if (t.name == "label.weight") CHECK(t.tensor.shape() == Shape{784, 10});
+  }
+  const Tensor images = rand({3, 1, 28, 28});
+  const Tensor labels = one_hot(test::int64s({0, 4, 9}), 10).to(DType::Float32);
+  CHECK(dcgan.heads(images, Tensor()).real.shape() == Shape{3});
+  CHECK_FALSE(dcgan.heads(images, Tensor()).class_logits.defined());
+  CHECK(acgan.heads(images, Tensor()).class_logits.shape() == Shape{3, 10});
+  CHECK(cgan.heads(images, labels).real.shape() == Shape{3});
+  CHECK_THROWS_WITH_AS(cgan.heads(images, Tensor()), doctest::Contains("needs one-hot labels"), Error);
+  {
+    INFO("cgan's D depends on the label");
+    cgan.eval();
+    const Tensor other = one_hot(test::int64s({1, 5, 8}), 10).to(DType::Float32);
+    CHECK(test::vals(cgan.heads(images, labels).real) != test::vals(cgan.heads(images, other).real));
+  }
+}
+
+TEST_CASE("coverage: the confident share and each digit's share of hand-made judge outputs") {
+  const Coverage c = coverage({0, 0, 1, 2, 2, 2}, {0.95, 0.5, 0.9, 0.99, 0.2, 0.91}, 0.9, 4);
+  CHECK(c.confident_share == doctest::Approx(4.0 / 6));  // 0.9 itself counts
+  CHECK(c.digit_share == std::vector<double>{2.0 / 6, 1.0 / 6, 3.0 / 6, 0.0});
+  CHECK(c.min_share == 0.0);
+  CHECK(c.max_share == doctest::Approx(0.5));
+  CHECK_THROWS_WITH_AS(coverage({0, 1}, {0.5}, 0.9, 10), doctest::Contains("one confidence per digit"), Error);
+  CHECK_THROWS_WITH_AS(coverage({}, {}, 0.9, 10), doctest::Contains("one confidence per digit"), Error);
+  CHECK_THROWS_WITH_AS(coverage({10}, {1.0}, 0.9, 10), doctest::Contains("digit 10 is not in [0, 10)"), Error);
+}
+
+TEST_CASE("label_accuracy: per requested label, overall and the worst, on hand-made judge outputs") {
+  const LabelAccuracy a = label_accuracy({0, 0, 1, 1, 2, 2, 2, 2}, {0, 1, 1, 1, 2, 0, 2, 2}, 3);
+  CHECK(a.per_class == std::vector<double>{0.5, 1.0, 0.75});
+  CHECK(a.overall == doctest::Approx(6.0 / 8));
+  CHECK(a.min == 0.5);
+  CHECK_THROWS_WITH_AS(label_accuracy({0, 0}, {0, 0}, 2), doctest::Contains("no samples of class 1"), Error);
+  CHECK_THROWS_AS(label_accuracy({0, 1}, {0}, 2), Error);
+}
+
+TEST_CASE("gan family config: variant defaults, JSON round trip, and errors naming the field") {
+  CHECK(gan_defaults("dcgan").generator_input() == 64);
+  CHECK(gan_defaults("cgan").noise == 54);
+  CHECK(gan_defaults("acgan").generator_input() == 64);
+  CHECK(gan_traits("cgan").label_plane);
+  CHECK_FALSE(gan_traits("acgan").label_plane);
+  CHECK(gan_traits("acgan").class_head);
+  CHECK_THROWS_WITH_AS(gan_traits("wgan"), doctest::Contains("variant must be dcgan, cgan or acgan"), Error);
+  GanConfig c = gan_defaults("acgan");
+  c.lambda_class = 0.5;
+  c.ema = 0;
+  c.real_label = 0.9;
+  c.train_limit = 600;
+  const GanConfig back = GanConfig::from_json(to_json(c.to_json()), "t");
+  CHECK(to_json(back.to_json()) == to_json(c.to_json()));
+  CHECK(GanConfig::from_json("{\"variant\": \"cgan\"}", "t").noise == 54);
+  CHECK_THROWS_WITH_AS(GanConfig::from_json("{\"variant\": \"cgan\", \"lr\": 1}", "f"), "f: unknown config key 'lr'",
+                       Error);
+  CHECK_THROWS_WITH_AS(GanConfig::from_json("{\"variant\": \"cgan\", \"ema\": 1.5}", "f"),
+                       doctest::Contains("ema must be in [0, 1)"), Error);
+  CHECK_THROWS_WITH_AS(GanConfig::from_json("{\"batch\": 1}", "f"), doctest::Contains("no string 'variant'"), Error);
+  CHECK(gan_bar("cgan").accuracy == 0.98);
+  CHECK(gan_bar("acgan").class_accuracy == 0.96);
+  CHECK(gan_bar("dcgan").confident_share == 0.90);
+}
+
+TEST_CASE("gan family EMA generator: starts as G, then moves towards it with the ramped-up decay") {
+  GanConfig c = gan_defaults("dcgan");
+  c.batch = 4;
+  GanModel gan(c, Device::cpu());
+  REQUIRE(gan.G_ema);
+  const std::vector<NamedTensor> g = gan.G->state_dict(), ema = gan.G_ema->state_dict();
+  for (size_t i = 0; i < g.size(); ++i) CHECK(test::vals(ema[i].tensor) == test::vals(g[i].tensor));
+  const Tensor before = gan.G->named_parameters()[0].tensor.clone();
+  Generator rng(5);
+  const Tensor logged = gan.train_step(rand({4, 1, 28, 28}, DType::Float32, &rng), test::int64s({1, 2, 3, 4}));
+  CHECK(logged.shape() == Shape{4});
+  // First update: decay min(0.999, 1 / 10) = 0.1.
+  const Tensor after = gan.G->named_parameters()[0].tensor;
+  const Tensor expected = before * 0.1 + after * 0.9;
+  const Tensor got = gan.G_ema->named_parameters()[0].tensor;
+  CHECK(max(abs(got - expected)).item() < 1e-6);
+  CHECK(max(abs(got - after)).item() > 1e-6);  // not simply a copy
+  CHECK(gan.ema_updates == 1);
+  // Buffers are copied.
+  CHECK(test::vals(gan.G_ema->named_buffers()[0].tensor) == test::vals(gan.G->named_buffers()[0].tensor));
+}
+
+namespace {
+// gan_app_main on a command line.
+int run_app_with(const std::string& variant, std::vector<std::string> words) {
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  return gan_app_main(variant, static_cast<int>(argv.size()), argv.data());
+}
+}  // namespace
+
+TEST_CASE("gan family command line: usage errors exit 2, failures 1") {
+  CHECK(run_app_with("dcgan", {"dcgan", "train", "--lambda-class", "1"}) == 2);  // acgan's only
+  CHECK(run_app_with("acgan", {"acgan", "train", "--ema", "1"}) == 2);
+  CHECK(run_app_with("acgan", {"acgan", "train", "--real-label", "0"}) == 2);
+  CHECK(run_app_with("cgan", {"cgan", "train", "--resume", "--seed", "2"}) == 2);
+  CHECK(run_app_with("cgan", {"cgan", "eval", "--samples", "5"}) == 2);
+  CHECK(run_app_with("cgan", {"cgan", "traverse"}) == 2);
+  CHECK(run_app_with("dcgan", {"dcgan", "eval", "--device", "cpu", "--judge", "/nonexistent/judge.safetensors"}) == 1);
+  CHECK(run_app_with("acgan", {"acgan", "sample", "--help"}) == 0);
+}
+
+namespace {
+
+GanTrainOptions small_run(const std::string& variant, const test::TempDir& dir, const std::string& name) {
+  GanTrainOptions o;
+  o.config = gan_defaults(variant);
+  o.config.epochs = 2;
+  o.config.batch = 4;  // 8 images: 2 iterations per epoch
+  o.config.seed = 3;
+  o.data_dir = dir.file("data");
+  o.run_dir = dir.file(name);
+  o.log_every = 1000;
+  return o;
+}
+
+std::string tiny_judge(const test::TempDir& dir) {
+  JudgeTrainOptions judge;
+  judge.epochs = 1;
+  judge.batch = 4;
+  judge.data_dir = dir.file("data");
+  judge.out_dir = dir.file("judge");
+  judge.log_every = 1000;
+  judge.train_limit = 4;
+  REQUIRE(train_judge(judge) == 0);
+  return judge.out_dir + "/latest.safetensors";
+}
+
+// The smoke test of one app.
+void smoke(const std::string& variant) {
+  test::TempDir dir;
+  test::write_small_mnist(dir);
+  const GanTrainOptions full = small_run(variant, dir, "full");
+  REQUIRE(train_gan(full) == 0);
+  for (const char* file : {"checkpoints/latest.safetensors", "samples/epoch_001.png", "samples/epoch_002.png",
+                           "losses.csv", "losses.svg", "probs.svg", "config.json"}) {
+    CAPTURE(file);
+    CHECK(std::filesystem::exists(full.run_dir + "/" + file));
+  }
+  CHECK(std::filesystem::exists(full.run_dir + "/class_accuracy.svg") == (variant == "acgan"));
+  std::vector<std::string> columns;
+  const auto rows = read_csv_numbers(full.run_dir + "/losses.csv", &columns);
+  CHECK(columns == GanModel::log_columns(variant));
+  CHECK(columns.size() == (variant == "acgan" ? 9u : 6u));
+  REQUIRE(rows.size() == 4);
+  for (const auto& row : rows) {
+    for (double v : row) CHECK(std::isfinite(v));
+  }
+
+  const std::string checkpoint = full.run_dir + "/checkpoints/latest.safetensors";
+  const SafetensorsFile file = load_safetensors(checkpoint);
+  {
+    INFO("names under G., G_ema., D., optim.; the metadata holds the variant, config and position");
+    for (const char* name : {"G.main.0.weight", "G.main.1.running_mean", "G_ema.main.12.weight", "D.main.0.weight",
+                             "D.D.0.bias", "optim.d.D.main.0.weight.exp_avg", "optim.g.G.main.0.weight.exp_avg_sq"}) {
+      CAPTURE(name);
+      CHECK(file.find(name) != nullptr);
+    }
+    CHECK(file.find("G.main.0.weight")->shape() == Shape{64, 512, 1, 1});
+    CHECK((file.find("D.label.weight") != nullptr) == (variant == "cgan"));
+    CHECK((file.find("D.C.3.weight") != nullptr) == (variant == "acgan"));
+    CHECK(file.find("D.Q.3.weight") == nullptr);
+    CHECK(file.metadata_value("variant") == variant);
+    CHECK(file.metadata_value("iteration") == "4");
+    CHECK(file.metadata_value("ema_updates") == "4");
+    CHECK(GanConfig::from_json(file.metadata_value("config"), "t").seed == 3);
+  }
+  {
+    INFO("restore + save reproduces the file byte for byte");
+    GanModel gan(GanConfig::from_json(file.metadata_value("config"), "t"), Device::cpu());
+    const TrainPosition pos = gan.restore(file);
+    gan.save(dir.file("again.safetensors"), pos);
+    CHECK(read_file(dir.file("again.safetensors")) == read_file(checkpoint));
+  }
+  {
+    INFO("stopped mid-epoch and resumed: the same bytes as the uninterrupted run");
+    GanTrainOptions part = small_run(variant, dir, "part");
+    part.max_iterations = 3;
+    CHECK(train_gan(part) == 0);
+    GanTrainOptions rest = small_run(variant, dir, "part");
+    rest.resume = true;
+    CHECK(train_gan(rest) == 0);
+    CHECK(read_file(part.run_dir + "/checkpoints/latest.safetensors") == read_file(checkpoint));
+    CHECK(read_file(part.run_dir + "/losses.csv") == read_file(full.run_dir + "/losses.csv"));
+  }
+  {
+    INFO("another variant's checkpoint is refused");
+    const std::string other = variant == "dcgan" ? "cgan" : "dcgan";
+    const std::string expected = "use apps/" + variant;
+    CHECK_THROWS_WITH_AS(load_gan(file, other, Device::cpu()), doctest::Contains(expected.c_str()), Error);
+  }
+  {
+    INFO("eval with a judge: the scores, the grid, eval.json and the bar (not met after 4 iterations)");
+    GanEvalOptions options;
+    options.variant = variant;
+    options.checkpoint = checkpoint;
+    options.judge = dir.file("judge/latest.safetensors");
+    CHECK_THROWS_WITH_AS(evaluate_gan(options), doctest::Contains("no judge at"), Error);
+    options.judge = tiny_judge(dir);
+    options.samples = 30;
+    const GanReport report = evaluate_gan(options);
+    CHECK(std::filesystem::exists(full.run_dir + "/eval/grid_seed1.png"));
+    CHECK(std::filesystem::exists(full.run_dir + "/eval/eval.json"));
+    CHECK(report.coverage.digit_share.size() == 10);
+    double total = 0;
+    for (double s : report.coverage.digit_share) total += s;
+    CHECK(total == doctest::Approx(1.0));
+    CHECK(report.grid_digits.size() == 10);
+    CHECK_FALSE(report.passes);
+    const std::string json = to_json(report.json());
+    CHECK(json.find("\"passes\":false") != std::string::npos);
+    CHECK((json.find("\"accuracy\":") != std::string::npos) == (variant != "dcgan"));
+    if (variant != "dcgan") {
+      CHECK(report.accuracy.per_class.size() == 10);
+      CHECK(report.accuracy.min <= report.accuracy.overall);
+      CHECK(report.grid_columns >= 0);
+      CHECK(report.grid_columns <= 10);
+    }
+    CHECK(read_file(full.run_dir + "/eval/eval.json").size() == json.size() + 1);
+  }
+  {
+    INFO("sample: the grid PNG and IDX files");
+    GanSampleOptions options;
+    options.variant = variant;
+    options.checkpoint = checkpoint;
+    options.png = dir.file("out/grid.png");
+    options.idx_prefix = dir.file("samples");
+    options.samples = 12;
+    CHECK(sample_gan(options) == options.png);
+    CHECK(std::filesystem::exists(options.png));
+    CHECK(read_idx(dir.file("samples-images-idx3-ubyte")).shape() == Shape{12, 28, 28});
+    CHECK(read_idx(dir.file("samples-labels-idx1-ubyte")).to(DType::Int64).to_vector<int64_t>()[11] == 1);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("dcgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("dcgan"); }
+TEST_CASE("cgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("cgan"); }
+TEST_CASE("acgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("acgan"); }
