@@ -70,14 +70,25 @@ T* scratch(std::vector<unsigned char>& storage, int64_t count) {
 
 // Packs A[i0 : i0+mc, p0 : p0+kc] as ceil(mc / MR) micro-panels: panel q
 // holds, for each p, the MR values A[i0 + q*MR + r, p0 + p] (zero past m).
+// The loops run along whichever index is contiguous in memory: along p for
+// a row-major A, along r for a transposed one (a weight W^T in a
+// convolution's backward), which would otherwise read a new cache line for
+// every element. Both orders write the same panel.
 template <typename T>
 void pack_a(const GemmMatrix<const T>& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* packed) {
   const int64_t* cols = a.cols + p0;
   const bool unit_cols = is_unit_run(cols, kc);
   for (int64_t q = 0; q * MR < mc; ++q, packed += MR * kc) {
     const int64_t rows = std::min(MR, mc - q * MR);
+    const int64_t* row_offsets = a.rows + i0 + q * MR;
+    if (!unit_cols && rows == MR && is_unit_run(row_offsets, MR)) {
+      const T* src = a.data + row_offsets[0];
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t r = 0; r < MR; ++r) packed[p * MR + r] = src[cols[p] + r];
+      continue;
+    }
     for (int64_t r = 0; r < rows; ++r) {
-      const T* src = a.data + a.rows[i0 + q * MR + r];
+      const T* src = a.data + row_offsets[r];
       if (unit_cols) {
         src += cols[0];
         for (int64_t p = 0; p < kc; ++p) packed[p * MR + r] = src[p];
@@ -92,18 +103,33 @@ void pack_a(const GemmMatrix<const T>& a, int64_t i0, int64_t mc, int64_t p0, in
 
 // Packs B[p0 : p0+kc, j0 : j0+nc] as ceil(nc / NR) micro-panels: panel q
 // holds, for each p, the NR values B[p0 + p, j0 + q*NR + t] (zero past n).
+// As in pack_a, a B whose columns are not contiguous but whose rows are (the
+// transposed im2col matrix of a weight gradient) is read column by column.
 template <typename T>
 void pack_b(const GemmMatrix<const T>& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* packed) {
+  const int64_t* row_offsets = b.rows + p0;
+  const bool rows_step_by_one = kc > 1 && row_offsets[1] == row_offsets[0] + 1;
   for (int64_t q = 0; q * NR < nc; ++q, packed += NR * kc) {
     const int64_t cols = std::min(NR, nc - q * NR);
     const int64_t* col_offsets = b.cols + j0 + q * NR;
     if (cols == NR && is_unit_run(col_offsets, NR)) {
       for (int64_t p = 0; p < kc; ++p)
-        std::memcpy(packed + p * NR, b.data + b.rows[p0 + p] + col_offsets[0], NR * sizeof(T));
+        std::memcpy(packed + p * NR, b.data + row_offsets[p] + col_offsets[0], NR * sizeof(T));
+      continue;
+    }
+    if (rows_step_by_one) {
+      for (int64_t t = 0; t < NR; ++t) {
+        if (t < cols) {
+          const T* src = b.data + col_offsets[t];
+          for (int64_t p = 0; p < kc; ++p) packed[p * NR + t] = src[row_offsets[p]];
+        } else {
+          for (int64_t p = 0; p < kc; ++p) packed[p * NR + t] = T(0);
+        }
+      }
       continue;
     }
     for (int64_t p = 0; p < kc; ++p) {
-      const T* src = b.data + b.rows[p0 + p];
+      const T* src = b.data + row_offsets[p];
       T* dst = packed + p * NR;
       for (int64_t t = 0; t < cols; ++t) dst[t] = src[col_offsets[t]];
       for (int64_t t = cols; t < NR; ++t) dst[t] = T(0);

@@ -1,28 +1,95 @@
 // memory.cpp — CPU memory, copies between layouts and dtypes, fill, random.
+//
+// Memory comes from a small caching allocator: a training step frees and
+// allocates the same sizes every iteration, and large blocks handed back to
+// the C library go back to the operating system, so each new one costs page
+// faults and the kernel zeroing its pages (about 4% of the InfoGAN step on
+// 2 cores). Freed blocks are kept in free lists by size class
+// (tensor/size_bins.h) and handed out again. Under AddressSanitizer every
+// block goes straight back to free(), so that a use after free is still
+// reported.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/convert.h"
 #include "tensor/cpu/strided.h"
 #include "tensor/philox.h"
+#include "tensor/size_bins.h"
 
 namespace dl {
 
 namespace {
-constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
-}  // namespace
 
-void* CpuBackend::allocate(size_t nbytes) {
-  // aligned_alloc needs a size that is a multiple of the alignment (and > 0).
-  const size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* ptr = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-  check(ptr != nullptr, "cpu: out of memory allocating ", nbytes, " bytes");
-  return ptr;
+constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCacheBlocks = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kCacheBlocks = false;
+#else
+constexpr bool kCacheBlocks = true;
+#endif
+#else
+constexpr bool kCacheBlocks = true;
+#endif
+
+class HostBlockCache {
+ public:
+  void* allocate(size_t nbytes) {
+    const size_t size = size_bin(nbytes);  // a multiple of 512, so of the alignment too
+    if (kCacheBlocks) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        void* ptr = it->second.back();
+        it->second.pop_back();
+        sizes_[ptr] = size;
+        return ptr;
+      }
+    }
+    void* ptr = std::aligned_alloc(kAlignment, size);
+    check(ptr != nullptr, "cpu: out of memory allocating ", nbytes, " bytes");
+    if (kCacheBlocks) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      sizes_[ptr] = size;
+    }
+    return ptr;
+  }
+
+  void deallocate(void* ptr) {
+    if (!kCacheBlocks) return std::free(ptr);
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = sizes_.find(ptr);
+    check(it != sizes_.end(), "cpu: deallocate of a pointer this allocator did not hand out");
+    free_[it->second].push_back(ptr);
+    sizes_.erase(it);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<size_t, std::vector<void*>> free_;  // size class -> free blocks
+  std::unordered_map<void*, size_t> sizes_;    // block in use -> its size class
+};
+
+// Never destroyed: tensors with static storage duration may free their
+// memory after main() returns.
+HostBlockCache& host_cache() {
+  static auto* cache = new HostBlockCache();
+  return *cache;
 }
 
-void CpuBackend::deallocate(void* ptr) { std::free(ptr); }
+}  // namespace
+
+void* CpuBackend::allocate(size_t nbytes) { return host_cache().allocate(nbytes); }
+
+void CpuBackend::deallocate(void* ptr) { host_cache().deallocate(ptr); }
 
 // memcpy's pointers must be valid even for 0 bytes, and an empty
 // std::vector's data() may be null, hence the early returns.

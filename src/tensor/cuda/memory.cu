@@ -8,10 +8,7 @@
 // again; cudaMalloc is only called when the list for a size is empty, and
 // cudaFree only when the cache is emptied (cuda_empty_cache, or when a
 // cudaMalloc fails: then the cache is released and the call retried once).
-// Sizes are rounded up to their bin:
-//   n <= 1 MiB:  a multiple of 512 bytes;
-//   n  > 1 MiB:  a multiple of 2^(floor(log2 n) - 2), i.e. four bins per
-//                power of two, so at most 25% of a block is rounding.
+// Sizes are rounded up to their bin (tensor/size_bins.h).
 // Reusing a block right after it was freed is safe because every kernel and
 // copy of the device runs on its backend's one stream (cuda_backend.h): the
 // kernels that used the old tensor come before any that use the new one.
@@ -32,13 +29,14 @@
 #include "tensor/convert.h"
 #include "tensor/cuda/common.cuh"
 #include "tensor/philox.h"
+#include "tensor/size_bins.h"
 
 namespace dl {
 
 class CudaAllocator {
  public:
   void* allocate(size_t nbytes) {
-    const size_t size = bin_size(nbytes);
+    const size_t size = size_bin(nbytes);
     std::lock_guard<std::mutex> lock(mutex_);
     void* ptr = capturing_ ? take(capturing_->free, size) : nullptr;
     if (!ptr) ptr = take(free_, size);
@@ -116,15 +114,6 @@ class CudaAllocator {
   struct Pool {
     FreeLists free;
   };
-
-  static size_t bin_size(size_t n) {
-    constexpr size_t kSmall = 512, kLarge = size_t(1) << 20;
-    if (n <= kLarge) return n == 0 ? kSmall : (n + kSmall - 1) / kSmall * kSmall;
-    size_t top = kLarge;  // the largest power of two <= n
-    while (top <= n / 2) top *= 2;
-    const size_t step = top / 4;
-    return (n + step - 1) / step * step;
-  }
 
   static void* take(FreeLists& lists, size_t size) {
     auto it = lists.find(size);
