@@ -119,3 +119,20 @@ TEST_CASE("CUDA graph: InfoGAN steps replayed from a graph give the parameters o
     if (s.name.size() > 5 && s.name.substr(s.name.size() - 5) == ".step") CHECK_MESSAGE(s.tensor.item() == 5.0, s.name);
   }
 }
+
+TEST_CASE("CudaGraph: a one-line error for a device it cannot use") {
+  CHECK_THROWS_WITH_AS(CudaGraph(Device::cpu()), doctest::Contains("CudaGraph: "), Error);
+  if (no_gpu()) CHECK_THROWS_WITH_AS(CudaGraph(kGpu), doctest::Contains("cuda:0"), Error);
+}
+
+TEST_CASE("InfoGan::use_cuda_graph is ignored on the CPU: the same steps as without it") {
+  InfoGanConfig config = infogan_preset("lab");
+  config.batch = 4;
+  InfoGan plain(config, Device::cpu()), flagged(config, Device::cpu());
+  flagged.use_cuda_graph = true;
+  Generator images(6);
+  for (int step = 0; step < 2; ++step) {
+    const Tensor real = rand({4, 1, 28, 28}, DType::Float32, &images);
+    CHECK(plain.train_step(real).to_vector<float>() == flagged.train_step(real).to_vector<float>());
+  }
+}
