@@ -121,8 +121,8 @@ TEST_CASE("CUDA graph: InfoGAN steps replayed from a graph give the parameters o
 }
 
 TEST_CASE("CudaGraph: a one-line error for a device it cannot use") {
-  CHECK_THROWS_WITH_AS(CudaGraph(Device::cpu()), doctest::Contains("CudaGraph: "), Error);
-  if (no_gpu()) CHECK_THROWS_WITH_AS(CudaGraph(kGpu), doctest::Contains("cuda:0"), Error);
+  CHECK_THROWS_WITH_AS(CudaGraph{Device::cpu()}, doctest::Contains("CudaGraph: "), Error);
+  if (no_gpu()) CHECK_THROWS_WITH_AS(CudaGraph{kGpu}, doctest::Contains("cuda:0"), Error);
 }
 
 TEST_CASE("InfoGan::use_cuda_graph is ignored on the CPU: the same steps as without it") {
