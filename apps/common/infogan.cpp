@@ -185,6 +185,27 @@ std::vector<std::string> InfoGan::log_columns() {
   return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
 }
 
+namespace {
+
+// Turns requires_grad off for `params` while it lives (and back on after,
+// even when the step throws), so that autograd records no gradient for them.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(std::vector<NamedTensor> params) : params_(std::move(params)) {
+    for (NamedTensor& p : params_) p.tensor.set_requires_grad(false);
+  }
+  ~FrozenParameters() {
+    for (NamedTensor& p : params_) p.tensor.set_requires_grad(true);
+  }
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<NamedTensor> params_;
+};
+
+}  // namespace
+
 Tensor InfoGan::train_step(const Tensor& real_images) {
   const Tensor real = real_images.to(device);
   const int64_t n = real.size(0);
@@ -227,17 +248,25 @@ Tensor InfoGan::step_on(const Tensor& real, const Latent& latent) {
   loss_d.backward();
   opt_d->step();
 
-  // G + Q step: fool the updated D, and let Q recover the codes.
+  // G + Q step: fool the updated D, and let Q recover the codes. The
+  // gradient reaches G through the D trunk, but the trunk and the D head are
+  // not updated here (the next D step starts by zeroing their gradients), so
+  // their own weight gradients are not computed: a third of the step's
+  // matrix products.
   opt_gq->zero_grad();
-  const InfoGanDiscriminator::Heads heads = D->heads(fake);
-  const Tensor loss_g = config.g_loss == "nonsaturating" ? binary_cross_entropy(heads.real, ones)
-                                                         : -binary_cross_entropy(heads.real, zeros_n);
-  Tensor info = cross_entropy(heads.cat_logits, latent.code);
-  if (config.cont > 0) {
-    info = info + config.lambda_cont * gaussian_nll(latent.cont, heads.cont_mean, heads.cont_log_std);
+  Tensor loss_g, loss_info;
+  {
+    const FrozenParameters frozen(opt_d->groups()[0].params);
+    const InfoGanDiscriminator::Heads heads = D->heads(fake);
+    loss_g = config.g_loss == "nonsaturating" ? binary_cross_entropy(heads.real, ones)
+                                              : -binary_cross_entropy(heads.real, zeros_n);
+    Tensor info = cross_entropy(heads.cat_logits, latent.code);
+    if (config.cont > 0) {
+      info = info + config.lambda_cont * gaussian_nll(latent.cont, heads.cont_mean, heads.cont_log_std);
+    }
+    loss_info = config.lambda_info * info;
+    (loss_g + loss_info).backward();
   }
-  const Tensor loss_info = config.lambda_info * info;
-  (loss_g + loss_info).backward();
   opt_gq->step();
 
   NoGradGuard no_grad;
