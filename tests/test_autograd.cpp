@@ -204,3 +204,24 @@ TEST_CASE("an op skips the gradient of an input that needs none: data @ W") {
   CHECK_FALSE(data.grad().defined());
   check_gradcheck([&](const TensorList& in) { return matmul(data, in[0]); }, {w});
 }
+
+TEST_CASE("FrozenParameters: gradients flow through frozen weights to the input, not into them, until the scope ends") {
+  Tensor w = leaf({2.0, 3.0}, {2}), x = leaf({5.0, 7.0}, {2});
+  {
+    const FrozenParameters frozen({{"w", w}});
+    CHECK_FALSE(w.requires_grad());
+    sum(w * x).backward();
+  }
+  CHECK(w.requires_grad());
+  CHECK_FALSE(w.grad().defined());
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{2.0, 3.0});
+  // An error inside the scope still gives the parameters back.
+  try {
+    const FrozenParameters frozen({{"w", w}});
+    fail("step failed");
+  } catch (const Error&) {
+  }
+  CHECK(w.requires_grad());
+  sum(w * x).backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>{5.0, 7.0});
+}

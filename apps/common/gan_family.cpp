@@ -204,12 +204,19 @@ Tensor GanModel::train_step(const Tensor& real_images, const Tensor& real_labels
   opt_d->step();
 
   // G step: fool the updated D (acgan: and be classified as the label drawn).
+  // D is not updated here, so its weight gradients are not computed: the
+  // gradient only flows through it to G.
   opt_g->zero_grad();
-  const GanDiscriminator::Heads on_g = D->heads(fake, latent.one_hot);
-  Tensor loss_g = config.g_loss == "nonsaturating" ? binary_cross_entropy(on_g.real, ones)
-                                                   : -binary_cross_entropy(on_g.real, zeros_n);
-  if (traits.class_head) loss_g = loss_g + config.lambda_class * cross_entropy(on_g.class_logits, latent.labels);
-  loss_g.backward();
+  GanDiscriminator::Heads on_g;
+  Tensor loss_g;
+  {
+    const FrozenParameters frozen(opt_d->groups()[0].params);
+    on_g = D->heads(fake, latent.one_hot);
+    loss_g = config.g_loss == "nonsaturating" ? binary_cross_entropy(on_g.real, ones)
+                                              : -binary_cross_entropy(on_g.real, zeros_n);
+    if (traits.class_head) loss_g = loss_g + config.lambda_class * cross_entropy(on_g.class_logits, latent.labels);
+    loss_g.backward();
+  }
   opt_g->step();
   update_ema();
 

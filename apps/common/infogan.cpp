@@ -185,27 +185,6 @@ std::vector<std::string> InfoGan::log_columns() {
   return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
 }
 
-namespace {
-
-// Turns requires_grad off for `params` while it lives (and back on after,
-// even when the step throws), so that autograd records no gradient for them.
-class FrozenParameters {
- public:
-  explicit FrozenParameters(std::vector<NamedTensor> params) : params_(std::move(params)) {
-    for (NamedTensor& p : params_) p.tensor.set_requires_grad(false);
-  }
-  ~FrozenParameters() {
-    for (NamedTensor& p : params_) p.tensor.set_requires_grad(true);
-  }
-  FrozenParameters(const FrozenParameters&) = delete;
-  FrozenParameters& operator=(const FrozenParameters&) = delete;
-
- private:
-  std::vector<NamedTensor> params_;
-};
-
-}  // namespace
-
 Tensor InfoGan::train_step(const Tensor& real_images) {
   const Tensor real = real_images.to(device);
   const int64_t n = real.size(0);

@@ -31,6 +31,13 @@ bool grad_enabled() { return grad_mode_enabled; }
 NoGradGuard::NoGradGuard() : previous_(grad_mode_enabled) { grad_mode_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_mode_enabled = previous_; }
 
+FrozenParameters::FrozenParameters(std::vector<NamedTensor> params) : params_(std::move(params)) {
+  for (NamedTensor& p : params_) p.tensor.set_requires_grad(false);
+}
+FrozenParameters::~FrozenParameters() {
+  for (NamedTensor& p : params_) p.tensor.set_requires_grad(true);
+}
+
 // ---- graph lifetime ------------------------------------------------------------
 
 // Dropping the last reference to the end of a 100,000-op chain would destroy

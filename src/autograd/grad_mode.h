@@ -5,6 +5,10 @@
 // and (the engine does this) while running backward functions.
 #pragma once
 
+#include <vector>
+
+#include "tensor/tensor.h"
+
 namespace dl {
 
 bool grad_enabled();
@@ -18,6 +22,22 @@ class NoGradGuard {
 
  private:
   bool previous_;
+};
+
+// Inside a FrozenParameters scope the given leaf parameters do not require
+// grad (requires_grad is set back to true at the end, also when an error
+// escapes): ops record no gradient for them, so a backward pass that only
+// needs to flow *through* a network (a GAN's generator step through the
+// discriminator) skips the products for its weight gradients.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(std::vector<NamedTensor> params);
+  ~FrozenParameters();
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<NamedTensor> params_;
 };
 
 }  // namespace dl
