@@ -28,8 +28,9 @@ int train(int argc, char** argv) {
   JudgeTrainOptions options;
   std::string device = "auto", dataset = "mnist";
   int64_t threads = 0;
-  ArgParser args("mnist_classifier train", "Train the MNIST (or Fashion-MNIST) judge; writes <out>/latest.safetensors each epoch, "
-                                           "<out>/losses.csv and <out>/loss.svg.");
+  ArgParser args("mnist_classifier train",
+                 "Train the MNIST (or Fashion-MNIST) judge; writes <out>/latest.safetensors each epoch, "
+                 "<out>/losses.csv and <out>/loss.svg.");
   args.add("--epochs", &options.epochs, "passes over the training set");
   args.add("--batch", &options.batch, "batch size");
   args.add("--lr", &options.lr, "Adam learning rate of the first epoch");

@@ -43,7 +43,8 @@ int train(const std::string& variant, int argc, char** argv) {
   GanTrainOptions options;
   TrainLoopFlags loop;
   ArgParser args(variant + " train", std::string("Train ") + summary_of(variant) +
-                                         " on MNIST (or --dataset fashion). Writes checkpoints/latest.safetensors each epoch, "
+                                         " on MNIST (or --dataset fashion). Writes "
+                                         "checkpoints/latest.safetensors each epoch, "
                                          "samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
   args.add("--epochs", &c.epochs, "passes over the training set");
   args.add("--batch", &c.batch, "batch size");
