@@ -5,6 +5,7 @@
 #   make SAN=1 test   the same with AddressSanitizer + UBSan (in build-san/)
 #   make CUDA=0       build without the CUDA backend (default: auto, if nvcc exists)
 #   make data         fetch and verify MNIST into data/mnist (part of `make`)
+#   make data-fashion fetch and verify Fashion-MNIST into data/fashion-mnist (not part of `make`)
 #   make fuzz         build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #   make bench        build $(BUILD)/bench_cpu and $(BUILD)/bench_infogan and run them
 #                     (BENCH_ARGS="--threads 2 --batch 64 --reps 5",
@@ -59,7 +60,7 @@ TEST_OBJS   := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
 TEST_BIN    := $(BUILD)/run_tests
 DOCTEST_HDR := third_party/doctest/doctest/doctest.h
 
-.PHONY: all test bench clean doctest data fuzz FORCE
+.PHONY: all test bench clean doctest data data-fashion fuzz FORCE
 # Keep app objects (make would delete them as intermediates of apps/%).
 .SECONDARY:
 all: $(LIB) $(APPS) data
@@ -132,6 +133,13 @@ bench: $(BENCH_BINS)
 MNIST_DIR ?= data/mnist
 data:
 	@scripts/fetch_mnist.sh $(MNIST_DIR)
+
+# Fashion-MNIST into $(FASHION_MNIST_DIR), from Debian's dataset-fashion-mnist
+# (installed, or its pinned .deb via apt-get download), checked by SHA-256;
+# like `data`, it prints how to get the files when it cannot.
+FASHION_MNIST_DIR ?= data/fashion-mnist
+data-fashion:
+	@scripts/fetch_fashion_mnist.sh $(FASHION_MNIST_DIR)
 
 # ---- fuzzing (clang's libFuzzer with ASan + UBSan) -----------------------------
 # Each tests/fuzz/fuzz_<name>.cpp is one target; its seed corpus is

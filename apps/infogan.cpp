@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "common/cli.h"
+#include "common/dataset.h"
 #include "common/infogan.h"
 #include "common/mnist_judge.h"
 
@@ -64,6 +65,7 @@ int train(int argc, char** argv) {
   args.add("--beta2", &c.beta2, "Adam beta2");
   args.add_choice("--g-loss", &c.g_loss, {"nonsaturating", "saturating"}, "generator loss");
   args.add("--seed", &c.seed, "seed of the weights, the data order and the codes");
+  add_dataset_flag(args, &c.dataset);
   loop.add_to(args, "infogan");
   args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
   args.add_choice("--cuda-graph", &cuda_graph, {"on", "off"},
@@ -75,7 +77,7 @@ int train(int argc, char** argv) {
     // exactly; only the length of the run may change.
     check_not_given_when_resuming(args, {"--preset", "--batch", "--noise", "--cont", "--lambda", "--lambda-cont",
                                          "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss", "--seed",
-                                         "--train-limit"});
+                                         "--dataset", "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }
   options.config = c;
@@ -87,14 +89,17 @@ int train(int argc, char** argv) {
 int eval(int argc, char** argv) {
   CheckpointFlags common;
   InfoGanEvalOptions options;
-  options.judge = kDefaultJudgePath;
   ArgParser args("infogan eval", "Evaluate a checkpoint: the 10x10 grid for --seed, Q-accuracy on the 10,000 MNIST "
                                  "test images, and (with the judge) the column score and purity. Prints one JSON "
                                  "line last and writes it to <out>/eval.json.");
   common.add_to(args, "seed of the grid's noise and the purity samples");
-  args.add("--judge", &options.judge, "MNIST classifier checkpoint (./apps/mnist_classifier train)");
+  args.add("--judge", &options.judge,
+           "judge checkpoint (default: runs/mnist_classifier/latest.safetensors, or "
+           "runs/fashion_classifier/latest.safetensors for a --dataset fashion run)");
   args.add("--out", &options.out, "output directory (default: <run>/eval)");
-  args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  args.add("--data", &options.data_dir,
+           "test data directory (default: the checkpoint's data set: $MNIST_DIR or data/mnist; "
+           "$FASHION_MNIST_DIR or data/fashion-mnist)");
   args.add("--purity-samples", &options.purity_samples, "samples per code for purity");
   args.add_check([&] { usage_check(options.purity_samples >= 1, "--purity-samples", "must be >= 1"); });
   if (!args.parse(argc, argv, 2)) return 0;

@@ -2,11 +2,15 @@
 // (apps/common/mnist_judge.h) that the generative apps use to read the
 // digits they draw.
 //
-//   ./apps/mnist_classifier train [--epochs N] [--batch B] [--lr LR] [--out DIR] [--resume]
-//   ./apps/mnist_classifier eval  [--checkpoint PATH]
+//   ./apps/mnist_classifier train [--dataset mnist|fashion] [--epochs N] [--batch B] [--lr LR] [--out DIR] [--resume]
+//   ./apps/mnist_classifier eval  [--dataset mnist|fashion] [--checkpoint PATH]
+//
+// --dataset fashion trains the Fashion-MNIST judge: its data and output
+// directory default to data/fashion-mnist and runs/fashion_classifier.
 #include <cstdio>
 
 #include "common/cli.h"
+#include "common/dataset.h"
 #include "common/mnist_judge.h"
 #include "data/mnist.h"
 
@@ -16,24 +20,29 @@ namespace {
 
 const char* kUsage =
     "usage: mnist_classifier <command> [flags]   (each command has --help)\n"
-    "  train  train the judge CNN on MNIST (saves runs/mnist_classifier/latest.safetensors)\n"
-    "  eval   its accuracy on the 10,000 MNIST test images\n";
+    "  train  train the judge CNN on MNIST (saves runs/mnist_classifier/latest.safetensors),\n"
+    "         or with --dataset fashion on Fashion-MNIST (runs/fashion_classifier/latest.safetensors)\n"
+    "  eval   its accuracy on the 10,000 test images\n";
 
 int train(int argc, char** argv) {
   JudgeTrainOptions options;
-  std::string device = "auto";
+  std::string device = "auto", dataset = "mnist";
   int64_t threads = 0;
-  ArgParser args("mnist_classifier train", "Train the MNIST judge; writes <out>/latest.safetensors each epoch, "
-                                           "<out>/losses.csv and <out>/loss.svg.");
+  ArgParser args("mnist_classifier train",
+                 "Train the MNIST (or Fashion-MNIST) judge; writes <out>/latest.safetensors each epoch, "
+                 "<out>/losses.csv and <out>/loss.svg.");
   args.add("--epochs", &options.epochs, "passes over the training set");
   args.add("--batch", &options.batch, "batch size");
   args.add("--lr", &options.lr, "Adam learning rate of the first epoch");
   args.add("--lr-decay", &options.lr_decay, "learning-rate factor per epoch");
   args.add("--seed", &options.seed, "seed of the weights and the data order");
+  add_dataset_flag(args, &dataset);
   args.add("--device", &device, "cpu, cuda, cuda:N or auto");
   add_threads_flag(args, &threads);
-  args.add("--data", &options.data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
-  args.add("--out", &options.out_dir, "output directory");
+  args.add("--data", &options.data_dir,
+           "data directory (default: $MNIST_DIR or data/mnist; with --dataset fashion: $FASHION_MNIST_DIR or "
+           "data/fashion-mnist)");
+  args.add("--out", &options.out_dir, "output directory (runs/fashion_classifier with --dataset fashion)");
   args.add_switch("--resume", &options.resume, "continue from <out>/latest.safetensors");
   args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
   args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
@@ -49,6 +58,8 @@ int train(int argc, char** argv) {
     usage_check(options.train_limit >= 0, "--train-limit", "must be >= 0");
   });
   if (!args.parse(argc, argv, 2)) return 0;
+  options.data_dir = resolve_data_dir(dataset, options.data_dir);
+  if (!args.given("--out")) options.out_dir = default_judge_dir(dataset);
   if (options.resume) {
     for (const char* flag : {"--batch", "--lr", "--lr-decay", "--seed", "--train-limit"}) {
       usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
@@ -60,17 +71,23 @@ int train(int argc, char** argv) {
 }
 
 int eval(int argc, char** argv) {
-  std::string checkpoint = kDefaultJudgePath, data_dir, device = "auto";
+  std::string checkpoint, data_dir, device = "auto", dataset = "mnist";
   int64_t threads = 0;
-  ArgParser args("mnist_classifier eval", "Print the judge's accuracy on the MNIST test set.");
-  args.add("--checkpoint", &checkpoint, "judge checkpoint");
-  args.add("--data", &data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  ArgParser args("mnist_classifier eval", "Print the judge's accuracy on the MNIST (or Fashion-MNIST) test set.");
+  add_dataset_flag(args, &dataset);
+  args.add("--checkpoint", &checkpoint,
+           "judge checkpoint (default: runs/mnist_classifier/latest.safetensors; with --dataset fashion: "
+           "runs/fashion_classifier/latest.safetensors)");
+  args.add("--data", &data_dir,
+           "data directory (default: $MNIST_DIR or data/mnist; with --dataset fashion: $FASHION_MNIST_DIR or "
+           "data/fashion-mnist)");
   args.add("--device", &device, "cpu, cuda, cuda:N or auto");
   add_threads_flag(args, &threads);
   if (!args.parse(argc, argv, 2)) return 0;
   const Device target = parse_device_flag(device);
+  if (checkpoint.empty()) checkpoint = default_judge_path(dataset);
   std::unique_ptr<MnistClassifier> judge = load_judge(checkpoint, target);
-  const MnistSplit test = load_mnist(resolve_mnist_dir(data_dir), false);
+  const MnistSplit test = load_mnist(resolve_data_dir(dataset, data_dir), false);
   const double accuracy = judge_accuracy(*judge, test.images, test.labels);
   std::printf("test accuracy: %.4f (%lld images)\n{\"test_accuracy\": %.6f}\n", accuracy,
               static_cast<long long>(test.images.size(0)), accuracy);

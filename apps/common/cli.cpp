@@ -175,7 +175,9 @@ Device parse_device_flag(const std::string& text) {
 void TrainLoopFlags::add_to(ArgParser& args, const std::string& app) {
   args.add("--device", &device, "cpu, cuda, cuda:N or auto");
   add_threads_flag(args, &threads);
-  args.add("--data", &data_dir, "MNIST directory (default: $MNIST_DIR or data/mnist)");
+  args.add("--data", &data_dir,
+           "data directory (default: $MNIST_DIR or data/mnist; with --dataset fashion: $FASHION_MNIST_DIR or "
+           "data/fashion-mnist)");
   args.add("--run", &run_dir, "run directory (default: runs/" + app + "-<time>; with --resume: runs/latest)");
   args.add_switch("--resume", &resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
   args.add("--log-every", &log_every, "iterations between progress lines when not on a terminal");

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "common/cli.h"
+#include "common/dataset.h"
 #include "common/gan_family.h"
 #include "common/mnist_judge.h"
 
@@ -42,7 +43,8 @@ int train(const std::string& variant, int argc, char** argv) {
   GanTrainOptions options;
   TrainLoopFlags loop;
   ArgParser args(variant + " train", std::string("Train ") + summary_of(variant) +
-                                         " on MNIST. Writes checkpoints/latest.safetensors each epoch, "
+                                         " on MNIST (or --dataset fashion). Writes "
+                                         "checkpoints/latest.safetensors each epoch, "
                                          "samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
   args.add("--epochs", &c.epochs, "passes over the training set");
   args.add("--batch", &c.batch, "batch size");
@@ -56,6 +58,7 @@ int train(const std::string& variant, int argc, char** argv) {
   if (c.traits().class_head) args.add("--lambda-class", &c.lambda_class, "weight of the class cross-entropy");
   args.add("--ema", &c.ema, "decay of the moving average of G's weights used for samples and eval (0: off)");
   args.add("--seed", &c.seed, "seed of the weights, the data order and the latent codes");
+  add_dataset_flag(args, &c.dataset);
   loop.add_to(args, variant);
   args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
   add_validation(args, [&] { c.validate(); });
@@ -63,7 +66,8 @@ int train(const std::string& variant, int argc, char** argv) {
   if (loop.resume) {
     // A resumed run keeps its checkpoint's config; only its length may change.
     check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss",
-                                         "--real-label", "--lambda-class", "--ema", "--seed", "--train-limit"});
+                                         "--real-label", "--lambda-class", "--ema", "--seed", "--dataset",
+                                         "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }
   options.config = c;
@@ -75,7 +79,6 @@ int eval(const std::string& variant, int argc, char** argv) {
   CheckpointFlags common;
   GanEvalOptions options;
   options.variant = variant;
-  options.judge = kDefaultJudgePath;
   const GanBar bar = gan_bar(variant);
   char summary[400];
   if (gan_traits(variant).label_in_g) {
@@ -93,7 +96,9 @@ int eval(const std::string& variant, int argc, char** argv) {
   }
   ArgParser args(variant + " eval", summary);
   common.add_to(args);
-  args.add("--judge", &options.judge, "MNIST classifier checkpoint (./apps/mnist_classifier train)");
+  args.add("--judge", &options.judge,
+           "judge checkpoint (default: runs/mnist_classifier/latest.safetensors, or "
+           "runs/fashion_classifier/latest.safetensors for a --dataset fashion run)");
   args.add("--samples", &options.samples, "generated digits to judge");
   args.add("--out", &options.out, "output directory (default: <run>/eval)");
   args.add_check([&] { usage_check(options.samples >= 10, "--samples", "must be >= 10"); });

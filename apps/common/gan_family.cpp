@@ -8,6 +8,7 @@
 
 #include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
+#include "common/dataset.h"
 #include "common/mnist_judge.h"
 #include "data/file.h"
 #include "data/idx.h"
@@ -50,7 +51,7 @@ GanConfig gan_defaults(const std::string& variant) {
 }
 
 JsonValue GanConfig::to_json() const {
-  return JsonValue::object({
+  JsonValue::Object members = {
       {"variant", JsonValue::string(variant)},
       {"epochs", JsonValue::integer(epochs)},
       {"batch", JsonValue::integer(batch)},
@@ -65,7 +66,10 @@ JsonValue GanConfig::to_json() const {
       {"ema", JsonValue::number(ema)},
       {"seed", JsonValue::integer(seed)},
       {"train_limit", JsonValue::integer(train_limit)},
-  });
+  };
+  // MNIST configs stay as they were before --dataset existed.
+  if (dataset != "mnist") members.push_back({"dataset", JsonValue::string(dataset)});
+  return JsonValue::object(std::move(members));
 }
 
 GanConfig GanConfig::from_json(const std::string& text, const std::string& source) {
@@ -92,6 +96,9 @@ GanConfig GanConfig::from_json(const std::string& text, const std::string& sourc
     } else if (m.key == "g_loss") {
       check(m.value.is_string(), source, ": config 'g_loss' must be a string");
       c.g_loss = m.value.as_string();
+    } else if (m.key == "dataset") {
+      check(m.value.is_string(), source, ": config 'dataset' must be a string");
+      c.dataset = m.value.as_string();
     } else {
       check(m.key == "variant", source, ": unknown config key '", m.key, "'");
     }
@@ -102,6 +109,7 @@ GanConfig GanConfig::from_json(const std::string& text, const std::string& sourc
 
 void GanConfig::validate() const {
   gan_traits(variant);
+  check_dataset(dataset);
   check(epochs >= 1, "epochs must be >= 1, got ", epochs);
   check(batch >= 1, "batch must be >= 1, got ", batch);
   check(noise >= 1, "noise must be >= 1, got ", noise);
@@ -370,7 +378,8 @@ int train_gan(const GanTrainOptions& options) {
 
   CsvLog log(run->file("losses.csv"), GanModel::log_columns(app));
   if (options.resume) restore_log(log.path(), pos.iteration, log);
-  const MnistSplit train = load_training_split(options.data_dir, config.train_limit);
+  const MnistSplit train =
+      load_training_split(resolve_data_dir(config.dataset, options.data_dir), config.train_limit);
   DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
                     PixelScale::ZeroOne);
   std::cout << app << ": run " << run->path() << ", " << loader.size() << " images, " << loader.batches_per_epoch()
@@ -480,10 +489,12 @@ JsonValue GanReport::json() const {
 
 GanReport evaluate_gan(const GanEvalOptions& options) {
   check(options.samples >= kClasses, "--samples must be >= ", kClasses, ", got ", options.samples);
-  check(std::filesystem::exists(options.judge), "no judge at ", options.judge,
-        " (create it with: ./apps/mnist_classifier train, or pass --judge PATH)");
   std::unique_ptr<GanModel> gan = load_gan(load_safetensors(options.checkpoint), options.variant, options.device);
-  std::unique_ptr<MnistClassifier> judge = load_judge(options.judge, options.device);
+  const std::string& dataset = gan->config.dataset;
+  const std::string judge_path = options.judge.empty() ? default_judge_path(dataset) : options.judge;
+  check(std::filesystem::exists(judge_path), "no judge at ", judge_path, " (create it with: ",
+        judge_train_command(dataset), ", or pass --judge PATH)");
+  std::unique_ptr<MnistClassifier> judge = load_judge(judge_path, options.device);
   const std::string out = options.out.empty() ? eval_dir_of(options.checkpoint) : options.out;
   make_directories(out);
 

@@ -40,6 +40,7 @@ GanTraits gan_traits(const std::string& variant);
 // Every hyper-parameter; a flag each (apps/dcgan.cpp, cgan.cpp, acgan.cpp).
 struct GanConfig {
   std::string variant = "dcgan";
+  std::string dataset = "mnist";  // or "fashion" (dataset.h); in the JSON only when not mnist
   int64_t epochs = 10;
   int64_t batch = 64;
   int64_t noise = 64;          // z ~ N(0, 1); 54 for cgan/acgan, so that G's input is the spec's 64
@@ -132,7 +133,7 @@ class GanModel {
 struct GanTrainOptions {
   GanConfig config;
   Device device;
-  std::string data_dir;  // "" = resolve_mnist_dir's default
+  std::string data_dir;  // "" = resolve_data_dir's default for the config's dataset
   std::string run_dir;   // "" = runs/<variant>-<timestamp> (or runs/latest with resume)
   // Continue the run's latest checkpoint with its own config; only the
   // epoch count may change (resume_epochs > 0).
@@ -160,6 +161,7 @@ struct GanBar {
 GanBar gan_bar(const std::string& variant);
 
 struct GanEvalOptions {
+  // judge "": default_judge_path of the checkpoint's dataset.
   std::string variant, checkpoint, judge, out;
   int64_t seed = 1;
   int64_t samples = 10000;  // judged samples; with labels, label i % 10 for sample i

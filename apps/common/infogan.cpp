@@ -10,6 +10,7 @@
 
 #include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
+#include "common/dataset.h"
 #include "common/mnist_judge.h"
 #include "data/file.h"
 #include "data/idx.h"
@@ -41,7 +42,7 @@ Generator stream(uint64_t seed, uint64_t offset) {
 // ---- config -----------------------------------------------------------------------
 
 JsonValue InfoGanConfig::to_json() const {
-  return JsonValue::object({
+  JsonValue::Object members = {
       {"preset", JsonValue::string(preset)},
       {"epochs", JsonValue::integer(epochs)},
       {"batch", JsonValue::integer(batch)},
@@ -56,7 +57,10 @@ JsonValue InfoGanConfig::to_json() const {
       {"g_loss", JsonValue::string(g_loss)},
       {"seed", JsonValue::integer(seed)},
       {"train_limit", JsonValue::integer(train_limit)},
-  });
+  };
+  // MNIST configs stay as they were before --dataset existed.
+  if (dataset != "mnist") members.push_back({"dataset", JsonValue::string(dataset)});
+  return JsonValue::object(std::move(members));
 }
 
 InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::string& source) {
@@ -91,6 +95,7 @@ InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::strin
     else if (m.key == "g_loss") string(c.g_loss);
     else if (m.key == "seed") integer(c.seed);
     else if (m.key == "train_limit") integer(c.train_limit);
+    else if (m.key == "dataset") string(c.dataset);
     else fail(source, ": unknown config key '", m.key, "'");
   }
   c.validate();
@@ -109,6 +114,7 @@ void InfoGanConfig::validate() const {
         g_loss);
   check(seed >= 0, "seed must be >= 0, got ", seed);
   check(train_limit >= 0, "train_limit must be >= 0, got ", train_limit);
+  check_dataset(dataset);
 }
 
 InfoGanConfig infogan_preset(const std::string& name) {
@@ -364,7 +370,8 @@ int train_infogan(const InfoGanTrainOptions& options) {
   CsvLog log(run->file("losses.csv"), InfoGan::log_columns());
   if (options.resume) restore_log(run->file("losses.csv"), pos.iteration, log);
 
-  const MnistSplit train = load_training_split(options.data_dir, config.train_limit);
+  const MnistSplit train =
+      load_training_split(resolve_data_dir(config.dataset, options.data_dir), config.train_limit);
   DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
                     PixelScale::ZeroOne);
   std::cout << "infogan: run " << run->path() << ", " << loader.size() << " images, "
@@ -466,13 +473,15 @@ InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
   report.grid_path = out + "/grid_seed" + std::to_string(options.seed) + ".png";
   save_image_grid(report.grid_path, grid, 10, 2);
 
-  const MnistSplit test = load_mnist(resolve_mnist_dir(options.data_dir), false);
+  report.dataset = gan->config.dataset;
+  const MnistSplit test = load_mnist(resolve_data_dir(report.dataset, options.data_dir), false);
   report.confusion = confusion_matrix(q_codes(*gan, test.images), test.labels.to_vector<int64_t>(), 10);
   report.matching = best_matching(report.confusion);
   report.majority_accuracy = majority_accuracy(report.confusion);
 
-  if (file_exists(options.judge)) {
-    std::unique_ptr<MnistClassifier> judge = load_judge(options.judge, options.device);
+  const std::string judge_path = options.judge.empty() ? default_judge_path(report.dataset) : options.judge;
+  if (file_exists(judge_path)) {
+    std::unique_ptr<MnistClassifier> judge = load_judge(judge_path, options.device);
     const Judgement grid_judged = judge_images(*judge, grid);
     report.grid_digits.assign(10, std::vector<int>(10));
     for (int64_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);
@@ -517,7 +526,8 @@ void print_report(const InfoGanReport& report) {
     std::printf("\npurity mean %.4f, min %.4f, majority digits all different: %s\n", report.purity.mean,
                 report.purity.min, report.purity.distinct_digits ? "yes" : "no");
   } else {
-    std::printf("no judge found, so no column score or purity (create it with: ./apps/mnist_classifier train)\n");
+    std::printf("no judge found, so no column score or purity (create it with: %s)\n",
+                judge_train_command(report.dataset).c_str());
   }
   std::printf("%s\n", to_json(report.json()).c_str());
 }

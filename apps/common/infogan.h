@@ -41,6 +41,7 @@ struct InfoGanConfig {
   std::string g_loss = "nonsaturating";  // or "saturating": minimise log(1 - D(G(z)))
   int64_t seed = 1;
   int64_t train_limit = 0;     // train on the first N images only (0: all 60,000)
+  std::string dataset = "mnist";  // or "fashion" (dataset.h); in the JSON only when not mnist
 
   InfoGanShape shape() const { return {noise, 10, cont}; }
   JsonValue to_json() const;
@@ -123,7 +124,7 @@ class InfoGan {
 struct InfoGanTrainOptions {
   InfoGanConfig config;
   Device device;
-  std::string data_dir;  // "" = resolve_mnist_dir's default
+  std::string data_dir;  // "" = resolve_data_dir's default for the config's dataset
   std::string run_dir;   // "" = runs/infogan-<timestamp> (or runs/latest with resume)
   // Continue the run's latest checkpoint with its own config; only the
   // epoch count may change (resume_epochs > 0).
@@ -144,6 +145,8 @@ InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont);
 std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont, Device device);
 
 struct InfoGanEvalOptions {
+  // judge "": default_judge_path of the checkpoint's dataset; data_dir "":
+  // resolve_data_dir's default for it.
   std::string checkpoint, judge, out, data_dir;
   int64_t seed = 1;
   int64_t cont = 0;
@@ -159,6 +162,7 @@ struct InfoGanReport {
   Purity purity;
   std::vector<std::vector<int>> grid_digits;  // [style][code], judged
   std::string grid_path;
+  std::string dataset = "mnist";  // the checkpoint's
   JsonValue json() const;
 };
 InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options);

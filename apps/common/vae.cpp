@@ -1,0 +1,558 @@
+// vae.cpp — see vae.h.
+#include "common/vae.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "autograd/grad_mode.h"
+#include "common/checkpoint.h"
+#include "common/dataset.h"
+#include "common/mnist_judge.h"
+#include "data/file.h"
+#include "data/mnist.h"
+#include "data/png.h"
+#include "data/svg.h"
+#include "ops/ops.h"
+
+namespace dl {
+
+namespace {
+
+constexpr const char* kFormat = "vae-1";
+constexpr int64_t kTrunkChannels = 256;
+
+// Philox streams of a seed for the sample grid and the judged samples, far
+// from the training noise (which starts at offset 0).
+Generator philox_stream(uint64_t seed, int shift) {
+  Generator g(seed);
+  g.offset = uint64_t(1) << shift;
+  return g;
+}
+constexpr int kGridShift = 62, kEvalShift = 61;
+
+}  // namespace
+
+// ---- config -------------------------------------------------------------------------
+
+JsonValue VaeConfig::to_json() const {
+  return JsonValue::object({
+      {"dataset", JsonValue::string(dataset)},
+      {"epochs", JsonValue::integer(epochs)},
+      {"batch", JsonValue::integer(batch)},
+      {"latent", JsonValue::integer(latent)},
+      {"lr", JsonValue::number(lr)},
+      {"beta1", JsonValue::number(beta1)},
+      {"beta2", JsonValue::number(beta2)},
+      {"beta", JsonValue::number(beta)},
+      {"recon", JsonValue::string(recon)},
+      {"seed", JsonValue::integer(seed)},
+      {"train_limit", JsonValue::integer(train_limit)},
+  });
+}
+
+VaeConfig VaeConfig::from_json(const std::string& text, const std::string& source) {
+  const JsonValue json = parse_json(text, source);
+  check(json.is_object(), source, ": config is not a JSON object");
+  VaeConfig c;
+  for (const JsonMember& m : json.as_object()) {
+    auto integer = [&](int64_t& field) {
+      check(m.value.as_int64().has_value(), source, ": config '", m.key, "' must be an integer");
+      field = *m.value.as_int64();
+    };
+    auto number = [&](double& field) {
+      check(m.value.is_number(), source, ": config '", m.key, "' must be a number");
+      field = m.value.as_double();
+    };
+    auto string = [&](std::string& field) {
+      check(m.value.is_string(), source, ": config '", m.key, "' must be a string");
+      field = m.value.as_string();
+    };
+    if (m.key == "dataset") string(c.dataset);
+    else if (m.key == "epochs") integer(c.epochs);
+    else if (m.key == "batch") integer(c.batch);
+    else if (m.key == "latent") integer(c.latent);
+    else if (m.key == "lr") number(c.lr);
+    else if (m.key == "beta1") number(c.beta1);
+    else if (m.key == "beta2") number(c.beta2);
+    else if (m.key == "beta") number(c.beta);
+    else if (m.key == "recon") string(c.recon);
+    else if (m.key == "seed") integer(c.seed);
+    else if (m.key == "train_limit") integer(c.train_limit);
+    else fail(source, ": unknown config key '", m.key, "'");
+  }
+  c.validate();
+  return c;
+}
+
+void VaeConfig::validate() const {
+  check_dataset(dataset);
+  check(epochs >= 1, "epochs must be >= 1, got ", epochs);
+  check(batch >= 2, "batch must be >= 2 (BatchNorm needs two images), got ", batch);
+  check(latent >= 1 && latent <= 1024, "latent must be in [1, 1024], got ", latent);
+  check(lr > 0, "lr must be > 0, got ", lr);
+  check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
+  check(beta >= 0, "beta must be >= 0, got ", beta);
+  check(recon == "bce" || recon == "mse", "recon must be bce or mse, got '", recon, "'");
+  check(seed >= 0, "seed must be >= 0, got ", seed);
+  check(train_limit >= 0, "train_limit must be >= 0, got ", train_limit);
+}
+
+// ---- networks and loss ------------------------------------------------------------------
+
+VaeEncoder::VaeEncoder(int64_t latent) {
+  main = register_module("main", spec_discriminator_trunk(1));
+  mu = register_module("mu", std::make_shared<Linear>(kTrunkChannels, latent));
+  logvar = register_module("logvar", std::make_shared<Linear>(kTrunkChannels, latent));
+}
+
+VaeEncoder::Output VaeEncoder::encode(const Tensor& images) {
+  check_spec_images(images, 1);
+  const Tensor trunk = (*main)(images).flatten(1);  // [N, 256]
+  return {(*mu)(trunk), (*logvar)(trunk)};
+}
+
+Tensor vae_kl(const Tensor& mean, const Tensor& log_var) {
+  check(mean.dim() == 2 && mean.shape() == log_var.shape(), "vae_kl: mean and log_var must both be [N, latent], got ",
+        mean.shape(), " and ", log_var.shape());
+  return 0.5 * dl::mean(sum(mean * mean + exp(log_var) - 1.0 - log_var, {1}));
+}
+
+Tensor vae_reconstruction(const Tensor& output, const Tensor& target, const std::string& loss) {
+  check(output.dim() >= 1 && output.size(0) >= 1, "vae_reconstruction: empty batch");
+  const double per_image = static_cast<double>(output.numel() / output.size(0));
+  if (loss == "bce") return binary_cross_entropy(output, target) * per_image;
+  check(loss == "mse", "vae_reconstruction: loss must be bce or mse, got '", loss, "'");
+  return mse_loss(output, target) * per_image;
+}
+
+Tensor reparameterize(const Tensor& mean, const Tensor& log_var, const Tensor& eps) {
+  return mean + exp(log_var * 0.5) * eps;
+}
+
+// ---- PCA --------------------------------------------------------------------------------
+
+Eigen symmetric_eigen(const std::vector<double>& matrix, int64_t d) {
+  check(d >= 1 && matrix.size() == static_cast<size_t>(d * d), "symmetric_eigen: expected a ", d, "x", d, " matrix");
+  const size_t n = static_cast<size_t>(d);
+  std::vector<double> a = matrix, v(n * n, 0.0);
+  for (size_t i = 0; i < n; ++i) v[i * n + i] = 1.0;
+  double scale = 0;
+  for (double x : a) scale += x * x;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0;
+    for (size_t p = 0; p < n; ++p)
+      for (size_t q = p + 1; q < n; ++q) off += a[p * n + q] * a[p * n + q];
+    if (off <= 1e-30 * scale || off == 0) break;
+    for (size_t p = 0; p < n; ++p) {
+      for (size_t q = p + 1; q < n; ++q) {
+        const double apq = a[p * n + q];
+        if (apq == 0) continue;
+        // The rotation J (J_pp = J_qq = c, J_pq = s, J_qp = -s) that zeroes
+        // a_pq in J^T A J: tan of its angle is the smaller root t.
+        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (size_t k = 0; k < n; ++k) {  // A J
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (size_t k = 0; k < n; ++k) {  // J^T (A J)
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (size_t k = 0; k < n; ++k) {  // V J: the columns are the eigenvectors
+          const double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return a[i * n + i] > a[j * n + j]; });
+  Eigen out;
+  for (size_t i : order) {
+    out.values.push_back(a[i * n + i]);
+    std::vector<double> vector(n);
+    size_t largest = 0;
+    for (size_t k = 0; k < n; ++k) {
+      vector[k] = v[k * n + i];
+      if (std::fabs(vector[k]) > std::fabs(vector[largest])) largest = k;
+    }
+    if (vector[largest] < 0) {
+      for (double& x : vector) x = -x;
+    }
+    out.vectors.push_back(std::move(vector));
+  }
+  return out;
+}
+
+Pca2 pca_2d(const std::vector<double>& points, int64_t n, int64_t d) {
+  check(n >= 1 && d >= 1 && points.size() == static_cast<size_t>(n * d), "pca_2d: expected ", n, "x", d,
+        " points, got ", points.size(), " values");
+  const size_t rows = static_cast<size_t>(n), cols = static_cast<size_t>(d);
+  std::vector<double> centre(cols, 0.0);
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t k = 0; k < cols; ++k) centre[k] += points[i * cols + k];
+  for (double& c : centre) c /= static_cast<double>(n);
+  std::vector<double> cov(cols * cols, 0.0);
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t p = 0; p < cols; ++p) {
+      const double dp = points[i * cols + p] - centre[p];
+      for (size_t q = p; q < cols; ++q) cov[p * cols + q] += dp * (points[i * cols + q] - centre[q]);
+    }
+  }
+  for (size_t p = 0; p < cols; ++p) {
+    for (size_t q = p; q < cols; ++q) {
+      cov[p * cols + q] /= static_cast<double>(n);
+      cov[q * cols + p] = cov[p * cols + q];
+    }
+  }
+  const Eigen eigen = symmetric_eigen(cov, d);
+  double total = 0;
+  for (size_t k = 0; k < cols; ++k) total += cov[k * cols + k];
+  Pca2 out;
+  for (size_t c = 0; c < std::min<size_t>(2, cols); ++c) {
+    out.components.push_back(eigen.vectors[c]);
+    out.explained.push_back(total > 0 ? std::max(0.0, eigen.values[c]) / total : 0.0);
+  }
+  out.x.assign(rows, 0.0);
+  out.y.assign(rows, 0.0);
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t k = 0; k < cols; ++k) {
+      const double centred = points[i * cols + k] - centre[k];
+      out.x[i] += centred * out.components[0][k];
+      if (cols > 1) out.y[i] += centred * out.components[1][k];
+    }
+  }
+  return out;
+}
+
+// ---- the model --------------------------------------------------------------------------
+
+VaeModel::VaeModel(const VaeConfig& config_, Device device_)
+    : config(config_), device(device_), rng(static_cast<uint64_t>(config_.seed)) {
+  config.validate();
+  // The initial weights are a function of --seed alone (PyTorch's default
+  // initialisation of each layer, as a plain PyTorch VAE).
+  manual_seed(static_cast<uint64_t>(config.seed));
+  E = std::make_shared<VaeEncoder>(config.latent);
+  G = std::make_shared<InfoGanGenerator>(InfoGanShape{config.latent, 0, 0});
+  E->to(device);
+  G->to(device);
+  std::vector<NamedTensor> params = with_prefix("E.", E->named_parameters());
+  const std::vector<NamedTensor> g_params = with_prefix("G.", G->named_parameters());
+  params.insert(params.end(), g_params.begin(), g_params.end());
+  opt = std::make_unique<Adam>(std::vector<ParamGroup>{{params, config.lr}}, config.beta1, config.beta2);
+}
+
+std::vector<std::string> VaeModel::log_columns() { return {"epoch", "iteration", "loss", "recon", "kl", "mse"}; }
+
+Tensor VaeModel::train_step(const Tensor& images) {
+  E->train();
+  G->train();
+  const Tensor x = images.to(device);
+  const int64_t n = x.size(0);
+  const VaeEncoder::Output q = E->encode(x);
+  // The noise comes from the model's own Philox stream (saved with the
+  // checkpoint), drawn on the CPU, so a resumed run draws the same.
+  const Tensor eps = randn({n, config.latent}, DType::Float32, &rng).to(device);
+  const Tensor z = reparameterize(q.mean, q.log_var, eps);
+  const Tensor output = (*G)(z.reshape({n, config.latent, 1, 1}));
+  const Tensor recon = vae_reconstruction(output, x, config.recon);
+  const Tensor kl = vae_kl(q.mean, q.log_var);
+  const Tensor loss = recon + config.beta * kl;
+  opt->zero_grad();
+  loss.backward();
+  opt->step();
+  NoGradGuard no_grad;
+  return stack({loss, recon, kl, mse_loss(output, x)});
+}
+
+Tensor VaeModel::decode(const Tensor& z) {
+  NoGradGuard no_grad;
+  const bool was_training = G->training();
+  G->eval();
+  std::vector<Tensor> parts;
+  const int64_t n = z.size(0), batch = 500;
+  for (int64_t begin = 0; begin < n; begin += batch) {
+    const int64_t count = std::min(batch, n - begin);
+    const Tensor input = z.narrow(0, begin, count).reshape({count, config.latent, 1, 1}).to(device);
+    parts.push_back((*G)(input).to(Device::cpu()));
+  }
+  G->train(was_training);
+  return cat(parts, 0);
+}
+
+Tensor VaeModel::sample_grid(uint64_t seed) {
+  Generator g = philox_stream(seed, kGridShift);
+  return decode(randn({100, config.latent}, DType::Float32, &g));
+}
+
+Tensor VaeModel::samples(int64_t n, uint64_t seed) {
+  Generator g = philox_stream(seed, kEvalShift);
+  return decode(randn({n, config.latent}, DType::Float32, &g));
+}
+
+void VaeModel::save(const std::string& path, const TrainPosition& pos) const {
+  std::vector<NamedTensor> tensors = with_prefix("E.", E->state_dict());
+  for (const auto& part : {with_prefix("G.", G->state_dict()), with_prefix("optim.", opt->state_dict())}) {
+    tensors.insert(tensors.end(), part.begin(), part.end());
+  }
+  SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
+  for (const auto& part : {position_metadata(pos), generator_metadata(rng)}) {
+    metadata.insert(metadata.end(), part.begin(), part.end());
+  }
+  save_safetensors(path, tensors, metadata);
+}
+
+TrainPosition VaeModel::restore(const SafetensorsFile& file) {
+  load_module(file, "E.", *E);
+  load_module(file, "G.", *G);
+  load_optimizer(file, "optim.", *opt);
+  rng = read_generator(file, static_cast<uint64_t>(config.seed));
+  return read_position(file);
+}
+
+namespace {
+VaeConfig checkpoint_config(const SafetensorsFile& file) {
+  if (has_metadata(file, "format")) {
+    check(file.metadata_value("format") == kFormat, file.name, ": not a VAE checkpoint (format '",
+          file.metadata_value("format"), "')");
+  }
+  return has_metadata(file, "config") ? VaeConfig::from_json(file.metadata_value("config"), file.name) : VaeConfig{};
+}
+}  // namespace
+
+std::unique_ptr<VaeModel> load_vae(const SafetensorsFile& file, Device device) {
+  auto vae = std::make_unique<VaeModel>(checkpoint_config(file), device);
+  load_module(file, "E.", *vae->E);
+  load_module(file, "G.", *vae->G);
+  vae->E->eval();
+  vae->G->eval();
+  return vae;
+}
+
+// ---- train ------------------------------------------------------------------------------
+
+namespace {
+
+void write_curves(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
+                  const std::vector<std::string>& names, bool log_y) {
+  const std::vector<std::vector<double>>& rows = log.values();
+  LineChart chart{title, "iteration", y_label, {}, static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100)),
+                  log_y};
+  for (const std::string& name : names) {
+    const auto at = std::find(log.columns().begin(), log.columns().end(), name);
+    check(at != log.columns().end(), log.path(), ": no column ", name);
+    const size_t column = static_cast<size_t>(at - log.columns().begin());
+    Series series{name, {}, {}};
+    for (const std::vector<double>& row : rows) {
+      series.x.push_back(row[1]);
+      series.y.push_back(row[column]);
+    }
+    chart.series.push_back(std::move(series));
+  }
+  write_line_chart(path, chart);
+}
+
+}  // namespace
+
+int train_vae(const VaeTrainOptions& options) {
+  std::unique_ptr<VaeModel> vae;
+  TrainPosition pos;
+  std::unique_ptr<RunDirectory> run;
+  if (options.resume) {
+    run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
+    const SafetensorsFile file = load_safetensors(run->checkpoint());
+    check(has_metadata(file, "config"), run->checkpoint(), ": has no config metadata, so it cannot be resumed");
+    VaeConfig config = checkpoint_config(file);
+    if (options.resume_epochs > 0) config.epochs = options.resume_epochs;
+    vae = std::make_unique<VaeModel>(config, options.device);
+    pos = vae->restore(file);
+    std::cout << "vae: resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
+              << " (iteration " << pos.iteration << ")\n";
+  } else {
+    run = std::make_unique<RunDirectory>(RunDirectory::create("vae", options.run_dir));
+    vae = std::make_unique<VaeModel>(options.config, options.device);
+  }
+  const VaeConfig& config = vae->config;
+  write_file_atomic(run->file("config.json"), to_json(config.to_json()) + "\n");
+
+  CsvLog log(run->file("losses.csv"), VaeModel::log_columns());
+  if (options.resume) restore_log(log.path(), pos.iteration, log);
+  const MnistSplit train =
+      load_training_split(resolve_data_dir(config.dataset, options.data_dir), config.train_limit);
+  DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
+                    PixelScale::ZeroOne);
+  std::cout << "vae: run " << run->path() << ", " << dataset_title(config.dataset) << ", " << loader.size()
+            << " images, " << loader.batches_per_epoch() << " batches of " << config.batch << " per epoch, device "
+            << vae->device << "\n";
+
+  install_stop_handlers();
+  TrainLoopOptions loop;
+  loop.app = "vae";
+  loop.epochs = config.epochs;
+  loop.log_every = options.log_every;
+  loop.max_iterations = options.max_iterations;
+  loop.read_every = options.read_every > 0 ? options.read_every : default_read_every(options.device);
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch& batch) { return vae->train_step(batch.images); };
+  hooks.end_of_epoch = [&](int64_t epoch) {
+    char name[48];
+    std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch + 1));
+    save_image_grid(run->file(name), vae->sample_grid(static_cast<uint64_t>(config.seed)), 10, 2);
+    write_curves(run->file("losses.svg"), "VAE loss per image", "loss", log, {"loss", "recon", "kl"}, false);
+    write_curves(run->file("mse.svg"), "Training reconstruction MSE per pixel", "MSE", log, {"mse"}, true);
+  };
+  hooks.save = [&](const TrainPosition& at) { vae->save(run->checkpoint(), at); };
+  const int status = run_training(loader, pos, loop, log, hooks);
+  if (status == 0 && pos.epoch == config.epochs) {
+    std::cout << "vae: done; checkpoint " << run->checkpoint() << "\n"
+              << "  evaluate with: ./apps/vae eval --checkpoint " << run->checkpoint() << "\n";
+  }
+  return status;
+}
+
+// ---- eval -------------------------------------------------------------------------------
+
+namespace {
+
+// runs/x/checkpoints/latest.safetensors -> runs/x/eval; other paths: <dir>/eval.
+std::string eval_dir_of(const std::string& checkpoint) {
+  std::filesystem::path dir = std::filesystem::path(checkpoint).parent_path();
+  if (dir.filename() == "checkpoints") dir = dir.parent_path();
+  return ((dir.empty() ? std::filesystem::path(".") : dir) / "eval").string();
+}
+
+JsonValue numbers(const std::vector<double>& values) {
+  JsonValue::Array items;
+  for (double v : values) items.push_back(JsonValue::number(v));
+  return JsonValue::array(std::move(items));
+}
+
+}  // namespace
+
+JsonValue VaeReport::json() const {
+  auto judged_number = [&](double v) { return judged ? JsonValue::number(v) : JsonValue::null(); };
+  return JsonValue::object({
+      {"dataset", JsonValue::string(dataset)},
+      {"latent", JsonValue::integer(latent)},
+      {"test_images", JsonValue::integer(test_images)},
+      {"mse", JsonValue::number(mse)},
+      {"bce", JsonValue::number(bce)},
+      {"kl", JsonValue::number(kl)},
+      {"pca_explained", numbers(explained)},
+      {"samples", JsonValue::integer(judged ? samples : 0)},
+      {"confident_share", judged_number(coverage.confident_share)},
+      {"class_share", judged ? numbers(coverage.digit_share) : JsonValue::null()},
+      {"passes", judged && bar_applies ? JsonValue::boolean(passes) : JsonValue::null()},
+  });
+}
+
+VaeReport evaluate_vae(const VaeEvalOptions& options) {
+  check(options.samples >= 1, "--samples must be >= 1, got ", options.samples);
+  std::unique_ptr<VaeModel> vae = load_vae(load_safetensors(options.checkpoint), options.device);
+  const std::string out = options.out.empty() ? eval_dir_of(options.checkpoint) : options.out;
+  make_directories(out);
+
+  VaeReport report;
+  report.dataset = vae->config.dataset;
+  report.latent = vae->config.latent;
+  report.bar_applies = report.dataset == "mnist";
+  MnistSplit test = load_mnist(resolve_data_dir(report.dataset, options.data_dir), false);
+  if (options.test_limit > 0 && options.test_limit < test.images.size(0)) {
+    test.images = test.images.narrow(0, 0, options.test_limit);
+    test.labels = test.labels.narrow(0, 0, options.test_limit);
+  }
+  const int64_t n = test.images.size(0), latent = vae->config.latent;
+  report.test_images = n;
+
+  // The test set through E and G (from the mean), in batches.
+  double squared = 0, bce = 0, kl = 0;
+  std::vector<Tensor> means, firsts;
+  {
+    NoGradGuard no_grad;
+    const int64_t batch = 500;
+    for (int64_t begin = 0; begin < n; begin += batch) {
+      const int64_t count = std::min(batch, n - begin);
+      const Tensor x = (test.images.narrow(0, begin, count).to(DType::Float32) / 255.0).unsqueeze(1).to(vae->device);
+      const VaeEncoder::Output q = vae->E->encode(x);
+      const Tensor output = (*vae->G)(q.mean.reshape({count, latent, 1, 1}));
+      const double pixels = static_cast<double>(count * 28 * 28);
+      squared += mse_loss(output, x).item() * pixels;
+      bce += binary_cross_entropy(output, x).item() * pixels;
+      kl += vae_kl(q.mean, q.log_var).item() * static_cast<double>(count);
+      means.push_back(q.mean.to(Device::cpu()));
+      if (begin == 0) firsts = {x.narrow(0, 0, std::min<int64_t>(10, count)).to(Device::cpu()),
+                                output.narrow(0, 0, std::min<int64_t>(10, count)).to(Device::cpu())};
+    }
+  }
+  report.mse = squared / static_cast<double>(n * 28 * 28);
+  report.bce = bce / static_cast<double>(n * 28 * 28);
+  report.kl = kl / static_cast<double>(n);
+
+  // Top row: the first (up to) 10 test images; bottom row: their reconstructions.
+  report.reconstructions_path = out + "/reconstructions.png";
+  save_image_grid(report.reconstructions_path, cat(firsts, 0), firsts[0].size(0), 2);
+  report.samples_path = out + "/samples_seed" + std::to_string(options.seed) + ".png";
+  save_image_grid(report.samples_path, vae->sample_grid(static_cast<uint64_t>(options.seed)), 10, 2);
+
+  // The means' first two principal components, coloured by label.
+  const Pca2 pca = pca_2d(cat(means, 0).to(DType::Float64).to_vector<double>(), n, latent);
+  report.explained = pca.explained;
+  report.latent_path = out + "/latent_pca.svg";
+  char title[160];
+  std::snprintf(title, sizeof title, "%s test set: VAE means, first two principal components (%.0f%% + %.0f%%)",
+                dataset_title(report.dataset).c_str(), 100 * pca.explained[0],
+                pca.explained.size() > 1 ? 100 * pca.explained[1] : 0.0);
+  write_scatter(report.latent_path, ScatterPlot{title, "PC 1", "PC 2", pca.x, pca.y, test.labels.to_vector<int64_t>(),
+                                                dataset_class_names(report.dataset)});
+
+  const std::string judge_path = options.judge.empty() ? default_judge_path(report.dataset) : options.judge;
+  std::error_code error;
+  if (std::filesystem::exists(judge_path, error)) {
+    std::unique_ptr<MnistClassifier> judge = load_judge(judge_path, options.device);
+    const Judgement judged = judge_images(*judge, vae->samples(options.samples, static_cast<uint64_t>(options.seed)));
+    report.coverage = coverage(judged.digit, judged.confidence, report.bar.confidence, 10);
+    report.samples = options.samples;
+    report.judged = true;
+  }
+  report.passes = report.judged && report.bar_applies && report.mse <= report.bar.mse &&
+                  report.coverage.confident_share >= report.bar.confident_share;
+  write_file_atomic(out + "/eval.json", to_json(report.json()) + "\n");
+  return report;
+}
+
+void print_vae_report(const VaeReport& report) {
+  std::printf("%s test set, %lld images, latent %lld, decoded from the mean:\n", dataset_title(report.dataset).c_str(),
+              static_cast<long long>(report.test_images), static_cast<long long>(report.latent));
+  std::printf("  MSE per pixel %.5f, BCE per pixel %.5f, KL per image %.3f\n", report.mse, report.bce, report.kl);
+  std::printf("reconstructions (top: inputs, bottom: outputs): %s\n", report.reconstructions_path.c_str());
+  std::printf("random samples: %s\n", report.samples_path.c_str());
+  std::printf("latent map (PCA of the means, %.1f%% + %.1f%% of the variance): %s\n", 100 * report.explained[0],
+              report.explained.size() > 1 ? 100 * report.explained[1] : 0.0, report.latent_path.c_str());
+  if (report.judged) {
+    std::printf("%lld random samples: judge confidence >= %.2f for %.4f of them\n",
+                static_cast<long long>(report.samples), report.bar.confidence, report.coverage.confident_share);
+    std::printf("share of each class:");
+    for (double s : report.coverage.digit_share) std::printf(" %.3f", s);
+    std::printf("\n");
+  } else {
+    std::printf("no judge found, so the random samples are not scored (create it with: %s)\n",
+                judge_train_command(report.dataset).c_str());
+  }
+  if (report.bar_applies) {
+    std::printf("bar: MSE <= %.3f and confident share >= %.2f: %s\n", report.bar.mse, report.bar.confident_share,
+                report.judged ? (report.passes ? "met" : "not met") : "unknown without the judge");
+  }
+  std::printf("%s\n", to_json(report.json()).c_str());
+}
+
+}  // namespace dl
