@@ -88,17 +88,13 @@ GanConfig GanConfig::from_json(const std::string& text, const std::string& sourc
   for (const JsonMember& m : json.as_object()) {
     auto is = [&](const auto& entry) { return m.key == entry.first; };
     if (auto i = std::find_if(integers.begin(), integers.end(), is); i != integers.end()) {
-      check(m.value.as_int64().has_value(), source, ": config '", m.key, "' must be an integer");
-      *i->second = *m.value.as_int64();
+      read_config_value(m, source, *i->second);
     } else if (auto n = std::find_if(numbers.begin(), numbers.end(), is); n != numbers.end()) {
-      check(m.value.is_number(), source, ": config '", m.key, "' must be a number");
-      *n->second = m.value.as_double();
+      read_config_value(m, source, *n->second);
     } else if (m.key == "g_loss") {
-      check(m.value.is_string(), source, ": config 'g_loss' must be a string");
-      c.g_loss = m.value.as_string();
+      read_config_value(m, source, c.g_loss);
     } else if (m.key == "dataset") {
-      check(m.value.is_string(), source, ": config 'dataset' must be a string");
-      c.dataset = m.value.as_string();
+      read_config_value(m, source, c.dataset);
     } else {
       check(m.key == "variant", source, ": unknown config key '", m.key, "'");
     }
@@ -329,30 +325,6 @@ std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::strin
 
 // ---- train ------------------------------------------------------------------------
 
-namespace {
-
-// One SVG of the log's columns `names`, smoothed over the raw curve.
-void write_curves(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
-                  const std::vector<std::string>& names) {
-  const std::vector<std::vector<double>>& rows = log.values();
-  LineChart chart{title, "iteration", y_label, {}, static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100)),
-                  false};
-  for (const std::string& name : names) {
-    const auto at = std::find(log.columns().begin(), log.columns().end(), name);
-    check(at != log.columns().end(), log.path(), ": no column ", name);
-    const size_t column = static_cast<size_t>(at - log.columns().begin());
-    Series series{name, {}, {}};
-    for (const std::vector<double>& row : rows) {
-      series.x.push_back(row[1]);
-      series.y.push_back(row[column]);
-    }
-    chart.series.push_back(std::move(series));
-  }
-  write_line_chart(path, chart);
-}
-
-}  // namespace
-
 int train_gan(const GanTrainOptions& options) {
   const std::string& app = options.config.variant;
   std::unique_ptr<GanModel> gan;
@@ -403,10 +375,10 @@ int train_gan(const GanTrainOptions& options) {
     save_image_grid(run->file(name), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
     std::vector<std::string> losses = {"loss_D", "loss_G"};
     if (gan->traits.class_head) losses.push_back("loss_C");
-    write_curves(run->file("losses.svg"), app + " losses", "loss", log, losses);
-    write_curves(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
+    write_log_chart(run->file("losses.svg"), app + " losses", "loss", log, losses);
+    write_log_chart(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
     if (gan->traits.class_head) {
-      write_curves(run->file("class_accuracy.svg"), "Class head accuracy", "accuracy", log,
+      write_log_chart(run->file("class_accuracy.svg"), "Class head accuracy", "accuracy", log,
                    {"acc_C(x)", "acc_C(G(z))"});
     }
   };
@@ -441,13 +413,6 @@ GanBar gan_bar(const std::string& variant) {
 
 namespace {
 
-// runs/x/checkpoints/latest.safetensors -> runs/x/eval; other paths: <dir>/eval.
-std::string eval_dir_of(const std::string& checkpoint) {
-  std::filesystem::path dir = std::filesystem::path(checkpoint).parent_path();
-  if (dir.filename() == "checkpoints") dir = dir.parent_path();
-  return ((dir.empty() ? std::filesystem::path(".") : dir) / "eval").string();
-}
-
 // n samples from the eval stream of `seed`; sample i has label i % 10.
 struct Samples {
   Tensor images;
@@ -462,25 +427,19 @@ Samples draw_samples(GanModel& gan, int64_t n, uint64_t seed) {
   return s;
 }
 
-JsonValue numbers(const std::vector<double>& values) {
-  JsonValue::Array items;
-  for (double v : values) items.push_back(JsonValue::number(v));
-  return JsonValue::array(std::move(items));
-}
-
 }  // namespace
 
 JsonValue GanReport::json() const {
   JsonValue::Object members = {{"variant", JsonValue::string(variant)},
                                {"samples", JsonValue::integer(samples)},
                                {"confident_share", JsonValue::number(coverage.confident_share)},
-                               {"digit_share", numbers(coverage.digit_share)},
+                               {"digit_share", JsonValue::numbers(coverage.digit_share)},
                                {"min_share", JsonValue::number(coverage.min_share)},
                                {"max_share", JsonValue::number(coverage.max_share)}};
   if (gan_traits(variant).label_in_g) {
     members.push_back({"accuracy", JsonValue::number(accuracy.overall)});
     members.push_back({"min_class_accuracy", JsonValue::number(accuracy.min)});
-    members.push_back({"class_accuracy", numbers(accuracy.per_class)});
+    members.push_back({"class_accuracy", JsonValue::numbers(accuracy.per_class)});
     members.push_back({"grid_columns", JsonValue::integer(grid_columns)});
   }
   members.push_back({"passes", JsonValue::boolean(passes)});

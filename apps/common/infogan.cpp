@@ -68,34 +68,21 @@ InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::strin
   check(json.is_object(), source, ": config is not a JSON object");
   InfoGanConfig c;
   for (const JsonMember& m : json.as_object()) {
-    auto integer = [&](int64_t& field) {
-      const std::optional<int64_t> v = m.value.as_int64();
-      check(v.has_value(), source, ": config '", m.key, "' must be an integer");
-      field = *v;
-    };
-    auto number = [&](double& field) {
-      check(m.value.is_number(), source, ": config '", m.key, "' must be a number");
-      field = m.value.as_double();
-    };
-    auto string = [&](std::string& field) {
-      check(m.value.is_string(), source, ": config '", m.key, "' must be a string");
-      field = m.value.as_string();
-    };
-    if (m.key == "preset") string(c.preset);
-    else if (m.key == "epochs") integer(c.epochs);
-    else if (m.key == "batch") integer(c.batch);
-    else if (m.key == "noise") integer(c.noise);
-    else if (m.key == "cont") integer(c.cont);
-    else if (m.key == "lambda_info") number(c.lambda_info);
-    else if (m.key == "lambda_cont") number(c.lambda_cont);
-    else if (m.key == "lr_g") number(c.lr_g);
-    else if (m.key == "lr_d") number(c.lr_d);
-    else if (m.key == "beta1") number(c.beta1);
-    else if (m.key == "beta2") number(c.beta2);
-    else if (m.key == "g_loss") string(c.g_loss);
-    else if (m.key == "seed") integer(c.seed);
-    else if (m.key == "train_limit") integer(c.train_limit);
-    else if (m.key == "dataset") string(c.dataset);
+    if (m.key == "preset") read_config_value(m, source, c.preset);
+    else if (m.key == "epochs") read_config_value(m, source, c.epochs);
+    else if (m.key == "batch") read_config_value(m, source, c.batch);
+    else if (m.key == "noise") read_config_value(m, source, c.noise);
+    else if (m.key == "cont") read_config_value(m, source, c.cont);
+    else if (m.key == "lambda_info") read_config_value(m, source, c.lambda_info);
+    else if (m.key == "lambda_cont") read_config_value(m, source, c.lambda_cont);
+    else if (m.key == "lr_g") read_config_value(m, source, c.lr_g);
+    else if (m.key == "lr_d") read_config_value(m, source, c.lr_d);
+    else if (m.key == "beta1") read_config_value(m, source, c.beta1);
+    else if (m.key == "beta2") read_config_value(m, source, c.beta2);
+    else if (m.key == "g_loss") read_config_value(m, source, c.g_loss);
+    else if (m.key == "seed") read_config_value(m, source, c.seed);
+    else if (m.key == "train_limit") read_config_value(m, source, c.train_limit);
+    else if (m.key == "dataset") read_config_value(m, source, c.dataset);
     else fail(source, ": unknown config key '", m.key, "'");
   }
   c.validate();
@@ -319,24 +306,6 @@ std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont,
 
 namespace {
 
-// Loss and probability curves from the log so far.
-void write_charts(const RunDirectory& run, const std::vector<std::vector<double>>& rows) {
-  const std::vector<std::string> columns = InfoGan::log_columns();
-  auto series = [&](size_t column) {
-    Series s{columns[column], {}, {}};
-    for (const auto& row : rows) {
-      s.x.push_back(row[1]);
-      s.y.push_back(row[column]);
-    }
-    return s;
-  };
-  const int smoothing = static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100));
-  write_line_chart(run.file("losses.svg"),
-                   {"InfoGAN losses", "iteration", "loss", {series(2), series(3), series(4)}, smoothing, false});
-  write_line_chart(run.file("probs.svg"),
-                   {"Discriminator outputs", "iteration", "mean probability", {series(5), series(6)}, smoothing, false});
-}
-
 std::string epoch_file(int64_t epoch) {
   char name[48];
   std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch));
@@ -390,7 +359,8 @@ int train_infogan(const InfoGanTrainOptions& options) {
   hooks.step = [&](const Batch& batch) { return gan->train_step(batch.images); };
   hooks.end_of_epoch = [&](int64_t epoch) {
     save_image_grid(run->file(epoch_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
-    write_charts(*run, log.values());
+    write_log_chart(run->file("losses.svg"), "InfoGAN losses", "loss", log, {"loss_D", "loss_G", "loss_Info"});
+    write_log_chart(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
   const int status = run_training(loader, pos, loop, log, hooks);
@@ -416,16 +386,6 @@ JsonValue InfoGanReport::json() const {
 }
 
 namespace {
-
-std::string default_out_dir(const std::string& checkpoint) {
-  // runs/x/checkpoints/latest.safetensors -> runs/x/eval
-  const size_t slash = checkpoint.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : checkpoint.substr(0, slash);
-  const size_t parent = dir.find_last_of('/');
-  const std::string last = parent == std::string::npos ? dir : dir.substr(parent + 1);
-  if (last == "checkpoints") return (parent == std::string::npos ? "." : dir.substr(0, parent)) + "/eval";
-  return dir + "/eval";
-}
 
 bool file_exists(const std::string& path) {
   struct stat info {};
@@ -465,7 +425,7 @@ Tensor generate_per_code(InfoGan& gan, int64_t per_code, Generator& g) {
 InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
   const SafetensorsFile file = load_safetensors(options.checkpoint);
   std::unique_ptr<InfoGan> gan = load_infogan(file, options.cont, options.device);
-  const std::string out = options.out.empty() ? default_out_dir(options.checkpoint) : options.out;
+  const std::string out = options.out.empty() ? eval_dir_of(options.checkpoint) : options.out;
   make_directories(out);
 
   InfoGanReport report;
@@ -554,7 +514,7 @@ std::vector<std::string> traverse_infogan(const std::string& checkpoint, int64_t
   std::unique_ptr<InfoGan> gan = load_infogan(file, cont, device);
   const int64_t k_codes = gan->config.cont;
   check(k_codes > 0, checkpoint, ": the model has no continuous codes (train with --cont K, or pass --cont K)");
-  const std::string dir = out.empty() ? default_out_dir(checkpoint) : out;
+  const std::string dir = out.empty() ? eval_dir_of(checkpoint) : out;
   make_directories(dir);
   NoGradGuard no_grad;
   // Row r: noise r and categorical code r; column j: value -2 + 4 j / 9.

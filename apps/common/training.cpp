@@ -4,15 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <ctime>
 #include <iostream>
 #include <sstream>
 
+#include "data/svg.h"
 #include "ops/ops.h"
 #include "tensor/error.h"
 
@@ -311,6 +314,31 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
     if (stop_requested() && pos.epoch < options.epochs) return stopped();
   }
   return 0;
+}
+
+std::string eval_dir_of(const std::string& checkpoint) {
+  std::filesystem::path dir = std::filesystem::path(checkpoint).parent_path();
+  if (dir.filename() == "checkpoints") dir = dir.parent_path();
+  return ((dir.empty() ? std::filesystem::path(".") : dir) / "eval").string();
+}
+
+void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
+                     const std::vector<std::string>& names, bool log_y) {
+  const std::vector<std::vector<double>>& rows = log.values();
+  LineChart chart{title, "iteration", y_label, {}, static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100)),
+                  log_y};
+  for (const std::string& name : names) {
+    const auto at = std::find(log.columns().begin(), log.columns().end(), name);
+    check(at != log.columns().end(), log.path(), ": no column ", name);
+    const size_t column = static_cast<size_t>(at - log.columns().begin());
+    Series series{name, {}, {}};
+    for (const std::vector<double>& row : rows) {
+      series.x.push_back(row[1]);
+      series.y.push_back(row[column]);
+    }
+    chart.series.push_back(std::move(series));
+  }
+  write_line_chart(path, chart);
 }
 
 void restore_log(const std::string& path, int64_t iteration, CsvLog& log) {

@@ -133,6 +133,16 @@ struct TrainLoopHooks {
 int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
                  const TrainLoopHooks& hooks);
 
+// Where `eval` writes by default for a checkpoint:
+// runs/x/checkpoints/latest.safetensors -> runs/x/eval; other paths: <dir>/eval.
+std::string eval_dir_of(const std::string& checkpoint);
+
+// An SVG chart (data/svg.h) of the log's columns `names` against the
+// iteration, smoothed over about 1/200 of the run: the curves every train
+// command draws after each epoch. A name that is not a column is an error.
+void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
+                     const std::vector<std::string>& names, bool log_y = false);
+
 // The log rows of a resumed run: those of `path` before `iteration`,
 // appended to `log`.
 void restore_log(const std::string& path, int64_t iteration, CsvLog& log);

@@ -58,29 +58,17 @@ VaeConfig VaeConfig::from_json(const std::string& text, const std::string& sourc
   check(json.is_object(), source, ": config is not a JSON object");
   VaeConfig c;
   for (const JsonMember& m : json.as_object()) {
-    auto integer = [&](int64_t& field) {
-      check(m.value.as_int64().has_value(), source, ": config '", m.key, "' must be an integer");
-      field = *m.value.as_int64();
-    };
-    auto number = [&](double& field) {
-      check(m.value.is_number(), source, ": config '", m.key, "' must be a number");
-      field = m.value.as_double();
-    };
-    auto string = [&](std::string& field) {
-      check(m.value.is_string(), source, ": config '", m.key, "' must be a string");
-      field = m.value.as_string();
-    };
-    if (m.key == "dataset") string(c.dataset);
-    else if (m.key == "epochs") integer(c.epochs);
-    else if (m.key == "batch") integer(c.batch);
-    else if (m.key == "latent") integer(c.latent);
-    else if (m.key == "lr") number(c.lr);
-    else if (m.key == "beta1") number(c.beta1);
-    else if (m.key == "beta2") number(c.beta2);
-    else if (m.key == "beta") number(c.beta);
-    else if (m.key == "recon") string(c.recon);
-    else if (m.key == "seed") integer(c.seed);
-    else if (m.key == "train_limit") integer(c.train_limit);
+    if (m.key == "dataset") read_config_value(m, source, c.dataset);
+    else if (m.key == "epochs") read_config_value(m, source, c.epochs);
+    else if (m.key == "batch") read_config_value(m, source, c.batch);
+    else if (m.key == "latent") read_config_value(m, source, c.latent);
+    else if (m.key == "lr") read_config_value(m, source, c.lr);
+    else if (m.key == "beta1") read_config_value(m, source, c.beta1);
+    else if (m.key == "beta2") read_config_value(m, source, c.beta2);
+    else if (m.key == "beta") read_config_value(m, source, c.beta);
+    else if (m.key == "recon") read_config_value(m, source, c.recon);
+    else if (m.key == "seed") read_config_value(m, source, c.seed);
+    else if (m.key == "train_limit") read_config_value(m, source, c.train_limit);
     else fail(source, ": unknown config key '", m.key, "'");
   }
   c.validate();
@@ -341,29 +329,6 @@ std::unique_ptr<VaeModel> load_vae(const SafetensorsFile& file, Device device) {
 
 // ---- train ------------------------------------------------------------------------------
 
-namespace {
-
-void write_curves(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
-                  const std::vector<std::string>& names, bool log_y) {
-  const std::vector<std::vector<double>>& rows = log.values();
-  LineChart chart{title, "iteration", y_label, {}, static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100)),
-                  log_y};
-  for (const std::string& name : names) {
-    const auto at = std::find(log.columns().begin(), log.columns().end(), name);
-    check(at != log.columns().end(), log.path(), ": no column ", name);
-    const size_t column = static_cast<size_t>(at - log.columns().begin());
-    Series series{name, {}, {}};
-    for (const std::vector<double>& row : rows) {
-      series.x.push_back(row[1]);
-      series.y.push_back(row[column]);
-    }
-    chart.series.push_back(std::move(series));
-  }
-  write_line_chart(path, chart);
-}
-
-}  // namespace
-
 int train_vae(const VaeTrainOptions& options) {
   std::unique_ptr<VaeModel> vae;
   TrainPosition pos;
@@ -408,8 +373,8 @@ int train_vae(const VaeTrainOptions& options) {
     char name[48];
     std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch + 1));
     save_image_grid(run->file(name), vae->sample_grid(static_cast<uint64_t>(config.seed)), 10, 2);
-    write_curves(run->file("losses.svg"), "VAE loss per image", "loss", log, {"loss", "recon", "kl"}, false);
-    write_curves(run->file("mse.svg"), "Training reconstruction MSE per pixel", "MSE", log, {"mse"}, true);
+    write_log_chart(run->file("losses.svg"), "VAE loss per image", "loss", log, {"loss", "recon", "kl"}, false);
+    write_log_chart(run->file("mse.svg"), "Training reconstruction MSE per pixel", "MSE", log, {"mse"}, true);
   };
   hooks.save = [&](const TrainPosition& at) { vae->save(run->checkpoint(), at); };
   const int status = run_training(loader, pos, loop, log, hooks);
@@ -422,23 +387,6 @@ int train_vae(const VaeTrainOptions& options) {
 
 // ---- eval -------------------------------------------------------------------------------
 
-namespace {
-
-// runs/x/checkpoints/latest.safetensors -> runs/x/eval; other paths: <dir>/eval.
-std::string eval_dir_of(const std::string& checkpoint) {
-  std::filesystem::path dir = std::filesystem::path(checkpoint).parent_path();
-  if (dir.filename() == "checkpoints") dir = dir.parent_path();
-  return ((dir.empty() ? std::filesystem::path(".") : dir) / "eval").string();
-}
-
-JsonValue numbers(const std::vector<double>& values) {
-  JsonValue::Array items;
-  for (double v : values) items.push_back(JsonValue::number(v));
-  return JsonValue::array(std::move(items));
-}
-
-}  // namespace
-
 JsonValue VaeReport::json() const {
   auto judged_number = [&](double v) { return judged ? JsonValue::number(v) : JsonValue::null(); };
   return JsonValue::object({
@@ -448,10 +396,10 @@ JsonValue VaeReport::json() const {
       {"mse", JsonValue::number(mse)},
       {"bce", JsonValue::number(bce)},
       {"kl", JsonValue::number(kl)},
-      {"pca_explained", numbers(explained)},
+      {"pca_explained", JsonValue::numbers(explained)},
       {"samples", JsonValue::integer(judged ? samples : 0)},
       {"confident_share", judged_number(coverage.confident_share)},
-      {"class_share", judged ? numbers(coverage.digit_share) : JsonValue::null()},
+      {"class_share", judged ? JsonValue::numbers(coverage.digit_share) : JsonValue::null()},
       {"passes", judged && bar_applies ? JsonValue::boolean(passes) : JsonValue::null()},
   });
 }

@@ -176,6 +176,28 @@ JsonValue JsonValue::string(std::string value) {
   return v;
 }
 
+void read_config_value(const JsonMember& member, const std::string& source, int64_t& field) {
+  const std::optional<int64_t> v = member.value.as_int64();
+  check(v.has_value(), source, ": config '", member.key, "' must be an integer");
+  field = *v;
+}
+
+void read_config_value(const JsonMember& member, const std::string& source, double& field) {
+  check(member.value.is_number(), source, ": config '", member.key, "' must be a number");
+  field = member.value.as_double();
+}
+
+void read_config_value(const JsonMember& member, const std::string& source, std::string& field) {
+  check(member.value.is_string(), source, ": config '", member.key, "' must be a string");
+  field = member.value.as_string();
+}
+
+JsonValue JsonValue::numbers(const std::vector<double>& values) {
+  Array items;
+  for (double v : values) items.push_back(number(v));
+  return array(std::move(items));
+}
+
 JsonValue JsonValue::array(Array items) {
   JsonValue v;
   v.type_ = Type::Array;

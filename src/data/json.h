@@ -37,6 +37,7 @@ class JsonValue {
   static JsonValue integer(int value);       // so that integer(3) is not ambiguous
   static JsonValue string(std::string value);
   static JsonValue array(Array items = {});
+  static JsonValue numbers(const std::vector<double>& values);  // an array of number()s
   static JsonValue object(Object members = {});  // Error on a duplicate key
 
   Type type() const { return type_; }
@@ -92,6 +93,12 @@ struct JsonMember {
   std::string key;
   JsonValue value;
 };
+
+// A config file's member read into the field it fills, or a one-line error
+// naming `source` and the key: "<source>: config 'lr' must be a number".
+void read_config_value(const JsonMember& member, const std::string& source, int64_t& field);
+void read_config_value(const JsonMember& member, const std::string& source, double& field);
+void read_config_value(const JsonMember& member, const std::string& source, std::string& field);
 
 // Nesting deeper than this (arrays and objects) is an error.
 constexpr int kJsonMaxDepth = 64;
