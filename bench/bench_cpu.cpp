@@ -28,6 +28,7 @@
 #include <immintrin.h>
 #endif
 
+#include "common/infogan.h"
 #include "common/infogan_model.h"
 #include "dl.h"
 #include "tensor/cpu/gemm.h"
@@ -277,29 +278,12 @@ int main(int argc, char** argv) {
     }
     if (!options.runs("step")) return 0;
 
-    // The spec's iteration: D on real (target 1) and detached fake (target 0),
-    // then G and Q together on BCE(D(G(z)), 1) + lambda * CE(Q logits, c).
-    // D's optimizer has the trunk and the D head, G's has G and the Q head.
-    std::vector<NamedTensor> d_params, gq_params = g.named_parameters();
-    for (const NamedTensor& p : d.named_parameters()) (p.name.rfind("Q.", 0) == 0 ? gq_params : d_params).push_back(p);
-    Adam opt_d({ParamGroup{d_params, 2e-4}}, 0.5, 0.999);
-    Adam opt_gq({ParamGroup{gq_params, 1e-3}}, 0.5, 0.999);
-    const Tensor ones = full({batch}, 1.0), zeros_ = full({batch}, 0.0);
-    const double lambda = 0.25;
-    auto step = [&] {
-      const Tensor z = latent();
-      const Tensor fake = g(z);
-      opt_d.zero_grad();
-      const Tensor loss_d = binary_cross_entropy(d.heads(real).real, ones) +
-                            binary_cross_entropy(d.heads(fake.detach()).real, zeros_);
-      loss_d.backward();
-      opt_d.step();
-      opt_gq.zero_grad();
-      const InfoGanDiscriminator::Heads heads = d.heads(fake);
-      const Tensor loss_g = binary_cross_entropy(heads.real, ones) + lambda * cross_entropy(heads.cat_logits, codes);
-      loss_g.backward();
-      opt_gq.step();
-    };
+    // The application's own iteration (apps/common/infogan.cpp, the lab
+    // preset): D on real and detached fake, then G and Q together, Adam on both.
+    InfoGanConfig config = infogan_preset("lab");
+    config.batch = batch;
+    InfoGan gan(config, Device::cpu());
+    auto step = [&] { gan.train_step(real); };
     std::printf("\nfull training step (D update on real + fake, G + Q update, Adam)\n");
     const double step_flops = 16.0e9 * double(batch) / 64.0;
     const double cpu_start = process_cpu_seconds();
