@@ -182,7 +182,8 @@ void TrainLoopFlags::add_to(ArgParser& args, const std::string& app) {
   args.add_switch("--resume", &resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
   args.add("--log-every", &log_every, "iterations between progress lines when not on a terminal");
   args.add("--max-iters", &max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
-  args.add("--read-every", &read_every, "read the logged values back every N iterations (0: 1 on the CPU, 25 on a GPU)");
+  args.add("--read-every", &read_every,
+           "read the logged values back every N iterations (0: 1 on the CPU, 25 on a GPU)");
   args.add_check([this] {
     usage_check(log_every >= 1, "--log-every", "must be >= 1");
     usage_check(max_iterations >= 0, "--max-iters", "must be >= 0");

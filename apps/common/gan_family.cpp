@@ -358,21 +358,15 @@ int train_gan(const GanTrainOptions& options) {
             << " batches of " << config.batch << " per epoch, device " << gan->device << "\n";
 
   install_stop_handlers();
-  TrainLoopOptions loop;
-  loop.app = app;
-  loop.epochs = config.epochs;
-  loop.log_every = options.log_every;
-  loop.max_iterations = options.max_iterations;
-  loop.read_every = options.read_every > 0 ? options.read_every : default_read_every(options.device);
+  const TrainLoopOptions loop = train_loop_options(app, config.epochs, options.log_every, options.max_iterations,
+                                                  options.read_every, options.device);
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) {
     // The values stay on the device until the loop reads them (read_every).
     return gan->train_step(batch.images, batch.labels);
   };
   hooks.end_of_epoch = [&](int64_t epoch) {
-    char name[48];
-    std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch + 1));
-    save_image_grid(run->file(name), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
+    save_image_grid(run->file(epoch_sample_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
     std::vector<std::string> losses = {"loss_D", "loss_G"};
     if (gan->traits.class_head) losses.push_back("loss_C");
     write_log_chart(run->file("losses.svg"), app + " losses", "loss", log, losses);
@@ -383,12 +377,7 @@ int train_gan(const GanTrainOptions& options) {
     }
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
-  const int status = run_training(loader, pos, loop, log, hooks);
-  if (status == 0 && pos.epoch == config.epochs) {
-    std::cout << app << ": done; checkpoint " << run->checkpoint() << "\n"
-              << "  evaluate with: ./apps/" << app << " eval --checkpoint " << run->checkpoint() << "\n";
-  }
-  return status;
+  return run_train_command(loader, pos, loop, log, hooks, run->checkpoint());
 }
 
 // ---- eval and sample --------------------------------------------------------------

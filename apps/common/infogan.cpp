@@ -304,16 +304,6 @@ std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont,
 
 // ---- train ------------------------------------------------------------------------
 
-namespace {
-
-std::string epoch_file(int64_t epoch) {
-  char name[48];
-  std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch));
-  return name;
-}
-
-}  // namespace
-
 int train_infogan(const InfoGanTrainOptions& options) {
   std::unique_ptr<InfoGan> gan;
   TrainPosition pos;
@@ -348,27 +338,18 @@ int train_infogan(const InfoGanTrainOptions& options) {
             << gan->device << ", preset " << config.preset << "\n";
 
   install_stop_handlers();
-  TrainLoopOptions loop;
-  loop.app = "infogan";
-  loop.epochs = config.epochs;
-  loop.log_every = options.log_every;
-  loop.max_iterations = options.max_iterations;
-  loop.read_every = options.read_every > 0 ? options.read_every : default_read_every(gan->device);
+  const TrainLoopOptions loop = train_loop_options("infogan", config.epochs, options.log_every, options.max_iterations,
+                                                  options.read_every, gan->device);
   gan->use_cuda_graph = options.cuda_graph;
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) { return gan->train_step(batch.images); };
   hooks.end_of_epoch = [&](int64_t epoch) {
-    save_image_grid(run->file(epoch_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
+    save_image_grid(run->file(epoch_sample_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
     write_log_chart(run->file("losses.svg"), "InfoGAN losses", "loss", log, {"loss_D", "loss_G", "loss_Info"});
     write_log_chart(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
-  const int status = run_training(loader, pos, loop, log, hooks);
-  if (status == 0 && pos.epoch == config.epochs) {
-    std::cout << "infogan: done; checkpoint " << run->checkpoint() << "\n"
-              << "  evaluate with: ./apps/infogan eval --checkpoint " << run->checkpoint() << "\n";
-  }
-  return status;
+  return run_train_command(loader, pos, loop, log, hooks, run->checkpoint());
 }
 
 // ---- eval -------------------------------------------------------------------------

@@ -136,12 +136,8 @@ int train_judge(const JudgeTrainOptions& requested) {
             << " batches per epoch, device " << options.device << "\n";
 
   install_stop_handlers();
-  TrainLoopOptions loop;
-  loop.app = "mnist_classifier";
-  loop.epochs = options.epochs;
-  loop.log_every = options.log_every;
-  loop.max_iterations = options.max_iterations;
-  loop.read_every = default_read_every(options.device);
+  const TrainLoopOptions loop = train_loop_options("mnist_classifier", options.epochs, options.log_every,
+                                                  options.max_iterations, 0, options.device);
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) {
     // The rate is a function of the epoch, so a resumed run uses the same.

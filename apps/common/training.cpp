@@ -202,6 +202,23 @@ MnistSplit load_training_split(const std::string& data_dir, int64_t limit) {
 
 int64_t default_read_every(Device device) { return device.is_cpu() ? 1 : 25; }
 
+TrainLoopOptions train_loop_options(const std::string& app, int64_t epochs, int64_t log_every,
+                                    int64_t max_iterations, int64_t read_every, Device device) {
+  TrainLoopOptions loop;
+  loop.app = app;
+  loop.epochs = epochs;
+  loop.log_every = log_every;
+  loop.max_iterations = max_iterations;
+  loop.read_every = read_every > 0 ? read_every : default_read_every(device);
+  return loop;
+}
+
+std::string epoch_sample_file(int64_t epoch) {
+  char name[48];
+  std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch));
+  return name;
+}
+
 namespace {
 
 // The iterations whose logged values are still on the device, oldest first.
@@ -314,6 +331,16 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
     if (stop_requested() && pos.epoch < options.epochs) return stopped();
   }
   return 0;
+}
+
+int run_train_command(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
+                      const TrainLoopHooks& hooks, const std::string& checkpoint) {
+  const int status = run_training(loader, pos, options, log, hooks);
+  if (status == 0 && pos.epoch == options.epochs) {
+    std::cout << options.app << ": done; checkpoint " << checkpoint << "\n"
+              << "  evaluate with: ./apps/" << options.app << " eval --checkpoint " << checkpoint << "\n";
+  }
+  return status;
 }
 
 std::string eval_dir_of(const std::string& checkpoint) {

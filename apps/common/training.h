@@ -112,6 +112,15 @@ struct TrainLoopOptions {
 // a read costs nothing, 25 on a GPU.
 int64_t default_read_every(Device device);
 
+// The loop options of a train command from its flags (read_every 0: the
+// device's default).
+TrainLoopOptions train_loop_options(const std::string& app, int64_t epochs, int64_t log_every,
+                                    int64_t max_iterations, int64_t read_every, Device device);
+
+// "samples/epoch_NNN.png": the grid a train command writes after epoch
+// `epoch` (counted from 1).
+std::string epoch_sample_file(int64_t epoch);
+
 struct TrainLoopHooks {
   // One iteration: returns the values of the log's columns after "epoch" and
   // "iteration", in order, as a 1-D tensor on any device (read back later,
@@ -142,6 +151,11 @@ std::string eval_dir_of(const std::string& checkpoint);
 // command draws after each epoch. A name that is not a column is an error.
 void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
                      const std::vector<std::string>& names, bool log_y = false);
+
+// run_training, then, when the run has completed all its epochs, the line
+// saying where its checkpoint is and how to evaluate it.
+int run_train_command(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
+                      const TrainLoopHooks& hooks, const std::string& checkpoint);
 
 // The log rows of a resumed run: those of `path` before `iteration`,
 // appended to `log`.

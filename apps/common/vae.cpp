@@ -361,28 +361,18 @@ int train_vae(const VaeTrainOptions& options) {
             << vae->device << "\n";
 
   install_stop_handlers();
-  TrainLoopOptions loop;
-  loop.app = "vae";
-  loop.epochs = config.epochs;
-  loop.log_every = options.log_every;
-  loop.max_iterations = options.max_iterations;
-  loop.read_every = options.read_every > 0 ? options.read_every : default_read_every(options.device);
+  const TrainLoopOptions loop = train_loop_options("vae", config.epochs, options.log_every, options.max_iterations,
+                                                  options.read_every, options.device);
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) { return vae->train_step(batch.images); };
   hooks.end_of_epoch = [&](int64_t epoch) {
-    char name[48];
-    std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch + 1));
-    save_image_grid(run->file(name), vae->sample_grid(static_cast<uint64_t>(config.seed)), 10, 2);
+    save_image_grid(run->file(epoch_sample_file(epoch + 1)), vae->sample_grid(static_cast<uint64_t>(config.seed)), 10,
+                    2);
     write_log_chart(run->file("losses.svg"), "VAE loss per image", "loss", log, {"loss", "recon", "kl"}, false);
     write_log_chart(run->file("mse.svg"), "Training reconstruction MSE per pixel", "MSE", log, {"mse"}, true);
   };
   hooks.save = [&](const TrainPosition& at) { vae->save(run->checkpoint(), at); };
-  const int status = run_training(loader, pos, loop, log, hooks);
-  if (status == 0 && pos.epoch == config.epochs) {
-    std::cout << "vae: done; checkpoint " << run->checkpoint() << "\n"
-              << "  evaluate with: ./apps/vae eval --checkpoint " << run->checkpoint() << "\n";
-  }
-  return status;
+  return run_train_command(loader, pos, loop, log, hooks, run->checkpoint());
 }
 
 // ---- eval -------------------------------------------------------------------------------
