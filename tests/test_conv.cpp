@@ -394,3 +394,44 @@ TEST_CASE("conv_transpose2d and max_pool2d errors name the op and the shapes") {
   CHECK_THROWS_WITH_AS(max_pool2d(zeros({2, 3, 8, 8}), {0, 2}, {2, 2}),
                        doctest::Contains("max_pool2d: kernel [0, 2] must be positive"), Error);
 }
+
+// ---- the products with an implicit im2col ----------------------------------------
+
+TEST_CASE("the CPU's implicit-im2col products equal im2col + matmul bit for bit (padding, strides, strided x)") {
+  using Pair = std::array<int64_t, 2>;
+  Backend& cpu = backend(Device::cpu());
+  struct Case {
+    Shape x_shape;
+    Pair k, s, p;
+    bool permuted;  // x as a permuted view instead of contiguous
+  };
+  const std::vector<Case> cases = {{{3, 2, 7, 6}, {3, 2}, {2, 1}, {1, 2}, false},
+                                   {{2, 3, 9, 9}, {4, 4}, {2, 2}, {1, 1}, true},
+                                   {{2, 4, 5, 5}, {5, 5}, {2, 2}, {2, 2}, false},
+                                   {{1, 2, 6, 4}, {2, 2}, {2, 2}, {0, 0}, true}};
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    for (const Case& c : cases) {
+      CAPTURE(dtype);
+      CAPTURE(c.x_shape);
+      const Tensor x = c.permuted ? wave({c.x_shape[0], c.x_shape[2], c.x_shape[1], c.x_shape[3]}, 0.37, 0.1, dtype)
+                                        .permute({0, 2, 1, 3})
+                                  : wave(c.x_shape, 0.37, 0.1, dtype);
+      const int64_t depth = c.x_shape[1] * c.k[0] * c.k[1];
+      const int64_t oh = (c.x_shape[2] + 2 * c.p[0] - c.k[0]) / c.s[0] + 1;
+      const int64_t ow = (c.x_shape[3] + 2 * c.p[1] - c.k[1]) / c.s[1] + 1;
+      const int64_t n = c.x_shape[0], m = 5, length = oh * ow;
+
+      const Tensor weight = wave({m, depth}, 0.91, 0.3, dtype);
+      Tensor implicit = Tensor::empty({n, m, length}, dtype), explicit_ = Tensor::empty({n, m, length}, dtype);
+      cpu.matmul_im2col(weight, x, c.k, c.s, c.p, implicit);
+      cpu.Backend::matmul_im2col(weight, x, c.k, c.s, c.p, explicit_);
+      CHECK(vals(implicit) == vals(explicit_));
+
+      const Tensor dy = wave({n, m, length}, 0.53, 0.7, dtype);
+      Tensor dw = Tensor::empty({m, depth}, dtype), dw_explicit = Tensor::empty({m, depth}, dtype);
+      cpu.matmul_im2col_sum_batch(dy, x, c.k, c.s, c.p, dw);
+      cpu.Backend::matmul_im2col_sum_batch(dy, x, c.k, c.s, c.p, dw_explicit);
+      CHECK(vals(dw) == vals(dw_explicit));
+    }
+  }
+}

@@ -65,11 +65,30 @@ Tensor fold(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
   return out;
 }
 
+// a @ im2col(x)[n] for every image n: [M, C*kh*kw] -> [N, M, L]. The
+// backend may read the windows straight from x (Backend::matmul_im2col).
+Tensor matmul_unfold(const Tensor& a, const Tensor& x, Pair k, Pair s, Pair p) {
+  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return matmul(a, unfold(x, k, s, p));
+  const int64_t oh = window_count(x.size(2), k[0], s[0], p[0]), ow = window_count(x.size(3), k[1], s[1], p[1]);
+  Tensor out = Tensor::empty({x.size(0), a.size(0), oh * ow}, x.dtype(), x.device());
+  backend(x.device()).matmul_im2col(a, x, k, s, p, out);
+  return out;
+}
+
 // sum_n a[n] @ b[n] as an op-level helper (no autograd): [N, M, K] and
 // [N, K, P] -> [M, P], without the [N, M, P] products in between.
 Tensor matmul_sum_batch(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty({a.size(1), b.size(2)}, a.dtype(), a.device());
   backend(a.device()).matmul_sum_batch(a, b, out);
+  return out;
+}
+
+// sum_n a[n] @ im2col(x)[n]^T: [N, M, L] -> [M, C*kh*kw], a weight gradient
+// (Backend::matmul_im2col_sum_batch).
+Tensor matmul_sum_batch_unfold(const Tensor& a, const Tensor& x, Pair k, Pair s, Pair p) {
+  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return matmul_sum_batch(a, unfold(x, k, s, p).transpose(1, 2));
+  Tensor out = Tensor::empty({a.size(1), x.size(1) * k[0] * k[1]}, a.dtype(), a.device());
+  backend(x.device()).matmul_im2col_sum_batch(a, x, k, s, p, out);
   return out;
 }
 
@@ -122,7 +141,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   Tensor y;
   {
     NoGradGuard no_grad;  // recorded below as one "conv2d" node
-    Tensor out = matmul(weight.reshape({o, ck}), unfold(x, k, stride, padding));  // [N, O, L]
+    Tensor out = matmul_unfold(weight.reshape({o, ck}), x, k, stride, padding);  // [N, O, L]
     if (bias.defined()) out = out + bias.reshape({o, 1});
     y = out.reshape({n, o, oh, ow});
   }
@@ -140,10 +159,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
              const Tensor dcols = matmul(ws->get().reshape({o, ck}).t(), dy3);  // [N, C*kh*kw, L]
              grads[0] = fold(dcols, x_shape, k, stride, padding);
            }
-           if (need_w) {
-             const Tensor cols = unfold(xs->get(), k, stride, padding);
-             grads[1] = matmul_sum_batch(dy3, cols.transpose(1, 2)).reshape(w_shape);
-           }
+           if (need_w) grads[1] = matmul_sum_batch_unfold(dy3, xs->get(), k, stride, padding).reshape(w_shape);
            if (need_b) grads[2] = sum(dy, {0, 2, 3});
            return grads;
          });
@@ -194,13 +210,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
            const int64_t n = x_shape[0], c_in = x_shape[1], hw = x_shape[2] * x_shape[3];
            const int64_t ck = w_shape[1] * k[0] * k[1];
            TensorList grads(has_bias ? 3 : 2);
-           if (need_x || need_w) {
-             const Tensor dcols = unfold(dy, k, stride, padding);  // [N, C_out*kh*kw, H*W]
-             if (need_x) grads[0] = matmul(ws->get().reshape({c_in, ck}), dcols).reshape(x_shape);
-             if (need_w) {
-               const Tensor x3 = xs->get().reshape({n, c_in, hw});
-               grads[1] = matmul_sum_batch(x3, dcols.transpose(1, 2)).reshape(w_shape);
-             }
+           if (need_x) grads[0] = matmul_unfold(ws->get().reshape({c_in, ck}), dy, k, stride, padding).reshape(x_shape);
+           if (need_w) {
+             const Tensor x3 = xs->get().reshape({n, c_in, hw});
+             grads[1] = matmul_sum_batch_unfold(x3, dy, k, stride, padding).reshape(w_shape);
            }
            if (need_b) grads[2] = sum(dy, {0, 2, 3});
            return grads;

@@ -128,6 +128,31 @@ void Backend::matmul_sum_batch(const Tensor& a, const Tensor& b, const Tensor& o
   reduce(ReduceOp::Sum, products, {0}, out.reshape({1, a.size(1), b.size(2)}));
 }
 
+namespace {
+
+// im2col(x) into a new [N, C*kh*kw, L] tensor.
+Tensor im2col_of(Backend& backend, const Tensor& x, std::array<int64_t, 2> k, std::array<int64_t, 2> s,
+                 std::array<int64_t, 2> p) {
+  const int64_t oh = (x.size(2) + 2 * p[0] - k[0]) / s[0] + 1, ow = (x.size(3) + 2 * p[1] - k[1]) / s[1] + 1;
+  Tensor cols = Tensor::empty({x.size(0), x.size(1) * k[0] * k[1], oh * ow}, x.dtype(), x.device());
+  backend.im2col(x, k, s, p, cols);
+  return cols;
+}
+
+}  // namespace
+
+void Backend::matmul_im2col(const Tensor& a, const Tensor& x, std::array<int64_t, 2> kernel,
+                            std::array<int64_t, 2> stride, std::array<int64_t, 2> padding, const Tensor& out) {
+  const Tensor cols = im2col_of(*this, x, kernel, stride, padding);
+  matmul(a.unsqueeze(0).expand({x.size(0), a.size(0), a.size(1)}), cols, out);
+}
+
+void Backend::matmul_im2col_sum_batch(const Tensor& a, const Tensor& x, std::array<int64_t, 2> kernel,
+                                      std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                                      const Tensor& out) {
+  matmul_sum_batch(a, im2col_of(*this, x, kernel, stride, padding).transpose(1, 2), out);
+}
+
 std::string CudaMemoryStats::str() const {
   const auto mib = [](int64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; };
   return "cuda memory: " + mib(bytes_in_use) + " in use (peak " + mib(peak_bytes_in_use) + "), " +

@@ -121,6 +121,18 @@ class Backend {
   // that fall in the padding are dropped.
   virtual void col2im(const Tensor& cols, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
                       std::array<int64_t, 2> padding, const Tensor& out) = 0;
+  // The two products a convolution takes with im2col(x) as an operand:
+  //   matmul_im2col:           out[n] = a @ im2col(x)[n]            a [M, C*kh*kw], out [N, M, L]
+  //   matmul_im2col_sum_batch: out = sum_n a[n] @ im2col(x)[n]^T   a [N, M, L],    out [M, C*kh*kw]
+  // The defaults write im2col(x) into a temporary and call matmul /
+  // matmul_sum_batch; a backend may instead read the windows straight from x
+  // while it multiplies (an "implicit" im2col), which never writes the
+  // kh*kw times larger cols matrix to memory and reads it back.
+  virtual void matmul_im2col(const Tensor& a, const Tensor& x, std::array<int64_t, 2> kernel,
+                             std::array<int64_t, 2> stride, std::array<int64_t, 2> padding, const Tensor& out);
+  virtual void matmul_im2col_sum_batch(const Tensor& a, const Tensor& x, std::array<int64_t, 2> kernel,
+                                       std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                                       const Tensor& out);
   // Max pooling over kh x kw windows (padding counts as -inf, floor mode):
   // out [N, C, OH, OW] takes x's dtype, indices (int64, same shape) the
   // position h*W + w of the maximum in its [H, W] plane; the first one wins

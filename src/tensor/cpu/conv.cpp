@@ -1,5 +1,6 @@
 // conv.cpp — the CPU kernels behind conv2d, conv_transpose2d and max_pool2d
-// (ops/conv.cpp): im2col, its adjoint col2im, and max pooling.
+// (ops/conv.cpp): im2col, its adjoint col2im, the two products with im2col(x)
+// as an operand (read straight from x, never written out), and max pooling.
 //
 // For an image [N, C, H, W], a kernel kh x kw, stride (sh, sw) and zero
 // padding (ph, pw), the window at output position (oh, ow) covers the rows
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/gemm.h"
 #include "tensor/cpu/strided.h"
 #include "tensor/cpu/thread_pool.h"
 
@@ -103,6 +105,99 @@ void col2im_typed(const Tensor& cols, Pair k, Pair s, Pair p, const Tensor& out)
   });
 }
 
+// ---- products with an implicit im2col ----------------------------------------
+//
+// The cols entry (q, l) = ((c, i, j), (oh, ow)) of image n reads
+//   x[n, c, oh*sh - ph + i, ow*sw - pw + j],
+// and that offset splits into a part that depends on q only and a part that
+// depends on (n, l) only:
+//   (c*Cs + i*Hs + j*Ws) + (n*Ns + (oh*sh - ph)*Hs + (ow*sw - pw)*Ws).
+// With the batch folded into its columns, im2col(x) is therefore a GEMM
+// operand given by two offset tables (gemm.h), and the GEMM's packing reads
+// the windows straight from x: the kh*kw times larger cols matrix is never
+// written to memory and read back. Only the zero padding breaks the split
+// (those entries read no pixel); a copy of x with its zero border stored
+// restores it, at the cost of one pass over x. The GEMM sees the same values
+// in the same order as with an explicit cols, so the results are the same bits.
+template <typename T>
+struct ImplicitCols {
+  Tensor padded;                        // x with its zero border, when there is padding
+  const T* data = nullptr;              // x, or padded
+  std::vector<int64_t> tap_offsets;     // [C*kh*kw]: the part of q = (c*kh + i)*kw + j
+  std::vector<int64_t> window_offsets;  // [N*L]: the part of (n, l = oh*OW + ow)
+};
+
+template <typename T>
+Tensor zero_padded(const Tensor& x, Pair p) {
+  const int64_t h = x.shape()[2], w = x.shape()[3], wide = w + 2 * p[1];
+  Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], h + 2 * p[0], wide}, x.dtype(), x.device());
+  const int64_t channels = x.shape()[1], plane_size = (h + 2 * p[0]) * wide;
+  const Shape& xs = x.strides();
+  const T* in = x.data<T>();
+  T* o = out.data<T>();
+  parallel_for(0, x.shape()[0] * channels, std::max<int64_t>(1, kElementwiseGrain / plane_size),
+               [&](int64_t first, int64_t last) {
+                 for (int64_t plane_index = first; plane_index < last; ++plane_index) {
+                   const T* src = in + (plane_index / channels) * xs[0] + (plane_index % channels) * xs[1];
+                   T* plane = o + plane_index * plane_size;
+                   std::fill(plane, plane + plane_size, T(0));
+                   for (int64_t ih = 0; ih < h; ++ih) {
+                     T* row = plane + (ih + p[0]) * wide + p[1];
+                     for (int64_t iw = 0; iw < w; ++iw) row[iw] = src[ih * xs[2] + iw * xs[3]];
+                   }
+                 }
+               });
+  return out;
+}
+
+template <typename T>
+ImplicitCols<T> implicit_cols(const Tensor& x, Pair k, Pair s, Pair p) {
+  ImplicitCols<T> cols;
+  const bool padding = p[0] != 0 || p[1] != 0;
+  if (padding) cols.padded = zero_padded<T>(x, p);
+  const Tensor& source = padding ? cols.padded : x;
+  cols.data = source.data<T>();
+  const Shape& st = source.strides();
+  const int64_t oh_count = window_count(x.shape()[2], k[0], s[0], p[0]);
+  const int64_t ow_count = window_count(x.shape()[3], k[1], s[1], p[1]);
+  for (int64_t c = 0; c < x.shape()[1]; ++c)
+    for (int64_t i = 0; i < k[0]; ++i)
+      for (int64_t j = 0; j < k[1]; ++j) cols.tap_offsets.push_back(c * st[1] + i * st[2] + j * st[3]);
+  // In the padded copy, the window at (oh, ow) starts at (oh*sh, ow*sw).
+  for (int64_t n = 0; n < x.shape()[0]; ++n)
+    for (int64_t oh = 0; oh < oh_count; ++oh)
+      for (int64_t ow = 0; ow < ow_count; ++ow)
+        cols.window_offsets.push_back(n * st[0] + oh * s[0] * st[2] + ow * s[1] * st[3]);
+  return cols;
+}
+
+// out[n] = a @ im2col(x)[n]: ONE product [M, C*kh*kw] @ [C*kh*kw, N*L], as
+// matmul folds a shared left operand (matmul.cpp).
+template <typename T>
+void matmul_im2col_typed(const Tensor& a, const Tensor& x, Pair k, Pair s, Pair p, const Tensor& out) {
+  const ImplicitCols<T> cols = implicit_cols<T>(x, k, s, p);
+  const int64_t m = a.shape()[0], depth = a.shape()[1], batch = x.shape()[0], length = out.shape()[2];
+  const std::vector<int64_t> a_rows = strided_offsets(m, a.strides()[0]), a_cols = strided_offsets(depth, a.strides()[1]);
+  const std::vector<int64_t> out_rows = strided_offsets(m, length), out_cols = folded_offsets(batch, m * length, length, 1);
+  gemm<T>(m, batch * length, depth, {a.data<T>(), a_rows.data(), a_cols.data()},
+          {cols.data, cols.tap_offsets.data(), cols.window_offsets.data()}, {out.data<T>(), out_rows.data(), out_cols.data()},
+          false);
+}
+
+// out = sum_n a[n] @ im2col(x)[n]^T: ONE product [M, N*L] @ [N*L, C*kh*kw],
+// summed over (n, l) in the order matmul_sum_batch uses.
+template <typename T>
+void matmul_im2col_sum_batch_typed(const Tensor& a, const Tensor& x, Pair k, Pair s, Pair p, const Tensor& out) {
+  const ImplicitCols<T> cols = implicit_cols<T>(x, k, s, p);
+  const int64_t batch = a.shape()[0], m = a.shape()[1], length = a.shape()[2], depth = out.shape()[1];
+  const Shape& sa = a.strides();
+  const std::vector<int64_t> a_rows = strided_offsets(m, sa[1]), a_cols = folded_offsets(batch, sa[0], length, sa[2]);
+  const std::vector<int64_t> out_rows = strided_offsets(m, depth), out_cols = strided_offsets(depth, 1);
+  gemm<T>(m, depth, batch * length, {a.data<T>(), a_rows.data(), a_cols.data()},
+          {cols.data, cols.window_offsets.data(), cols.tap_offsets.data()},
+          {out.data<T>(), out_rows.data(), out_cols.data()}, false);
+}
+
 // The scan order and the comparison are PyTorch's CPU kernel's: the window
 // is clipped to the image (padding never wins), the running maximum starts
 // at -inf on the window's first pixel, and a value replaces it when it is
@@ -174,6 +269,18 @@ void CpuBackend::im2col(const Tensor& x, Pair kernel, Pair stride, Pair padding,
 void CpuBackend::col2im(const Tensor& cols, Pair kernel, Pair stride, Pair padding, const Tensor& out) {
   visit_floating(cols.dtype(), "col2im",
                  [&](auto tag) { col2im_typed<decltype(tag)>(cols, kernel, stride, padding, out); });
+}
+
+void CpuBackend::matmul_im2col(const Tensor& a, const Tensor& x, Pair kernel, Pair stride, Pair padding,
+                               const Tensor& out) {
+  visit_floating(x.dtype(), "matmul_im2col",
+                 [&](auto tag) { matmul_im2col_typed<decltype(tag)>(a, x, kernel, stride, padding, out); });
+}
+
+void CpuBackend::matmul_im2col_sum_batch(const Tensor& a, const Tensor& x, Pair kernel, Pair stride, Pair padding,
+                                         const Tensor& out) {
+  visit_floating(x.dtype(), "matmul_im2col_sum_batch",
+                 [&](auto tag) { matmul_im2col_sum_batch_typed<decltype(tag)>(a, x, kernel, stride, padding, out); });
 }
 
 void CpuBackend::max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, const Tensor& out,

@@ -10,7 +10,8 @@
 //   thread_pool.h/.cpp  set_num_threads, num_threads, parallel_for
 //   softmax.cpp     softmax and log-softmax
 //   norm.cpp        batch_norm's fused stats, element-wise and backward-sum passes
-//   conv.cpp        im2col / col2im, max-pool forward and backward
+//   conv.cpp        im2col / col2im, the products with an implicit im2col,
+//                   max-pool forward and backward
 //   optim.cpp       the fused Adam step
 #pragma once
 
@@ -55,6 +56,11 @@ class CpuBackend final : public Backend {
               std::array<int64_t, 2> padding, const Tensor& cols) override;
   void col2im(const Tensor& cols, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
               std::array<int64_t, 2> padding, const Tensor& out) override;
+  void matmul_im2col(const Tensor& a, const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                     std::array<int64_t, 2> padding, const Tensor& out) override;
+  void matmul_im2col_sum_batch(const Tensor& a, const Tensor& x, std::array<int64_t, 2> kernel,
+                               std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                               const Tensor& out) override;
   void max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
                   std::array<int64_t, 2> padding, const Tensor& out, const Tensor& indices) override;
   void max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) override;

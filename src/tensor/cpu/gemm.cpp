@@ -108,7 +108,7 @@ void pack_a(const GemmMatrix<const T>& a, int64_t i0, int64_t mc, int64_t p0, in
 template <typename T>
 void pack_b(const GemmMatrix<const T>& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* packed) {
   const int64_t* row_offsets = b.rows + p0;
-  const bool rows_step_by_one = kc > 1 && row_offsets[1] == row_offsets[0] + 1;
+  const bool rows_step_by_one = kc > 1 && is_unit_run(row_offsets, kc);
   for (int64_t q = 0; q * NR < nc; ++q, packed += NR * kc) {
     const int64_t cols = std::min(NR, nc - q * NR);
     const int64_t* col_offsets = b.cols + j0 + q * NR;
