@@ -1,14 +1,21 @@
 // thread_pool.cpp — see thread_pool.h.
 //
-// The pool keeps up to num_threads() - 1 workers asleep on a condition
-// variable. parallel_for publishes one job (the function and the chunk
-// count), bumps a generation number and wakes them; every thread, the caller
-// included, then claims chunk indices until none are left. Chunk i always
-// covers the same indices, whichever thread runs it.
+// The pool keeps up to num_threads() - 1 workers waiting for a job.
+// parallel_for publishes one job (the function and the chunk count), bumps a
+// generation number and wakes them; every thread, the caller included, then
+// claims chunk indices until none are left. Chunk i always covers the same
+// indices, whichever thread runs it.
+//
+// Waiting spins for a short while before it sleeps on a condition variable.
+// A training step runs about a thousand parallel_for calls, most of them a
+// few hundred microseconds apart or less; waking a sleeping thread costs a
+// system call and tens of microseconds of scheduling each time, while a
+// spinning one sees the new generation within a few hundred nanoseconds.
 #include "tensor/cpu/thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -26,6 +33,22 @@ namespace {
 // True on pool workers and on a caller while it runs chunks: a parallel_for
 // issued there runs inline.
 thread_local bool inside_parallel_region = false;
+
+// Returns once `ready()` holds or about kSpinMicroseconds have passed,
+// whichever comes first; the caller then sleeps if it still must wait.
+constexpr int64_t kSpinMicroseconds = 200;
+
+template <typename Ready>
+void spin_until(const Ready& ready) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicroseconds);
+  for (int64_t round = 0;; ++round) {
+    if (ready()) return;
+    if (round % 64 == 63 && std::chrono::steady_clock::now() > give_up) return;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
 
 int default_thread_count() {
   if (const char* env = std::getenv("DL_NUM_THREADS")) {
@@ -68,6 +91,7 @@ class ThreadPool {
     }
     wake_.notify_all();
     run_chunks();
+    spin_until([&] { return chunks_done_.load() == chunks; });
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return chunks_done_ == job_.chunks; });
     job_ = Job{};  // a worker waking late finds nothing to take
@@ -119,6 +143,7 @@ class ThreadPool {
   void worker_loop(uint64_t seen) {
     inside_parallel_region = true;
     for (;;) {
+      spin_until([&] { return stopping_.load() || generation_.load() != seen; });
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -134,7 +159,7 @@ class ThreadPool {
   void start_workers(int wanted) {
     std::lock_guard<std::mutex> lock(mutex_);
     while (static_cast<int>(workers_.size()) < wanted)
-      workers_.emplace_back([this, seen = generation_] { worker_loop(seen); });
+      workers_.emplace_back([this, seen = generation_.load()] { worker_loop(seen); });
   }
 
   void stop_workers() {
@@ -154,9 +179,11 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   Job job_;
-  int64_t next_chunk_ = 0, chunks_done_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  int64_t next_chunk_ = 0;
+  // Written under mutex_ only, but also read without it while spinning.
+  std::atomic<int64_t> chunks_done_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 
