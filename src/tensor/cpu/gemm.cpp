@@ -118,6 +118,14 @@ void pack_b(const GemmMatrix<const T>& b, int64_t p0, int64_t kc, int64_t j0, in
       continue;
     }
     if (rows_step_by_one) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (cols == NR && selected_kernel() == GemmKernel::Avx2Fma) {
+          const float* columns[NR];
+          for (int64_t t = 0; t < NR; ++t) columns[t] = b.data + col_offsets[t] + row_offsets[0];
+          gemm_pack_b_columns_avx2(columns, kc, packed);
+          continue;
+        }
+      }
       for (int64_t t = 0; t < NR; ++t) {
         if (t < cols) {
           const T* src = b.data + col_offsets[t];

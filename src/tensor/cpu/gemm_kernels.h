@@ -18,6 +18,12 @@ constexpr int64_t kGemmNR = 16;  // columns of a C micro-tile
 // call only when the CPU supports both.
 void gemm_micro_kernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
 
+// Packs one whole B micro-panel of a B whose columns are contiguous (a
+// transposed operand): packed[p * 16 + t] = columns[t][p] for p < kc and
+// t < 16, by 8 x 8 transposes in registers. packed is 32-byte aligned. Same
+// conditions as the micro-kernel.
+void gemm_pack_b_columns_avx2(const float* const* columns, int64_t kc, float* packed);
+
 // The portable kernel, for every dtype (and float on CPUs without AVX2).
 template <typename T>
 void gemm_micro_kernel_portable(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, bool accumulate) {
