@@ -66,15 +66,15 @@ TEST_CASE("SGD matches PyTorch: plain, momentum + weight decay, Nesterov") {
 TEST_CASE("the fused Adam kernel equals the tensor-op formula bit for bit (float32 and float64)") {
   for (const DType dtype : {DType::Float32, DType::Float64}) {
     for (const double decay : {0.0, 0.01}) {
-      Generator gen(3);
-      const Tensor start = randn({1000}, dtype, &gen);
-      Tensor p = start.clone(), m = zeros({1000}, dtype), v = zeros({1000}, dtype);
+      Generator gen(3);  // 1003 = 125 * 8 + 3: the AVX2 loop and its scalar tail
+      const Tensor start = randn({1003}, dtype, &gen);
+      Tensor p = start.clone(), m = zeros({1003}, dtype), v = zeros({1003}, dtype);
       // The unfused update, as Adam::step wrote it before the kernel existed.
       Tensor p_ref = start.clone(), m_ref = m.clone(), v_ref = v.clone();
       const Tensor step = scalar_tensor(0, DType::Int64);
       const double lr = 1e-3, b1 = 0.5, b2 = 0.999, eps = 1e-8;
       for (int64_t t = 1; t <= 5; ++t) {
-        const Tensor grad = randn({1000}, dtype, &gen);
+        const Tensor grad = randn({1003}, dtype, &gen);
         backend(Device::cpu()).adam_step({{p, grad, m, v, step}}, {lr, b1, b2, eps, decay});
         CHECK(step.item() == double(t));
         const Tensor g = decay != 0 ? grad + p_ref * decay : grad;
