@@ -125,6 +125,38 @@ TEST_CASE("gan family EMA generator: starts as G, then moves towards it with the
   CHECK(test::vals(gan.G_ema->named_buffers()[0].tensor) == test::vals(gan.G->named_buffers()[0].tensor));
 }
 
+TEST_CASE("gan family measured BatchNorm statistics: the sampler's own, reproducible; weights and mode untouched") {
+  for (const double ema : {0.999, 0.0}) {
+    CAPTURE(ema);
+    GanConfig c = gan_defaults("cgan");
+    c.ema = ema;
+    GanModel gan(c, Device::cpu()), twin(c, Device::cpu());
+    InfoGanGenerator& sampler = gan.sampler();
+    CHECK(&sampler == (ema > 0 ? gan.G_ema.get() : gan.G.get()));
+    sampler.eval();
+    std::vector<test::Values> before;
+    for (const NamedTensor& b : sampler.named_buffers()) before.push_back(test::vals(b.tensor));
+    std::vector<test::Values> params;
+    for (const NamedTensor& p : sampler.named_parameters()) params.push_back(test::vals(p.tensor));
+
+    gan.measure_batch_norm_stats(2);
+    twin.sampler().eval();
+    twin.measure_batch_norm_stats(2);
+    CHECK_FALSE(sampler.training());
+    const std::vector<NamedTensor> buffers = sampler.named_buffers(), twin_buffers = twin.sampler().named_buffers();
+    REQUIRE(buffers.size() == before.size());
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      CAPTURE(buffers[i].name);
+      const test::Values now = test::vals(buffers[i].tensor);
+      CHECK(now != before[i]);  // every running mean, variance and batch count moved
+      CHECK(now == test::vals(twin_buffers[i].tensor));
+      if (buffers[i].name.find("num_batches_tracked") != std::string::npos) CHECK(now[0] == before[i][0] + 2);
+    }
+    const std::vector<NamedTensor> now_params = sampler.named_parameters();
+    for (size_t i = 0; i < now_params.size(); ++i) CHECK(test::vals(now_params[i].tensor) == params[i]);
+  }
+}
+
 namespace {
 // gan_app_main on a command line.
 int run_app_with(const std::string& variant, std::vector<std::string> words) {
@@ -262,6 +294,11 @@ void smoke(const std::string& variant) {
       CHECK(report.grid_columns <= 10);
     }
     CHECK(read_file(full.run_dir + "/eval/eval.json").size() == json.size() + 1);
+    CHECK(json.find("\"bn_stats\":\"copied\"") != std::string::npos);
+    options.bn_stats = "measured";
+    CHECK(to_json(evaluate_gan(options).json()).find("\"bn_stats\":\"measured\"") != std::string::npos);
+    options.bn_stats = "fresh";
+    CHECK_THROWS_WITH_AS(evaluate_gan(options), doctest::Contains("--bn-stats: expected copied or measured"), Error);
   }
   {
     INFO("sample: the grid PNG and IDX files");

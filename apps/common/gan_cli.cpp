@@ -20,12 +20,15 @@ const char* summary_of(const std::string& variant) {
 
 // The flags eval and sample share.
 struct CheckpointFlags {
-  std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto";
+  std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto", bn_stats = "copied";
   int64_t seed = 1, threads = 0;
 
   void add_to(ArgParser& args) {
     args.add("--checkpoint", &checkpoint, "checkpoint (train writes <run>/checkpoints/latest.safetensors)");
     args.add("--seed", &seed, "seed of the grid's noise and of the samples");
+    args.add_choice("--bn-stats", &bn_stats, bn_stats_choices(),
+                    "the sampling generator's BatchNorm statistics: as saved (copied from G during training), or "
+                    "measured on 50 batches of its own samples");
     args.add("--device", &device, "cpu, cuda, cuda:N or auto");
     add_threads_flag(args, &threads);
     args.add_check([this] { usage_check(seed >= 0, "--seed", "must be >= 0"); });
@@ -33,6 +36,7 @@ struct CheckpointFlags {
   template <typename Options>
   void apply_to(Options& options) const {
     options.checkpoint = checkpoint;
+    options.bn_stats = bn_stats;
     options.seed = seed;
     options.device = parse_device_flag(device);
   }

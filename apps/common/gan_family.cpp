@@ -30,7 +30,7 @@ Generator philox_stream(uint64_t seed, int shift) {
   g.offset = uint64_t(1) << shift;
   return g;
 }
-constexpr int kGridShift = 62, kEvalShift = 61;
+constexpr int kGridShift = 62, kEvalShift = 61, kBatchNormShift = 60;
 
 }  // namespace
 
@@ -263,6 +263,20 @@ Tensor GanModel::generate(const Tensor& noise, const Tensor& labels) {
   return cat(parts, 0);
 }
 
+void GanModel::measure_batch_norm_stats(int64_t batches) {
+  NoGradGuard no_grad;
+  InfoGanGenerator& g = sampler();
+  const bool was_training = g.training();
+  g.train();
+  Generator stream = philox_stream(static_cast<uint64_t>(config.seed), kBatchNormShift);
+  const int64_t n = 500;
+  std::vector<int64_t> label_values(n);  // every label equally often, where G takes one
+  for (int64_t i = 0; i < n; ++i) label_values[i] = i % kClasses;
+  const Tensor labels = from_host(label_values.data(), {n}, DType::Int64);
+  for (int64_t b = 0; b < batches; ++b) g(generator_input(randn({n, config.noise}, DType::Float32, &stream), labels));
+  g.train(was_training);
+}
+
 Tensor GanModel::grid(uint64_t seed) {
   Generator g = philox_stream(seed, kGridShift);
   // With labels: noise r for every column of row r; without: 100 noises.
@@ -420,6 +434,7 @@ Samples draw_samples(GanModel& gan, int64_t n, uint64_t seed) {
 
 JsonValue GanReport::json() const {
   JsonValue::Object members = {{"variant", JsonValue::string(variant)},
+                               {"bn_stats", JsonValue::string(bn_stats)},
                                {"samples", JsonValue::integer(samples)},
                                {"confident_share", JsonValue::number(coverage.confident_share)},
                                {"digit_share", JsonValue::numbers(coverage.digit_share)},
@@ -435,9 +450,24 @@ JsonValue GanReport::json() const {
   return JsonValue::object(std::move(members));
 }
 
+std::vector<std::string> bn_stats_choices() { return {"copied", "measured"}; }
+
+namespace {
+
+// load_gan, then the sampler's BatchNorm statistics as `bn_stats` says.
+std::unique_ptr<GanModel> load_sampler(const std::string& checkpoint, const std::string& variant, Device device,
+                                       const std::string& bn_stats) {
+  check(bn_stats == "copied" || bn_stats == "measured", "--bn-stats: expected copied or measured, got ", bn_stats);
+  std::unique_ptr<GanModel> gan = load_gan(load_safetensors(checkpoint), variant, device);
+  if (bn_stats == "measured") gan->measure_batch_norm_stats();
+  return gan;
+}
+
+}  // namespace
+
 GanReport evaluate_gan(const GanEvalOptions& options) {
   check(options.samples >= kClasses, "--samples must be >= ", kClasses, ", got ", options.samples);
-  std::unique_ptr<GanModel> gan = load_gan(load_safetensors(options.checkpoint), options.variant, options.device);
+  std::unique_ptr<GanModel> gan = load_sampler(options.checkpoint, options.variant, options.device, options.bn_stats);
   const std::string& dataset = gan->config.dataset;
   const std::string judge_path = options.judge.empty() ? default_judge_path(dataset) : options.judge;
   check(std::filesystem::exists(judge_path), "no judge at ", judge_path, " (create it with: ",
@@ -448,6 +478,7 @@ GanReport evaluate_gan(const GanEvalOptions& options) {
 
   GanReport report;
   report.variant = options.variant;
+  report.bn_stats = options.bn_stats;
   report.samples = options.samples;
   report.bar = gan_bar(options.variant);
   const Tensor grid = gan->grid(static_cast<uint64_t>(options.seed));
@@ -508,7 +539,7 @@ void print_gan_report(const GanReport& report) {
 }
 
 std::string sample_gan(const GanSampleOptions& options) {
-  std::unique_ptr<GanModel> gan = load_gan(load_safetensors(options.checkpoint), options.variant, options.device);
+  std::unique_ptr<GanModel> gan = load_sampler(options.checkpoint, options.variant, options.device, options.bn_stats);
   const std::string png = options.png.empty() ? eval_dir_of(options.checkpoint) + "/sample_seed" +
                                                     std::to_string(options.seed) + ".png"
                                               : options.png;

@@ -104,6 +104,15 @@ class GanModel {
   // Images for noise [n, noise] and labels [n] (CPU), from sampler() in
   // eval mode without autograd, in batches of 500; on the CPU.
   Tensor generate(const Tensor& noise, const Tensor& labels);
+  // Re-estimates the sampler's BatchNorm running statistics on its own
+  // activations: `batches` batches of 500 generator inputs from a fixed
+  // stream, forwarded in training mode without autograd (each moves the
+  // statistics by the layers' momentum, 0.1, so the copy they start from
+  // keeps a weight of 0.9^batches). The EMA generator's statistics are
+  // copies of G's, which belong to G's weights rather than to their
+  // average; G's own are an average over its last few hundred training
+  // batches, taken while its weights moved.
+  void measure_batch_norm_stats(int64_t batches = 50);
   // The 10x10 grid for `seed`, [100, 1, 28, 28]: with labels, row r is
   // noise r and column c is label c (one digit per column); dcgan draws 100
   // noises.
@@ -160,15 +169,20 @@ struct GanBar {
 };
 GanBar gan_bar(const std::string& variant);
 
+// How eval and sample set the sampler's BatchNorm statistics: "copied"
+// (as the checkpoint has them) or "measured" (GanModel::measure_batch_norm_stats).
+std::vector<std::string> bn_stats_choices();
+
 struct GanEvalOptions {
   // judge "": default_judge_path of the checkpoint's dataset.
   std::string variant, checkpoint, judge, out;
+  std::string bn_stats = "copied";
   int64_t seed = 1;
   int64_t samples = 10000;  // judged samples; with labels, label i % 10 for sample i
   Device device;
 };
 struct GanReport {
-  std::string variant, grid_path;
+  std::string variant, grid_path, bn_stats;
   int64_t samples = 0;
   Coverage coverage;            // every variant: confident share and digit shares
   LabelAccuracy accuracy;       // cgan, acgan: judge accuracy per requested label
@@ -189,6 +203,7 @@ void print_gan_report(const GanReport& report);
 // label i % 10 for image i).
 struct GanSampleOptions {
   std::string variant, checkpoint, png, idx_prefix;
+  std::string bn_stats = "copied";
   int64_t seed = 1, samples = 100;
   Device device;
 };
