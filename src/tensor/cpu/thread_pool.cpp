@@ -7,7 +7,7 @@
 // indices, whichever thread runs it.
 //
 // Waiting spins for a short while before it sleeps on a condition variable.
-// A training step runs about a thousand parallel_for calls, most of them a
+// A training step runs hundreds of parallel_for calls, most of them a
 // few hundred microseconds apart or less; waking a sleeping thread costs a
 // system call and tens of microseconds of scheduling each time, while a
 // spinning one sees the new generation within a few hundred nanoseconds.
