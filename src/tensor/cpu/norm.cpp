@@ -63,8 +63,11 @@ std::vector<T> channel_values(const Tensor& t) {
 }
 
 // sum over i < count of f(i), in the fixed order described at the top.
+// One value is its own sum (only a -0 becomes +0, which adding it to a
+// running total starting at +0 does anyway): no partial sums for it.
 template <typename F>
 double sum4(int64_t count, F f) {
+  if (count == 1) return f(0);
   double p[4] = {0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 4 <= count; i += 4)
@@ -117,8 +120,11 @@ void elemt_typed(const Tensor& x, const Tensor& mean, const Tensor& scale, const
   T* o = out.data<T>();  // contiguous [N, C, L]
   parallel_for(0, x.size(0) * channels, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(l, 1)),
                [&](int64_t first, int64_t last) {
-                 for (int64_t plane = first; plane < last; ++plane) {
-                   const int64_t i = plane / channels, c = plane % channels;
+                 // plane = i * channels + c, stepped without a division per plane
+                 // (with one value per plane, as after a 1x1 layer, that division
+                 // was most of the work).
+                 int64_t i = first / channels, c = first % channels;
+                 for (int64_t plane = first; plane < last; ++plane, c = c + 1 == channels ? (++i, 0) : c + 1) {
                    const T* xr = px.data + i * px.n_stride + c * px.c_stride;
                    T* dst = o + plane * l;
                    if (g.empty()) {
