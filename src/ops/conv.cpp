@@ -9,6 +9,9 @@
 //                                                 over N*L, matmul_sum_batch)
 //   dcols = W_mat^T @ dy_n,  dx = col2im(dcols)  (col2im is im2col's adjoint)
 //   db    = sum of dy over N, OH, OW
+// The products that take im2col(x) as an operand go through
+// Backend::matmul_im2col and matmul_im2col_sum_batch, which the CPU computes
+// without writing cols out (docs/cpu.md); col2im stays a kernel of its own.
 // The transposed convolution is exactly the adjoint of that map: its forward
 // is conv2d's dx computation and its backward is conv2d's forward (for dx)
 // and conv2d's dW (with the roles of input and output swapped).
