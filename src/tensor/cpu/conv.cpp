@@ -140,11 +140,20 @@ Tensor zero_padded(const Tensor& x, Pair p) {
                  for (int64_t plane_index = first; plane_index < last; ++plane_index) {
                    const T* src = in + (plane_index / channels) * xs[0] + (plane_index % channels) * xs[1];
                    T* plane = o + plane_index * plane_size;
-                   std::fill(plane, plane + plane_size, T(0));
+                   // The border is written once as zeros, the interior once as x.
+                   std::fill(plane, plane + p[0] * wide, T(0));
                    for (int64_t ih = 0; ih < h; ++ih) {
-                     T* row = plane + (ih + p[0]) * wide + p[1];
-                     for (int64_t iw = 0; iw < w; ++iw) row[iw] = src[ih * xs[2] + iw * xs[3]];
+                     T* row = plane + (ih + p[0]) * wide;
+                     const T* src_row = src + ih * xs[2];
+                     std::fill(row, row + p[1], T(0));
+                     if (xs[3] == 1) {
+                       std::copy(src_row, src_row + w, row + p[1]);
+                     } else {
+                       for (int64_t iw = 0; iw < w; ++iw) row[p[1] + iw] = src_row[iw * xs[3]];
+                     }
+                     std::fill(row + p[1] + w, row + wide, T(0));
                    }
+                   std::fill(plane + (h + p[0]) * wide, plane + plane_size, T(0));
                  }
                });
   return out;
