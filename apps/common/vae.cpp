@@ -44,6 +44,7 @@ JsonValue VaeConfig::to_json() const {
       {"batch", JsonValue::integer(batch)},
       {"latent", JsonValue::integer(latent)},
       {"lr", JsonValue::number(lr)},
+      {"lr_decay", JsonValue::string(lr_decay)},
       {"beta1", JsonValue::number(beta1)},
       {"beta2", JsonValue::number(beta2)},
       {"beta", JsonValue::number(beta)},
@@ -63,6 +64,7 @@ VaeConfig VaeConfig::from_json(const std::string& text, const std::string& sourc
     else if (m.key == "batch") read_config_value(m, source, c.batch);
     else if (m.key == "latent") read_config_value(m, source, c.latent);
     else if (m.key == "lr") read_config_value(m, source, c.lr);
+    else if (m.key == "lr_decay") read_config_value(m, source, c.lr_decay);
     else if (m.key == "beta1") read_config_value(m, source, c.beta1);
     else if (m.key == "beta2") read_config_value(m, source, c.beta2);
     else if (m.key == "beta") read_config_value(m, source, c.beta);
@@ -81,6 +83,7 @@ void VaeConfig::validate() const {
   check(batch >= 2, "batch must be >= 2 (BatchNorm needs two images), got ", batch);
   check(latent >= 1 && latent <= 1024, "latent must be in [1, 1024], got ", latent);
   check(lr > 0, "lr must be > 0, got ", lr);
+  check(lr_decay == "none" || lr_decay == "cosine", "lr_decay must be none or cosine, got '", lr_decay, "'");
   check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
   check(beta >= 0, "beta must be >= 0, got ", beta);
   check(recon == "bce" || recon == "mse", "recon must be bce or mse, got '", recon, "'");
@@ -118,6 +121,12 @@ Tensor vae_reconstruction(const Tensor& output, const Tensor& target, const std:
 
 Tensor reparameterize(const Tensor& mean, const Tensor& log_var, const Tensor& eps) {
   return mean + exp(log_var * 0.5) * eps;
+}
+
+double vae_learning_rate(const VaeConfig& config, double progress) {
+  if (config.lr_decay == "none") return config.lr;
+  const double t = std::min(1.0, std::max(0.0, progress));
+  return config.lr * 0.5 * (1.0 + std::cos(M_PI * t));
 }
 
 // ---- PCA --------------------------------------------------------------------------------
@@ -242,7 +251,8 @@ VaeModel::VaeModel(const VaeConfig& config_, Device device_)
 
 std::vector<std::string> VaeModel::log_columns() { return {"epoch", "iteration", "loss", "recon", "kl", "mse"}; }
 
-Tensor VaeModel::train_step(const Tensor& images) {
+Tensor VaeModel::train_step(const Tensor& images, double progress) {
+  opt->groups()[0].lr = vae_learning_rate(config, progress);
   E->train();
   G->train();
   const Tensor x = images.to(device);
@@ -364,7 +374,12 @@ int train_vae(const VaeTrainOptions& options) {
   const TrainLoopOptions loop = train_loop_options("vae", config.epochs, options.log_every, options.max_iterations,
                                                   options.read_every, options.device);
   TrainLoopHooks hooks;
-  hooks.step = [&](const Batch& batch) { return vae->train_step(batch.images); };
+  // The schedule spans the configured epochs (a resume with more --epochs
+  // stretches what is left of it).
+  const double total_iterations = static_cast<double>(config.epochs * loader.batches_per_epoch());
+  hooks.step = [&](const Batch& batch) {
+    return vae->train_step(batch.images, static_cast<double>(pos.iteration) / total_iterations);
+  };
   hooks.end_of_epoch = [&](int64_t epoch) {
     save_image_grid(run->file(epoch_sample_file(epoch + 1)), vae->sample_grid(static_cast<uint64_t>(config.seed)), 10,
                     2);

@@ -34,6 +34,10 @@ struct VaeConfig {
   int64_t batch = 64;
   int64_t latent = 16;
   double lr = 1e-3;
+  // The learning rate over the run: "none" keeps lr; "cosine" anneals it as
+  // lr * (1 + cos(pi * t / T)) / 2 over the run's T = epochs x batches
+  // iterations, so the last epochs take small steps (vae_learning_rate).
+  std::string lr_decay = "none";
   double beta1 = 0.9, beta2 = 0.999;  // Adam, PyTorch's defaults
   double beta = 1.0;                  // weight of the KL term
   std::string recon = "bce";          // or "mse"
@@ -73,6 +77,8 @@ Tensor vae_kl(const Tensor& mean, const Tensor& log_var);
 Tensor vae_reconstruction(const Tensor& output, const Tensor& target, const std::string& loss);
 // z = mean + exp(log_var / 2) * eps.
 Tensor reparameterize(const Tensor& mean, const Tensor& log_var, const Tensor& eps);
+// The learning rate at `progress` = t / T in [0, 1] of the run (--lr-decay).
+double vae_learning_rate(const VaeConfig& config, double progress);
 
 // ---- PCA ------------------------------------------------------------------------------
 // The eigenvalues (descending) and unit eigenvectors (rows, in the same order)
@@ -105,9 +111,10 @@ class VaeModel {
   // The log's columns after epoch and iteration: loss, recon, kl (per image)
   // and mse (per pixel, of G(z) on the training batch).
   static std::vector<std::string> log_columns();
-  // One Adam step on images [n, 1, 28, 28] in [0, 1]; returns the values of
-  // log_columns() as one float32 tensor on the device (nothing waits).
-  Tensor train_step(const Tensor& images);
+  // One Adam step on images [n, 1, 28, 28] in [0, 1], at `progress` =
+  // iteration / total iterations of the run (for --lr-decay); returns the
+  // values of log_columns() as one float32 tensor on the device (nothing waits).
+  Tensor train_step(const Tensor& images, double progress);
 
   // G(z) for z [n, latent] (CPU), in eval mode without autograd, in batches
   // of 500; on the CPU.

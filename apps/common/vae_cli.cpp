@@ -27,6 +27,8 @@ int train(int argc, char** argv) {
   args.add("--batch", &c.batch, "batch size");
   args.add("--latent", &c.latent, "latent dimensions");
   args.add("--lr", &c.lr, "Adam learning rate");
+  args.add_choice("--lr-decay", &c.lr_decay, {"none", "cosine"},
+                  "learning rate over the run: constant, or cosine-annealed from --lr to 0");
   args.add("--beta1", &c.beta1, "Adam beta1");
   args.add("--beta2", &c.beta2, "Adam beta2");
   args.add("--beta", &c.beta, "weight of the KL term");
@@ -38,8 +40,8 @@ int train(int argc, char** argv) {
   add_validation(args, [&] { c.validate(); });
   if (!args.parse(argc, argv, 2)) return 0;
   if (loop.resume) {
-    check_not_given_when_resuming(args, {"--batch", "--latent", "--lr", "--beta1", "--beta2", "--beta", "--recon",
-                                         "--seed", "--dataset", "--train-limit"});
+    check_not_given_when_resuming(args, {"--batch", "--latent", "--lr", "--lr-decay", "--beta1", "--beta2", "--beta",
+                                         "--recon", "--seed", "--dataset", "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }
   options.config = c;
