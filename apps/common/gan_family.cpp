@@ -78,27 +78,11 @@ GanConfig GanConfig::from_json(const std::string& text, const std::string& sourc
   const JsonValue* variant = json.find("variant");
   check(variant != nullptr && variant->is_string(), source, ": config has no string 'variant'");
   GanConfig c = gan_defaults(variant->as_string());
-  // Each key with the field it fills: integers, numbers, strings.
-  const std::vector<std::pair<const char*, int64_t*>> integers = {
-      {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise}, {"seed", &c.seed},
-      {"train_limit", &c.train_limit}};
-  const std::vector<std::pair<const char*, double*>> numbers = {
-      {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d}, {"beta1", &c.beta1}, {"beta2", &c.beta2},
-      {"real_label", &c.real_label}, {"lambda_class", &c.lambda_class}, {"ema", &c.ema}};
-  for (const JsonMember& m : json.as_object()) {
-    auto is = [&](const auto& entry) { return m.key == entry.first; };
-    if (auto i = std::find_if(integers.begin(), integers.end(), is); i != integers.end()) {
-      read_config_value(m, source, *i->second);
-    } else if (auto n = std::find_if(numbers.begin(), numbers.end(), is); n != numbers.end()) {
-      read_config_value(m, source, *n->second);
-    } else if (m.key == "g_loss") {
-      read_config_value(m, source, c.g_loss);
-    } else if (m.key == "dataset") {
-      read_config_value(m, source, c.dataset);
-    } else {
-      check(m.key == "variant", source, ": unknown config key '", m.key, "'");
-    }
-  }
+  read_config(json, source,
+              {{"variant", &c.variant}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise},
+               {"seed", &c.seed}, {"train_limit", &c.train_limit}, {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d},
+               {"beta1", &c.beta1}, {"beta2", &c.beta2}, {"real_label", &c.real_label},
+               {"lambda_class", &c.lambda_class}, {"ema", &c.ema}, {"g_loss", &c.g_loss}, {"dataset", &c.dataset}});
   c.validate();
   return c;
 }

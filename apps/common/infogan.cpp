@@ -64,27 +64,12 @@ JsonValue InfoGanConfig::to_json() const {
 }
 
 InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::string& source) {
-  const JsonValue json = parse_json(text, source);
-  check(json.is_object(), source, ": config is not a JSON object");
   InfoGanConfig c;
-  for (const JsonMember& m : json.as_object()) {
-    if (m.key == "preset") read_config_value(m, source, c.preset);
-    else if (m.key == "epochs") read_config_value(m, source, c.epochs);
-    else if (m.key == "batch") read_config_value(m, source, c.batch);
-    else if (m.key == "noise") read_config_value(m, source, c.noise);
-    else if (m.key == "cont") read_config_value(m, source, c.cont);
-    else if (m.key == "lambda_info") read_config_value(m, source, c.lambda_info);
-    else if (m.key == "lambda_cont") read_config_value(m, source, c.lambda_cont);
-    else if (m.key == "lr_g") read_config_value(m, source, c.lr_g);
-    else if (m.key == "lr_d") read_config_value(m, source, c.lr_d);
-    else if (m.key == "beta1") read_config_value(m, source, c.beta1);
-    else if (m.key == "beta2") read_config_value(m, source, c.beta2);
-    else if (m.key == "g_loss") read_config_value(m, source, c.g_loss);
-    else if (m.key == "seed") read_config_value(m, source, c.seed);
-    else if (m.key == "train_limit") read_config_value(m, source, c.train_limit);
-    else if (m.key == "dataset") read_config_value(m, source, c.dataset);
-    else fail(source, ": unknown config key '", m.key, "'");
-  }
+  read_config(parse_json(text, source), source,
+              {{"preset", &c.preset}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise},
+               {"cont", &c.cont}, {"lambda_info", &c.lambda_info}, {"lambda_cont", &c.lambda_cont},
+               {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d}, {"beta1", &c.beta1}, {"beta2", &c.beta2},
+               {"g_loss", &c.g_loss}, {"seed", &c.seed}, {"train_limit", &c.train_limit}, {"dataset", &c.dataset}});
   c.validate();
   return c;
 }

@@ -55,24 +55,11 @@ JsonValue VaeConfig::to_json() const {
 }
 
 VaeConfig VaeConfig::from_json(const std::string& text, const std::string& source) {
-  const JsonValue json = parse_json(text, source);
-  check(json.is_object(), source, ": config is not a JSON object");
   VaeConfig c;
-  for (const JsonMember& m : json.as_object()) {
-    if (m.key == "dataset") read_config_value(m, source, c.dataset);
-    else if (m.key == "epochs") read_config_value(m, source, c.epochs);
-    else if (m.key == "batch") read_config_value(m, source, c.batch);
-    else if (m.key == "latent") read_config_value(m, source, c.latent);
-    else if (m.key == "lr") read_config_value(m, source, c.lr);
-    else if (m.key == "lr_decay") read_config_value(m, source, c.lr_decay);
-    else if (m.key == "beta1") read_config_value(m, source, c.beta1);
-    else if (m.key == "beta2") read_config_value(m, source, c.beta2);
-    else if (m.key == "beta") read_config_value(m, source, c.beta);
-    else if (m.key == "recon") read_config_value(m, source, c.recon);
-    else if (m.key == "seed") read_config_value(m, source, c.seed);
-    else if (m.key == "train_limit") read_config_value(m, source, c.train_limit);
-    else fail(source, ": unknown config key '", m.key, "'");
-  }
+  read_config(parse_json(text, source), source,
+              {{"dataset", &c.dataset}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"latent", &c.latent},
+               {"lr", &c.lr}, {"lr_decay", &c.lr_decay}, {"beta1", &c.beta1}, {"beta2", &c.beta2},
+               {"beta", &c.beta}, {"recon", &c.recon}, {"seed", &c.seed}, {"train_limit", &c.train_limit}});
   c.validate();
   return c;
 }

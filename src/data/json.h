@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace dl {
@@ -94,11 +95,17 @@ struct JsonMember {
   JsonValue value;
 };
 
-// A config file's member read into the field it fills, or a one-line error
-// naming `source` and the key: "<source>: config 'lr' must be a number".
-void read_config_value(const JsonMember& member, const std::string& source, int64_t& field);
-void read_config_value(const JsonMember& member, const std::string& source, double& field);
-void read_config_value(const JsonMember& member, const std::string& source, std::string& field);
+// One field of an app's config struct: its key in the config JSON and the
+// member it fills.
+struct ConfigField {
+  const char* key;
+  std::variant<int64_t*, double*, std::string*> field;
+};
+// Reads the config object `json` into `fields`: keys it lacks keep their
+// fields' values; a key not in `fields`, a non-object or a value of the
+// wrong type is a one-line error naming `source` and the key
+// ("<source>: config 'lr' must be a number").
+void read_config(const JsonValue& json, const std::string& source, const std::vector<ConfigField>& fields);
 
 // Nesting deeper than this (arrays and objects) is an error.
 constexpr int kJsonMaxDepth = 64;
