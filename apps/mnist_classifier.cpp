@@ -11,8 +11,10 @@
 
 #include "common/cli.h"
 #include "common/dataset.h"
+#include "common/metrics.h"
 #include "common/mnist_judge.h"
 #include "data/mnist.h"
+#include "ops/ops.h"
 
 using namespace dl;
 
@@ -73,7 +75,8 @@ int train(int argc, char** argv) {
 int eval(int argc, char** argv) {
   std::string checkpoint, data_dir, device = "auto", dataset = "mnist";
   int64_t threads = 0;
-  ArgParser args("mnist_classifier eval", "Print the judge's accuracy on the MNIST (or Fashion-MNIST) test set.");
+  ArgParser args("mnist_classifier eval", "Print the judge's accuracy on the MNIST (or Fashion-MNIST) test set, and the share of test "
+                 "images it reads with confidence >= 0.9.");
   add_dataset_flag(args, &dataset);
   args.add("--checkpoint", &checkpoint,
            "judge checkpoint (default: runs/mnist_classifier/latest.safetensors; with --dataset fashion: "
@@ -89,8 +92,15 @@ int eval(int argc, char** argv) {
   std::unique_ptr<MnistClassifier> judge = load_judge(checkpoint, target);
   const MnistSplit test = load_mnist(resolve_data_dir(dataset, data_dir), false);
   const double accuracy = judge_accuracy(*judge, test.images, test.labels);
-  std::printf("test accuracy: %.4f (%lld images)\n{\"test_accuracy\": %.6f}\n", accuracy,
-              static_cast<long long>(test.images.size(0)), accuracy);
+  // How often the judge is sure of a real digit: the ceiling against which
+  // the generators' confident share (samples read with confidence >= 0.9,
+  // the dcgan and VAE bars) is read.
+  const double threshold = 0.9;
+  const Judgement judged = judge_images(*judge, (test.images.to(DType::Float32) / 255.0).unsqueeze(1));
+  const double confident = coverage(judged.digit, judged.confidence, threshold, 10).confident_share;
+  std::printf("test accuracy: %.4f (%lld images); confidence >= %.1f on %.4f of them\n", accuracy,
+              static_cast<long long>(test.images.size(0)), threshold, confident);
+  std::printf("{\"test_accuracy\": %.6f, \"confident_share\": %.6f}\n", accuracy, confident);
   return 0;
 }
 

@@ -81,24 +81,10 @@ JsonValue config_json(const JudgeTrainOptions& o) {
                             {"train_limit", JsonValue::integer(o.train_limit)}});
 }
 
-void read_config(const SafetensorsFile& file, JudgeTrainOptions& o) {
-  const JsonValue json = parse_json(file.metadata_value("config"), file.name);
-  auto integer = [&](const char* key, int64_t& field) {
-    const JsonValue* v = json.find(key);
-    check(v != nullptr && v->as_int64().has_value(), file.name, ": config '", key, "' is not an integer");
-    field = *v->as_int64();
-  };
-  auto number = [&](const char* key, double& field) {
-    const JsonValue* v = json.find(key);
-    check(v != nullptr && v->is_number(), file.name, ": config '", key, "' is not a number");
-    field = v->as_double();
-  };
-  integer("epochs", o.epochs);
-  integer("batch", o.batch);
-  integer("seed", o.seed);
-  number("lr", o.lr);
-  number("lr_decay", o.lr_decay);
-  integer("train_limit", o.train_limit);
+void read_judge_config(const SafetensorsFile& file, JudgeTrainOptions& o) {
+  read_config(parse_json(file.metadata_value("config"), file.name), file.name,
+              {{"epochs", &o.epochs}, {"batch", &o.batch}, {"seed", &o.seed}, {"lr", &o.lr},
+               {"lr_decay", &o.lr_decay}, {"train_limit", &o.train_limit}});
 }
 
 }  // namespace
@@ -109,7 +95,7 @@ int train_judge(const JudgeTrainOptions& requested) {
   std::unique_ptr<SafetensorsFile> resumed;
   if (options.resume) {
     resumed = std::make_unique<SafetensorsFile>(load_safetensors(checkpoint));
-    read_config(*resumed, options);
+    read_judge_config(*resumed, options);
     if (requested.resume_epochs > 0) options.epochs = requested.resume_epochs;
   }
   check(options.epochs >= 1 && options.batch >= 1 && options.lr > 0 && options.lr_decay > 0,
