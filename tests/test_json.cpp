@@ -14,14 +14,19 @@ using namespace dl;
 
 namespace {
 JsonValue parse(const std::string& text) { return parse_json(text, "t.json"); }
-// The error parse(text) throws ("" if none).
-std::string error_of(const std::string& text) {
+// The error f() throws ("" if none).
+template <class F>
+std::string error_in(F&& f) {
   try {
-    parse(text);
+    f();
   } catch (const Error& e) {
     return e.what();
   }
   return "";
+}
+// The error parse(text) throws ("" if none).
+std::string error_of(const std::string& text) {
+  return error_in([&] { parse(text); });
 }
 }  // namespace
 
@@ -227,14 +232,7 @@ TEST_CASE("read_config fills the listed fields and names the file and key of a b
   CHECK(loss == "mse");
   read_config(parse("{\"epochs\": 3}"), "c.json", fields);
   CHECK(epochs == 3);
-  auto error = [&](const std::string& text) {
-    try {
-      read_config(parse(text), "c.json", fields);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
+  auto error = [&](const std::string& text) { return error_in([&] { read_config(parse(text), "c.json", fields); }); };
   CHECK(error("{\"epochs\": 2.5}") == "c.json: config 'epochs' must be an integer");
   CHECK(error("{\"lr\": \"fast\"}") == "c.json: config 'lr' must be a number");
   CHECK(error("{\"loss\": 1}") == "c.json: config 'loss' must be a string");
