@@ -59,6 +59,7 @@ int train(int argc, char** argv) {
   args.add("--cont", &c.cont, "continuous codes ~ U(-1, 1)");
   args.add("--lambda", &c.lambda_info, "weight of the info loss");
   args.add("--lambda-cont", &c.lambda_cont, "weight of the continuous codes' NLL in the info loss");
+  args.add("--info-d", &c.info_d, "weight of the info loss in the D step, so that it trains the D trunk too (0: spec)");
   args.add("--lr-g", &c.lr_g, "Adam learning rate of G and the Q head");
   args.add("--lr-d", &c.lr_d, "Adam learning rate of the D trunk and head");
   args.add("--beta1", &c.beta1, "Adam beta1");
@@ -76,7 +77,7 @@ int train(int argc, char** argv) {
     // A resumed run keeps the config of its checkpoint, so that it continues
     // exactly; only the length of the run may change.
     check_not_given_when_resuming(args, {"--preset", "--batch", "--noise", "--cont", "--lambda", "--lambda-cont",
-                                         "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss", "--seed",
+                                         "--info-d", "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss", "--seed",
                                          "--dataset", "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }

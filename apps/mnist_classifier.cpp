@@ -75,8 +75,9 @@ int train(int argc, char** argv) {
 int eval(int argc, char** argv) {
   std::string checkpoint, data_dir, device = "auto", dataset = "mnist";
   int64_t threads = 0;
-  ArgParser args("mnist_classifier eval", "Print the judge's accuracy on the MNIST (or Fashion-MNIST) test set, and the share of test "
-                 "images it reads with confidence >= 0.9.");
+  ArgParser args("mnist_classifier eval",
+                 "Print the judge's accuracy on the MNIST (or Fashion-MNIST) test set, and the share of test images "
+                 "it reads with confidence >= 0.9.");
   add_dataset_flag(args, &dataset);
   args.add("--checkpoint", &checkpoint,
            "judge checkpoint (default: runs/mnist_classifier/latest.safetensors; with --dataset fashion: "

@@ -91,6 +91,12 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     CHECK(back.lr_d == 3e-4);
     CHECK_THROWS_WITH_AS(InfoGanConfig::from_json("{\"lr\": 1}", "f.safetensors"),
                          "f.safetensors: unknown config key 'lr'", Error);
+    INFO("info_d is written only when it is not the spec's 0, so the spec's configs keep their bytes");
+    CHECK(to_json(limited.to_json()).find("info_d") == std::string::npos);
+    limited.info_d = 0.5;
+    CHECK(InfoGanConfig::from_json(to_json(limited.to_json()), "t").info_d == 0.5);
+    CHECK_THROWS_WITH_AS(InfoGanConfig::from_json("{\"info_d\": -1}", "t"), doctest::Contains("info_d must be >= 0"),
+                         Error);
   }
   {
     INFO("restore + save reproduces the file byte for byte");
@@ -219,4 +225,31 @@ TEST_CASE("infogan with continuous codes: resumed at an epoch boundary, and trav
       traverse_infogan(full.run_dir + "/checkpoints/latest.safetensors", 0, dir.file("traverse"), 1, Device::cpu());
   CHECK(images.size() == 2);
   for (const std::string& path : images) CHECK(std::filesystem::exists(path));
+}
+
+TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves the D head's update alone") {
+  InfoGanConfig spec = infogan_preset("lab");
+  InfoGanConfig with_info = spec;
+  with_info.info_d = 1;
+  InfoGan plain(spec, Device::cpu()), informed(with_info, Device::cpu());
+  Generator rng(11);
+  const Tensor real = rand({4, 1, 28, 28}, DType::Float32, &rng);
+  const std::vector<float> logged_plain = plain.train_step(real).to_vector<float>();
+  const std::vector<float> logged_informed = informed.train_step(real).to_vector<float>();
+  // loss_D is logged without the info term, and both start from the same weights.
+  CHECK(logged_plain[0] == logged_informed[0]);
+  const std::vector<NamedTensor> a = plain.D->named_parameters(), b = informed.D->named_parameters();
+  REQUIRE(a.size() == b.size());
+  int trunk_moved = 0, trunk = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(a[i].name);
+    const bool same = a[i].tensor.to_vector<float>() == b[i].tensor.to_vector<float>();
+    if (a[i].name.rfind("D.", 0) == 0) CHECK(same);  // the real/fake head: no path from the info loss
+    if (a[i].name.rfind("main.", 0) == 0) {
+      ++trunk;
+      trunk_moved += !same;
+    }
+  }
+  CHECK(trunk > 0);
+  CHECK(trunk_moved == trunk);
 }

@@ -58,7 +58,9 @@ JsonValue InfoGanConfig::to_json() const {
       {"seed", JsonValue::integer(seed)},
       {"train_limit", JsonValue::integer(train_limit)},
   };
-  // MNIST configs stay as they were before --dataset existed.
+  // Configs of the spec's step on MNIST stay as they were before --info-d
+  // and --dataset existed.
+  if (info_d != 0) members.push_back({"info_d", JsonValue::number(info_d)});
   if (dataset != "mnist") members.push_back({"dataset", JsonValue::string(dataset)});
   return JsonValue::object(std::move(members));
 }
@@ -68,8 +70,9 @@ InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::strin
   read_config(parse_json(text, source), source,
               {{"preset", &c.preset}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise},
                {"cont", &c.cont}, {"lambda_info", &c.lambda_info}, {"lambda_cont", &c.lambda_cont},
-               {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d}, {"beta1", &c.beta1}, {"beta2", &c.beta2},
-               {"g_loss", &c.g_loss}, {"seed", &c.seed}, {"train_limit", &c.train_limit}, {"dataset", &c.dataset}});
+               {"info_d", &c.info_d}, {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d}, {"beta1", &c.beta1},
+               {"beta2", &c.beta2}, {"g_loss", &c.g_loss}, {"seed", &c.seed}, {"train_limit", &c.train_limit},
+               {"dataset", &c.dataset}});
   c.validate();
   return c;
 }
@@ -79,7 +82,7 @@ void InfoGanConfig::validate() const {
   check(batch >= 1, "batch must be >= 1, got ", batch);
   check(noise >= 1, "noise must be >= 1, got ", noise);
   check(cont >= 0 && cont <= 16, "cont must be in [0, 16], got ", cont);
-  check(lambda_info >= 0 && lambda_cont >= 0, "lambda_info and lambda_cont must be >= 0");
+  check(lambda_info >= 0 && lambda_cont >= 0 && info_d >= 0, "lambda_info, lambda_cont and info_d must be >= 0");
   check(lr_g > 0 && lr_d > 0, "learning rates must be > 0");
   check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
   check(g_loss == "nonsaturating" || g_loss == "saturating", "g_loss must be nonsaturating or saturating, got ",
@@ -198,11 +201,18 @@ Tensor InfoGan::step_on(const Tensor& real, const Latent& latent) {
   const Tensor fake = (*G)(latent.input);
 
   // D step: real -> 1, fake -> 0; the fake batch is detached so G gets nothing.
+  // With info_d, the codes of the fakes are also to be read from the trunk
+  // (Q's own gradient here is dropped by the G+Q step's zero_grad).
   opt_d->zero_grad();
   const Tensor d_real = D->heads(real).real;
-  const Tensor d_fake = D->heads(fake.detach()).real;
+  const InfoGanDiscriminator::Heads fake_heads = D->heads(fake.detach());
+  const Tensor d_fake = fake_heads.real;
   const Tensor loss_d = binary_cross_entropy(d_real, ones) + binary_cross_entropy(d_fake, zeros_n);
-  loss_d.backward();
+  if (config.info_d > 0) {
+    (loss_d + config.info_d * info_loss(fake_heads, latent)).backward();
+  } else {
+    loss_d.backward();
+  }
   opt_d->step();
 
   // G + Q step: fool the updated D, and let Q recover the codes. The
@@ -217,17 +227,19 @@ Tensor InfoGan::step_on(const Tensor& real, const Latent& latent) {
     const InfoGanDiscriminator::Heads heads = D->heads(fake);
     loss_g = config.g_loss == "nonsaturating" ? binary_cross_entropy(heads.real, ones)
                                               : -binary_cross_entropy(heads.real, zeros_n);
-    Tensor info = cross_entropy(heads.cat_logits, latent.code);
-    if (config.cont > 0) {
-      info = info + config.lambda_cont * gaussian_nll(latent.cont, heads.cont_mean, heads.cont_log_std);
-    }
-    loss_info = config.lambda_info * info;
+    loss_info = config.lambda_info * info_loss(heads, latent);
     (loss_g + loss_info).backward();
   }
   opt_gq->step();
 
   NoGradGuard no_grad;
   return stack({loss_d, loss_g, loss_info, mean(d_real), mean(d_fake)});
+}
+
+Tensor InfoGan::info_loss(const InfoGanDiscriminator::Heads& heads, const Latent& latent) const {
+  const Tensor categorical = cross_entropy(heads.cat_logits, latent.code);
+  if (config.cont == 0) return categorical;
+  return categorical + config.lambda_cont * gaussian_nll(latent.cont, heads.cont_mean, heads.cont_log_std);
 }
 
 Tensor InfoGan::grid(uint64_t seed) {

@@ -9,7 +9,10 @@
 //              L_I = lambda * (CE(Q_logits, c) + lambda_cont * NLL(c_cont | Q_mean, Q_log_std))
 //              L_G + L_I                                              -> G + Q head
 // The trunk receives gradients in the G+Q step (they reach G through it)
-// but only the D optimizer updates it.
+// but only the D optimizer updates it. With info_d > 0 (not the spec) the D
+// step also minimises info_d * L_I on the detached fakes, so the info loss
+// shapes the trunk Q reads from, as in the InfoGAN paper's code, where the
+// mutual-information term is in both players' losses.
 #pragma once
 
 #include <memory>
@@ -35,6 +38,7 @@ struct InfoGanConfig {
   int64_t cont = 0;            // continuous codes ~ U(-1, 1)
   double lambda_info = 0.25;   // weight of the info loss
   double lambda_cont = 0.1;    // weight of the continuous codes' NLL inside it
+  double info_d = 0;           // weight of the info loss in the D step (0: the spec)
   double lr_g = 1e-3;          // generator and Q head
   double lr_d = 2e-4;          // discriminator trunk and D head
   double beta1 = 0.5, beta2 = 0.999;
@@ -107,6 +111,9 @@ class InfoGan {
  private:
   // The step itself, on device tensors.
   Tensor step_on(const Tensor& real, const Latent& latent);
+  // CE(Q_logits, code) + lambda_cont * NLL(cont | Q_mean, Q_log_std), before
+  // the weight lambda.
+  Tensor info_loss(const InfoGanDiscriminator::Heads& heads, const Latent& latent) const;
   // The captured step: its graph, the tensors it reads its inputs from and
   // the one it writes its values to.
   struct CapturedStep {
