@@ -149,8 +149,11 @@ TEST_CASE("vae config: JSON round trip and errors naming the field") {
 TEST_CASE("vae learning rate: constant, or cosine from lr to 0, and set by each step") {
   VaeConfig c;
   c.lr = 0.002;
-  CHECK(c.lr_decay == "none");
+  CHECK(c.lr_decay == "cosine");
+  CHECK(VaeConfig::from_json("{}", "t").lr_decay == "none");  // a config from before the flag
+  c.lr_decay = "none";
   for (double progress : {0.0, 0.5, 0.99}) CHECK(vae_learning_rate(c, progress) == 0.002);
+  CHECK(VaeConfig::from_json(to_json(c.to_json()), "t").lr_decay == "none");
   c.lr_decay = "cosine";
   CHECK(VaeConfig::from_json(to_json(c.to_json()), "t").lr_decay == "cosine");
   CHECK(vae_learning_rate(c, 0.0) == doctest::Approx(0.002));
@@ -252,7 +255,7 @@ TEST_CASE("vae app: train, files, checkpoint round trip, resume, eval with a tin
   REQUIRE(rows.size() == 4);
   for (const auto& row : rows) {
     for (double v : row) CHECK(std::isfinite(v));
-    CHECK(row[2] == doctest::Approx(row[3] + row[4]).epsilon(1e-5));  // loss = recon + 1 * kl
+    CHECK(row[2] == doctest::Approx(row[3] + full.config.beta * row[4]).epsilon(1e-5));  // loss = recon + beta kl
     CHECK(row[4] >= 0);
   }
 

@@ -56,6 +56,7 @@ JsonValue VaeConfig::to_json() const {
 
 VaeConfig VaeConfig::from_json(const std::string& text, const std::string& source) {
   VaeConfig c;
+  c.lr_decay = "none";  // the rate of configs written before --lr-decay existed
   read_config(parse_json(text, source), source,
               {{"dataset", &c.dataset}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"latent", &c.latent},
                {"lr", &c.lr}, {"lr_decay", &c.lr_decay}, {"beta1", &c.beta1}, {"beta2", &c.beta2},
