@@ -92,12 +92,12 @@ int eval(int argc, char** argv) {
   if (checkpoint.empty()) checkpoint = default_judge_path(dataset);
   std::unique_ptr<MnistClassifier> judge = load_judge(checkpoint, target);
   const MnistSplit test = load_mnist(resolve_data_dir(dataset, data_dir), false);
-  const double accuracy = judge_accuracy(*judge, test.images, test.labels);
+  const Judgement judged = judge_images(*judge, (test.images.to(DType::Float32) / 255.0).unsqueeze(1));
+  const double accuracy = label_accuracy(test.labels.to_vector<int64_t>(), judged.digit, 10).overall;
   // How often the judge is sure of a real digit: the ceiling against which
   // the generators' confident share (samples read with confidence >= 0.9,
   // the dcgan and VAE bars) is read.
   const double threshold = 0.9;
-  const Judgement judged = judge_images(*judge, (test.images.to(DType::Float32) / 255.0).unsqueeze(1));
   const double confident = coverage(judged.digit, judged.confidence, threshold, 10).confident_share;
   std::printf("test accuracy: %.4f (%lld images); confidence >= %.1f on %.4f of them\n", accuracy,
               static_cast<long long>(test.images.size(0)), threshold, confident);
