@@ -186,6 +186,20 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     more.train_limit = 0;
     CHECK(train_judge(more) == 0);
     CHECK(read_csv_numbers(dir.file("judge/losses.csv")).size() == 2);
+    {
+      INFO("a judge checkpoint whose config lacks a setting is refused on resume, not filled from the options");
+      SafetensorsFile file = load_safetensors(dir.file("judge/latest.safetensors"));
+      for (auto& [key, value] : file.metadata) {
+        if (key == "config") {
+          value = "{\"epochs\": 2, \"batch\": 4, \"lr\": 0.001, \"lr_decay\": 0.5, \"train_limit\": 4}";  // no seed
+        }
+      }
+      JudgeTrainOptions broken = more;
+      broken.out_dir = dir.file("judge-broken");
+      std::filesystem::create_directories(broken.out_dir);
+      save_safetensors(broken.out_dir + "/latest.safetensors", file.tensors, file.metadata);
+      CHECK_THROWS_WITH_AS(train_judge(broken), doctest::Contains("config has no 'seed'"), Error);
+    }
     InfoGanEvalOptions options;
     options.checkpoint = checkpoint;
     options.judge = dir.file("judge/latest.safetensors");

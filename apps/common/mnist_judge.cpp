@@ -81,10 +81,17 @@ JsonValue config_json(const JudgeTrainOptions& o) {
                             {"train_limit", JsonValue::integer(o.train_limit)}});
 }
 
+// Every key must be there: a resumed run takes all of its settings from
+// the checkpoint, none from the command line.
 void read_judge_config(const SafetensorsFile& file, JudgeTrainOptions& o) {
-  read_config(parse_json(file.metadata_value("config"), file.name), file.name,
-              {{"epochs", &o.epochs}, {"batch", &o.batch}, {"seed", &o.seed}, {"lr", &o.lr},
-               {"lr_decay", &o.lr_decay}, {"train_limit", &o.train_limit}});
+  const JsonValue json = parse_json(file.metadata_value("config"), file.name);
+  const std::vector<ConfigField> fields = {{"epochs", &o.epochs}, {"batch", &o.batch},
+                                           {"seed", &o.seed},     {"lr", &o.lr},
+                                           {"lr_decay", &o.lr_decay}, {"train_limit", &o.train_limit}};
+  read_config(json, file.name, fields);
+  for (const ConfigField& field : fields) {
+    check(json.find(field.key) != nullptr, file.name, ": config has no '", field.key, "'");
+  }
 }
 
 }  // namespace
