@@ -98,9 +98,29 @@ TEST_CASE("gan family config: variant defaults, JSON round trip, and errors nami
   CHECK_THROWS_WITH_AS(GanConfig::from_json("{\"variant\": \"cgan\", \"ema\": 1.5}", "f"),
                        doctest::Contains("ema must be in [0, 1)"), Error);
   CHECK_THROWS_WITH_AS(GanConfig::from_json("{\"batch\": 1}", "f"), doctest::Contains("no string 'variant'"), Error);
+  CHECK_THROWS_WITH_AS(GanConfig::from_json("{\"variant\": \"dcgan\", \"lr_decay\": \"step\"}", "f"),
+                       doctest::Contains("lr_decay must be none or cosine"), Error);
   CHECK(gan_bar("cgan").accuracy == 0.98);
   CHECK(gan_bar("acgan").class_accuracy == 0.96);
   CHECK(gan_bar("dcgan").confident_share == 0.90);
+}
+
+TEST_CASE("gan family --lr-decay: in the JSON only when not none, and each step sets both rates") {
+  GanConfig c = gan_defaults("dcgan");
+  CHECK(c.lr_decay == "none");
+  CHECK(to_json(c.to_json()).find("lr_decay") == std::string::npos);  // configs from before the flag are unchanged
+  c.lr_decay = "cosine";
+  c.batch = 4;
+  CHECK(GanConfig::from_json(to_json(c.to_json()), "t").lr_decay == "cosine");
+  GanModel gan(c, Device::cpu());
+  Generator rng(5);
+  const Tensor images = rand({4, 1, 28, 28}, DType::Float32, &rng), labels = test::int64s({1, 2, 3, 4});
+  gan.train_step(images, labels, 0.5);
+  CHECK(gan.opt_d->groups()[0].lr == doctest::Approx(c.lr_d / 2));
+  CHECK(gan.opt_g->groups()[0].lr == doctest::Approx(c.lr_g / 2));
+  gan.train_step(images, labels, 0.0);
+  CHECK(gan.opt_d->groups()[0].lr == doctest::Approx(c.lr_d));
+  CHECK(gan.opt_g->groups()[0].lr == doctest::Approx(c.lr_g));
 }
 
 TEST_CASE("gan family EMA generator: starts as G, then moves towards it with the ramped-up decay") {
@@ -112,7 +132,7 @@ TEST_CASE("gan family EMA generator: starts as G, then moves towards it with the
   for (size_t i = 0; i < g.size(); ++i) CHECK(test::vals(ema[i].tensor) == test::vals(g[i].tensor));
   const Tensor before = gan.G->named_parameters()[0].tensor.clone();
   Generator rng(5);
-  const Tensor logged = gan.train_step(rand({4, 1, 28, 28}, DType::Float32, &rng), test::int64s({1, 2, 3, 4}));
+  const Tensor logged = gan.train_step(rand({4, 1, 28, 28}, DType::Float32, &rng), test::int64s({1, 2, 3, 4}), 0.0);
   CHECK(logged.shape() == Shape{4});
   // First update: decay min(0.999, 1 / 10) = 0.1.
   const Tensor after = gan.G->named_parameters()[0].tensor;

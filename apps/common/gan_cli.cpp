@@ -55,6 +55,8 @@ int train(const std::string& variant, int argc, char** argv) {
   args.add("--noise", &c.noise, "noise dimensions z ~ N(0, 1)");
   args.add("--lr-g", &c.lr_g, "Adam learning rate of G");
   args.add("--lr-d", &c.lr_d, "Adam learning rate of D");
+  args.add_choice("--lr-decay", &c.lr_decay, lr_decay_choices(),
+                  "both learning rates over the run: constant, or cosine-annealed to 0");
   args.add("--beta1", &c.beta1, "Adam beta1");
   args.add("--beta2", &c.beta2, "Adam beta2");
   args.add_choice("--g-loss", &c.g_loss, {"nonsaturating", "saturating"}, "generator loss");
@@ -69,7 +71,7 @@ int train(const std::string& variant, int argc, char** argv) {
   if (!args.parse(argc, argv, 2)) return 0;
   if (loop.resume) {
     // A resumed run keeps its checkpoint's config; only its length may change.
-    check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss",
+    check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--lr-decay", "--beta1", "--beta2", "--g-loss",
                                          "--real-label", "--lambda-class", "--ema", "--seed", "--dataset",
                                          "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;

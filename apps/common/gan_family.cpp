@@ -67,8 +67,10 @@ JsonValue GanConfig::to_json() const {
       {"seed", JsonValue::integer(seed)},
       {"train_limit", JsonValue::integer(train_limit)},
   };
-  // MNIST configs stay as they were before --dataset existed.
+  // MNIST configs with a constant rate stay as they were before --dataset
+  // and --lr-decay existed.
   if (dataset != "mnist") members.push_back({"dataset", JsonValue::string(dataset)});
+  if (lr_decay != "none") members.push_back({"lr_decay", JsonValue::string(lr_decay)});
   return JsonValue::object(std::move(members));
 }
 
@@ -81,6 +83,7 @@ GanConfig GanConfig::from_json(const std::string& text, const std::string& sourc
   read_config(json, source,
               {{"variant", &c.variant}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise},
                {"seed", &c.seed}, {"train_limit", &c.train_limit}, {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d},
+               {"lr_decay", &c.lr_decay},
                {"beta1", &c.beta1}, {"beta2", &c.beta2}, {"real_label", &c.real_label},
                {"lambda_class", &c.lambda_class}, {"ema", &c.ema}, {"g_loss", &c.g_loss}, {"dataset", &c.dataset}});
   c.validate();
@@ -94,6 +97,7 @@ void GanConfig::validate() const {
   check(batch >= 1, "batch must be >= 1, got ", batch);
   check(noise >= 1, "noise must be >= 1, got ", noise);
   check(lr_g > 0 && lr_d > 0, "learning rates must be > 0");
+  check_lr_decay(lr_decay);
   check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
   check(g_loss == "nonsaturating" || g_loss == "saturating", "g_loss must be nonsaturating or saturating, got ",
         g_loss);
@@ -163,7 +167,9 @@ Tensor accuracy(const Tensor& logits, const Tensor& labels) {
 }
 }  // namespace
 
-Tensor GanModel::train_step(const Tensor& real_images, const Tensor& real_labels) {
+Tensor GanModel::train_step(const Tensor& real_images, const Tensor& real_labels, double progress) {
+  opt_d->groups()[0].lr = scheduled_learning_rate(config.lr_d, config.lr_decay, progress);
+  opt_g->groups()[0].lr = scheduled_learning_rate(config.lr_g, config.lr_decay, progress);
   G->train();
   D->train();
   const Tensor real = real_images.to(device);
@@ -359,9 +365,12 @@ int train_gan(const GanTrainOptions& options) {
   const TrainLoopOptions loop = train_loop_options(app, config.epochs, options.log_every, options.max_iterations,
                                                   options.read_every, options.device);
   TrainLoopHooks hooks;
+  // The schedule spans the configured epochs (a resume with more --epochs
+  // stretches what is left of it).
+  const double total_iterations = static_cast<double>(config.epochs * loader.batches_per_epoch());
   hooks.step = [&](const Batch& batch) {
     // The values stay on the device until the loop reads them (read_every).
-    return gan->train_step(batch.images, batch.labels);
+    return gan->train_step(batch.images, batch.labels, static_cast<double>(pos.iteration) / total_iterations);
   };
   hooks.end_of_epoch = [&](int64_t epoch) {
     save_image_grid(run->file(epoch_sample_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);

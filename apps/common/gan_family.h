@@ -46,6 +46,9 @@ struct GanConfig {
   int64_t noise = 64;          // z ~ N(0, 1); 54 for cgan/acgan, so that G's input is the spec's 64
   double lr_g = 1e-3;          // the spec's
   double lr_d = 2e-4;
+  // Both rates over the run: "none" or "cosine" (scheduled_learning_rate,
+  // training.h); in the JSON only when not "none".
+  std::string lr_decay = "none";
   double beta1 = 0.5, beta2 = 0.999;
   std::string g_loss = "nonsaturating";  // or "saturating"
   double real_label = 1.0;     // D's target for real images (< 1: one-sided label smoothing)
@@ -95,9 +98,10 @@ class GanModel {
   static std::vector<std::string> log_columns(const std::string& variant);
 
   // One iteration on a batch of real images [n, 1, 28, 28] in [0, 1] and
-  // their int64 labels [n]; returns the values of log_columns() as one
+  // their int64 labels [n], at `progress` = iteration / total iterations of
+  // the run (for --lr-decay); returns the values of log_columns() as one
   // float32 tensor on the device (nothing here waits for the GPU).
-  Tensor train_step(const Tensor& real_images, const Tensor& real_labels);
+  Tensor train_step(const Tensor& real_images, const Tensor& real_labels, double progress);
 
   // The generator that samples come from: the EMA one, or G without --ema.
   InfoGanGenerator& sampler() { return G_ema ? *G_ema : *G; }

@@ -213,6 +213,19 @@ TrainLoopOptions train_loop_options(const std::string& app, int64_t epochs, int6
   return loop;
 }
 
+std::vector<std::string> lr_decay_choices() { return {"none", "cosine"}; }
+
+void check_lr_decay(const std::string& decay) {
+  check(decay == "none" || decay == "cosine", "lr_decay must be none or cosine, got '", decay, "'");
+}
+
+double scheduled_learning_rate(double lr, const std::string& decay, double progress) {
+  check_lr_decay(decay);
+  if (decay == "none") return lr;
+  const double t = std::min(1.0, std::max(0.0, progress));
+  return lr * 0.5 * (1.0 + std::cos(M_PI * t));
+}
+
 std::string epoch_sample_file(int64_t epoch) {
   char name[48];
   std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch));

@@ -117,6 +117,16 @@ int64_t default_read_every(Device device);
 TrainLoopOptions train_loop_options(const std::string& app, int64_t epochs, int64_t log_every,
                                     int64_t max_iterations, int64_t read_every, Device device);
 
+// ---- learning-rate schedule (--lr-decay of vae and the GAN family) -------------------
+// "none" keeps `lr`; "cosine" anneals it as lr * (1 + cos(pi * t)) / 2 at
+// t = progress = iteration / total iterations of the run (clamped to
+// [0, 1]), so the last steps are small. The caller sets the optimizer's rate
+// from it before each step, so a resumed run continues the same schedule.
+std::vector<std::string> lr_decay_choices();
+// Error naming lr_decay when `decay` is not one of lr_decay_choices().
+void check_lr_decay(const std::string& decay);
+double scheduled_learning_rate(double lr, const std::string& decay, double progress);
+
 // "samples/epoch_NNN.png": the grid a train command writes after epoch
 // `epoch` (counted from 1).
 std::string epoch_sample_file(int64_t epoch);

@@ -71,7 +71,7 @@ void VaeConfig::validate() const {
   check(batch >= 2, "batch must be >= 2 (BatchNorm needs two images), got ", batch);
   check(latent >= 1 && latent <= 1024, "latent must be in [1, 1024], got ", latent);
   check(lr > 0, "lr must be > 0, got ", lr);
-  check(lr_decay == "none" || lr_decay == "cosine", "lr_decay must be none or cosine, got '", lr_decay, "'");
+  check_lr_decay(lr_decay);
   check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
   check(beta >= 0, "beta must be >= 0, got ", beta);
   check(recon == "bce" || recon == "mse", "recon must be bce or mse, got '", recon, "'");
@@ -109,12 +109,6 @@ Tensor vae_reconstruction(const Tensor& output, const Tensor& target, const std:
 
 Tensor reparameterize(const Tensor& mean, const Tensor& log_var, const Tensor& eps) {
   return mean + exp(log_var * 0.5) * eps;
-}
-
-double vae_learning_rate(const VaeConfig& config, double progress) {
-  if (config.lr_decay == "none") return config.lr;
-  const double t = std::min(1.0, std::max(0.0, progress));
-  return config.lr * 0.5 * (1.0 + std::cos(M_PI * t));
 }
 
 // ---- PCA --------------------------------------------------------------------------------
@@ -240,7 +234,7 @@ VaeModel::VaeModel(const VaeConfig& config_, Device device_)
 std::vector<std::string> VaeModel::log_columns() { return {"epoch", "iteration", "loss", "recon", "kl", "mse"}; }
 
 Tensor VaeModel::train_step(const Tensor& images, double progress) {
-  opt->groups()[0].lr = vae_learning_rate(config, progress);
+  opt->groups()[0].lr = scheduled_learning_rate(config.lr, config.lr_decay, progress);
   E->train();
   G->train();
   const Tensor x = images.to(device);

@@ -36,7 +36,7 @@ struct VaeConfig {
   double lr = 1e-3;
   // The learning rate over the run: "none" keeps lr; "cosine" anneals it as
   // lr * (1 + cos(pi * t / T)) / 2 over the run's T = epochs x batches
-  // iterations, so the last epochs take small steps (vae_learning_rate).
+  // iterations, so the last epochs take small steps (scheduled_learning_rate).
   // A config without the key is from before the flag: "none".
   std::string lr_decay = "cosine";
   double beta1 = 0.9, beta2 = 0.999;  // Adam, PyTorch's defaults
@@ -82,8 +82,6 @@ Tensor vae_kl(const Tensor& mean, const Tensor& log_var);
 Tensor vae_reconstruction(const Tensor& output, const Tensor& target, const std::string& loss);
 // z = mean + exp(log_var / 2) * eps.
 Tensor reparameterize(const Tensor& mean, const Tensor& log_var, const Tensor& eps);
-// The learning rate at `progress` = t / T in [0, 1] of the run (--lr-decay).
-double vae_learning_rate(const VaeConfig& config, double progress);
 
 // ---- PCA ------------------------------------------------------------------------------
 // The eigenvalues (descending) and unit eigenvectors (rows, in the same order)

@@ -27,7 +27,7 @@ int train(int argc, char** argv) {
   args.add("--batch", &c.batch, "batch size");
   args.add("--latent", &c.latent, "latent dimensions");
   args.add("--lr", &c.lr, "Adam learning rate");
-  args.add_choice("--lr-decay", &c.lr_decay, {"none", "cosine"},
+  args.add_choice("--lr-decay", &c.lr_decay, lr_decay_choices(),
                   "learning rate over the run: constant, or cosine-annealed from --lr to 0");
   args.add("--beta1", &c.beta1, "Adam beta1");
   args.add("--beta2", &c.beta2, "Adam beta2");
