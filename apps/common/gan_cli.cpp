@@ -71,8 +71,8 @@ int train(const std::string& variant, int argc, char** argv) {
   if (!args.parse(argc, argv, 2)) return 0;
   if (loop.resume) {
     // A resumed run keeps its checkpoint's config; only its length may change.
-    check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--lr-decay", "--beta1", "--beta2", "--g-loss",
-                                         "--real-label", "--lambda-class", "--ema", "--seed", "--dataset",
+    check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--lr-decay", "--beta1", "--beta2",
+                                         "--g-loss", "--real-label", "--lambda-class", "--ema", "--seed", "--dataset",
                                          "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }
