@@ -55,7 +55,9 @@ int train(int argc, char** argv) {
   args.add_choice("--preset", &c.preset, {"lab", "best"}, "hyper-parameter preset (lab = the spec)");
   args.add("--epochs", &c.epochs, "passes over the training set");
   args.add("--batch", &c.batch, "batch size");
-  args.add("--noise", &c.noise, "noise dimensions z ~ N(0, 1)");
+  args.add("--noise", &c.noise, "noise dimensions z");
+  args.add_choice("--noise-dist", &c.noise_dist, {"normal", "uniform"},
+                  "distribution of z: N(0, 1) (the spec) or U(-1, 1) (the InfoGAN paper's code)");
   args.add("--cont", &c.cont, "continuous codes ~ U(-1, 1)");
   args.add("--lambda", &c.lambda_info, "weight of the info loss");
   args.add("--lambda-cont", &c.lambda_cont, "weight of the continuous codes' NLL in the info loss");
@@ -76,9 +78,9 @@ int train(int argc, char** argv) {
   if (loop.resume) {
     // A resumed run keeps the config of its checkpoint, so that it continues
     // exactly; only the length of the run may change.
-    check_not_given_when_resuming(args, {"--preset", "--batch", "--noise", "--cont", "--lambda", "--lambda-cont",
-                                         "--info-d", "--lr-g", "--lr-d", "--beta1", "--beta2", "--g-loss", "--seed",
-                                         "--dataset", "--train-limit"});
+    check_not_given_when_resuming(args, {"--preset", "--batch", "--noise", "--noise-dist", "--cont", "--lambda",
+                                         "--lambda-cont", "--info-d", "--lr-g", "--lr-d", "--beta1", "--beta2",
+                                         "--g-loss", "--seed", "--dataset", "--train-limit"});
     if (args.given("--epochs")) options.resume_epochs = c.epochs;
   }
   options.config = c;

@@ -97,6 +97,12 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     CHECK(InfoGanConfig::from_json(to_json(limited.to_json()), "t").info_d == 0.5);
     CHECK_THROWS_WITH_AS(InfoGanConfig::from_json("{\"info_d\": -1}", "t"), doctest::Contains("info_d must be >= 0"),
                          Error);
+    INFO("noise_dist likewise: written only when not the spec's normal");
+    CHECK(to_json(limited.to_json()).find("noise_dist") == std::string::npos);
+    limited.noise_dist = "uniform";
+    CHECK(InfoGanConfig::from_json(to_json(limited.to_json()), "t").shape().uniform_noise);
+    CHECK_THROWS_WITH_AS(InfoGanConfig::from_json("{\"noise_dist\": \"gamma\"}", "t"),
+                         doctest::Contains("noise_dist must be normal or uniform, got gamma"), Error);
   }
   {
     INFO("restore + save reproduces the file byte for byte");

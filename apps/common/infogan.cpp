@@ -58,10 +58,11 @@ JsonValue InfoGanConfig::to_json() const {
       {"seed", JsonValue::integer(seed)},
       {"train_limit", JsonValue::integer(train_limit)},
   };
-  // Configs of the spec's step on MNIST stay as they were before --info-d
-  // and --dataset existed.
+  // Configs of the spec's step on MNIST stay as they were before --info-d,
+  // --dataset and --noise-dist existed.
   if (info_d != 0) members.push_back({"info_d", JsonValue::number(info_d)});
   if (dataset != "mnist") members.push_back({"dataset", JsonValue::string(dataset)});
+  if (noise_dist != "normal") members.push_back({"noise_dist", JsonValue::string(noise_dist)});
   return JsonValue::object(std::move(members));
 }
 
@@ -72,7 +73,7 @@ InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::strin
                {"cont", &c.cont}, {"lambda_info", &c.lambda_info}, {"lambda_cont", &c.lambda_cont},
                {"info_d", &c.info_d}, {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d}, {"beta1", &c.beta1},
                {"beta2", &c.beta2}, {"g_loss", &c.g_loss}, {"seed", &c.seed}, {"train_limit", &c.train_limit},
-               {"dataset", &c.dataset}});
+               {"dataset", &c.dataset}, {"noise_dist", &c.noise_dist}});
   c.validate();
   return c;
 }
@@ -81,6 +82,7 @@ void InfoGanConfig::validate() const {
   check(epochs >= 1, "epochs must be >= 1, got ", epochs);
   check(batch >= 1, "batch must be >= 1, got ", batch);
   check(noise >= 1, "noise must be >= 1, got ", noise);
+  check(noise_dist == "normal" || noise_dist == "uniform", "noise_dist must be normal or uniform, got ", noise_dist);
   check(cont >= 0 && cont <= 16, "cont must be in [0, 16], got ", cont);
   check(lambda_info >= 0 && lambda_cont >= 0 && info_d >= 0, "lambda_info, lambda_cont and info_d must be >= 0");
   check(lr_g > 0 && lr_d > 0, "learning rates must be > 0");
@@ -148,7 +150,7 @@ Tensor InfoGan::input_for(const Tensor& noise, const Tensor& code, const Tensor&
 
 InfoGan::Latent InfoGan::sample_latent(int64_t n, Generator& generator) const {
   Latent latent;
-  const Tensor noise = randn({n, config.noise}, DType::Float32, &generator);
+  const Tensor noise = draw_noise(config.shape(), n, generator);
   // A uniform categorical code: floor(10 u) for u ~ U[0, 1).
   std::vector<int64_t> codes;
   for (const float u : rand({n}, DType::Float32, &generator).to_vector<float>()) {
@@ -390,7 +392,7 @@ Tensor generate_per_code(InfoGan& gan, int64_t per_code, Generator& g) {
   NoGradGuard no_grad;
   std::vector<Tensor> parts;
   for (int64_t code = 0; code < 10; ++code) {
-    const Tensor noise = randn({per_code, gan.config.noise}, DType::Float32, &g);
+    const Tensor noise = draw_noise(gan.config.shape(), per_code, g);
     const Tensor cont = uniform({per_code, gan.config.cont}, -1.0, 1.0, DType::Float32, &g);
     const Tensor codes = full({per_code}, static_cast<double>(code), DType::Int64);
     parts.push_back((*gan.G)(gan.input_for(noise, codes, cont)).to(Device::cpu()));
@@ -497,7 +499,7 @@ std::vector<std::string> traverse_infogan(const std::string& checkpoint, int64_t
   NoGradGuard no_grad;
   // Row r: noise r and categorical code r; column j: value -2 + 4 j / 9.
   Generator g = stream(seed, kGridStream);
-  const Tensor noise = randn({10, gan->config.noise}, DType::Float32, &g)
+  const Tensor noise = draw_noise(gan->config.shape(), 10, g)
                            .unsqueeze(1)
                            .expand({10, 10, gan->config.noise})
                            .reshape({100, gan->config.noise});

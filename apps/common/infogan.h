@@ -35,6 +35,7 @@ struct InfoGanConfig {
   int64_t epochs = 50;
   int64_t batch = 64;
   int64_t noise = 54;
+  std::string noise_dist = "normal";  // z ~ N(0, 1), or "uniform": U(-1, 1); in the JSON only when not normal
   int64_t cont = 0;            // continuous codes ~ U(-1, 1)
   double lambda_info = 0.25;   // weight of the info loss
   double lambda_cont = 0.1;    // weight of the continuous codes' NLL inside it
@@ -47,7 +48,7 @@ struct InfoGanConfig {
   int64_t train_limit = 0;     // train on the first N images only (0: all 60,000)
   std::string dataset = "mnist";  // or "fashion" (dataset.h); in the JSON only when not mnist
 
-  InfoGanShape shape() const { return {noise, 10, cont}; }
+  InfoGanShape shape() const { return {noise, 10, cont, noise_dist == "uniform"}; }
   JsonValue to_json() const;
   // Missing keys keep their defaults (older checkpoints); unknown keys and
   // wrong types are errors naming `source`.
@@ -67,7 +68,7 @@ class InfoGan {
  public:
   InfoGan(const InfoGanConfig& config, Device device);
 
-  // A batch of generator inputs: noise ~ N(0, 1), a uniformly drawn
+  // A batch of generator inputs: noise (N(0, 1) or U(-1, 1)), a uniformly drawn
   // categorical code, continuous codes ~ U(-1, 1), drawn from `rng`.
   struct Latent {
     Tensor input;  // [n, noise + 10 + cont, 1, 1] on the device

@@ -68,9 +68,14 @@ InfoGanDiscriminator::Heads InfoGanDiscriminator::heads(const Tensor& images) {
   return out;
 }
 
+Tensor draw_noise(const InfoGanShape& shape, int64_t n, Generator& generator) {
+  return shape.uniform_noise ? uniform({n, shape.noise}, -1.0, 1.0, DType::Float32, &generator)
+                             : randn({n, shape.noise}, DType::Float32, &generator);
+}
+
 Tensor grid_input(const InfoGanShape& shape, Generator& generator) {
   check(shape.n_cat == 10, "grid_input: the 10 x 10 grid needs 10 categorical codes, got ", shape.n_cat);
-  const Tensor noise = randn({10, shape.noise}, DType::Float32, &generator)
+  const Tensor noise = draw_noise(shape, 10, generator)
                            .unsqueeze(1)
                            .expand({10, 10, shape.noise})
                            .reshape({100, shape.noise});  // row r repeated for every code

@@ -15,8 +15,12 @@ struct InfoGanShape {
   int64_t noise = 54;   // z ~ N(0, 1)
   int64_t n_cat = 10;   // one-hot categorical code
   int64_t n_cont = 0;   // continuous codes ~ U(-1, 1) (the paper uses 2)
+  bool uniform_noise = false;  // z ~ U(-1, 1) instead (the InfoGAN paper's code)
   int64_t input() const { return noise + n_cat + n_cont; }
 };
+
+// n draws of z [n, shape.noise] from the shape's noise distribution.
+Tensor draw_noise(const InfoGanShape& shape, int64_t n, Generator& generator);
 
 // [N, noise + n_cat + n_cont, 1, 1] -> images [N, 1, 28, 28] in (0, 1).
 class InfoGanGenerator : public Module {
