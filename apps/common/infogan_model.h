@@ -12,10 +12,10 @@
 namespace dl {
 
 struct InfoGanShape {
-  int64_t noise = 54;   // z ~ N(0, 1)
+  int64_t noise = 54;   // z ~ N(0, 1) (the spec)
   int64_t n_cat = 10;   // one-hot categorical code
   int64_t n_cont = 0;   // continuous codes ~ U(-1, 1) (the paper uses 2)
-  bool uniform_noise = false;  // z ~ U(-1, 1) instead (the InfoGAN paper's code)
+  bool uniform_noise = false;  // z ~ U(-1, 1) instead of N(0, 1) (the InfoGAN paper's code)
   int64_t input() const { return noise + n_cat + n_cont; }
 };
 
