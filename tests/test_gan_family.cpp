@@ -81,6 +81,8 @@ TEST_CASE("gan family config: variant defaults, JSON round trip, and errors nami
   CHECK(gan_defaults("dcgan").generator_input() == 64);
   CHECK(gan_defaults("cgan").noise == 54);
   CHECK(gan_defaults("acgan").generator_input() == 64);
+  CHECK(gan_defaults("dcgan").lr_g == 2e-3);  // the measured lever (docs/experiments.md)
+  CHECK(gan_defaults("cgan").lr_g == 1e-3);   // the spec's
   CHECK(gan_traits("cgan").label_plane);
   CHECK_FALSE(gan_traits("acgan").label_plane);
   CHECK(gan_traits("acgan").class_head);

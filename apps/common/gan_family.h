@@ -44,7 +44,7 @@ struct GanConfig {
   int64_t epochs = 10;
   int64_t batch = 64;
   int64_t noise = 64;          // z ~ N(0, 1); 54 for cgan/acgan, so that G's input is the spec's 64
-  double lr_g = 1e-3;          // the spec's
+  double lr_g = 1e-3;          // the spec's; dcgan's default is 2e-3 (gan_defaults)
   double lr_d = 2e-4;
   // Both rates over the run: "none" or "cosine" (scheduled_learning_rate,
   // training.h); in the JSON only when not "none".
