@@ -273,3 +273,24 @@ TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves
   CHECK(trunk > 0);
   CHECK(trunk_moved == trunk);
 }
+
+TEST_CASE("infogan presets: lab is the spec's hyper-parameters, an unknown name is an error") {
+  const InfoGanConfig lab = infogan_preset("lab");
+  // docs/lab-spec.md: noise 54 ~ N(0, 1), 10 categories, no continuous code,
+  // epochs 50, batch 64, Adam (0.5, 0.999), lr 1e-3 (G and Q) and 2e-4 (D),
+  // info weight 0.25, and the info loss only in the G step.
+  CHECK(lab.preset == "lab");
+  CHECK(lab.noise == 54);
+  CHECK(lab.noise_dist == "normal");
+  CHECK(lab.cont == 0);
+  CHECK(lab.epochs == 50);
+  CHECK(lab.batch == 64);
+  CHECK(lab.beta1 == 0.5);
+  CHECK(lab.beta2 == 0.999);
+  CHECK(lab.lr_g == 1e-3);
+  CHECK(lab.lr_d == 2e-4);
+  CHECK(lab.lambda_info == 0.25);
+  CHECK(lab.info_d == 0);
+  CHECK(lab.g_loss == "nonsaturating");
+  CHECK_THROWS_WITH_AS(infogan_preset("fast"), doctest::Contains("preset must be lab or best, got 'fast'"), Error);
+}
