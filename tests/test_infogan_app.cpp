@@ -274,7 +274,7 @@ TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves
   CHECK(trunk_moved == trunk);
 }
 
-TEST_CASE("infogan presets: lab is the spec's hyper-parameters, an unknown name is an error") {
+TEST_CASE("infogan presets: lab is the spec's hyper-parameters, best differs only where the campaign showed a gain") {
   const InfoGanConfig lab = infogan_preset("lab");
   // docs/lab-spec.md: noise 54 ~ N(0, 1), 10 categories, no continuous code,
   // epochs 50, batch 64, Adam (0.5, 0.999), lr 1e-3 (G and Q) and 2e-4 (D),
@@ -292,5 +292,11 @@ TEST_CASE("infogan presets: lab is the spec's hyper-parameters, an unknown name 
   CHECK(lab.lambda_info == 0.25);
   CHECK(lab.info_d == 0);
   CHECK(lab.g_loss == "nonsaturating");
+  // best = lab --info-d 1 --lambda 1 (docs/experiments.md, "Where it stands").
+  InfoGanConfig best_as_lab = lab;
+  best_as_lab.preset = "best";
+  best_as_lab.info_d = 1;
+  best_as_lab.lambda_info = 1;
+  CHECK(to_json(infogan_preset("best").to_json()) == to_json(best_as_lab.to_json()));
   CHECK_THROWS_WITH_AS(infogan_preset("fast"), doctest::Contains("preset must be lab or best, got 'fast'"), Error);
 }
