@@ -278,7 +278,8 @@ TEST_CASE("infogan presets: lab is the spec's hyper-parameters, best differs onl
   const InfoGanConfig lab = infogan_preset("lab");
   // docs/lab-spec.md: noise 54 ~ N(0, 1), 10 categories, no continuous code,
   // epochs 50, batch 64, Adam (0.5, 0.999), lr 1e-3 (G and Q) and 2e-4 (D),
-  // info weight 0.25, and the info loss only in the G step.
+  // info weight 0.25 (lambda_cont 0.1 inside it), and the info loss only in
+  // the G step.
   CHECK(lab.preset == "lab");
   CHECK(lab.noise == 54);
   CHECK(lab.noise_dist == "normal");
@@ -290,6 +291,7 @@ TEST_CASE("infogan presets: lab is the spec's hyper-parameters, best differs onl
   CHECK(lab.lr_g == 1e-3);
   CHECK(lab.lr_d == 2e-4);
   CHECK(lab.lambda_info == 0.25);
+  CHECK(lab.lambda_cont == 0.1);
   CHECK(lab.info_d == 0);
   CHECK(lab.g_loss == "nonsaturating");
   // best = lab --info-d 1 --lambda 1 (docs/experiments.md, "Where it stands").
