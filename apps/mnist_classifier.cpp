@@ -46,6 +46,9 @@ int train(int argc, char** argv) {
            "data/fashion-mnist)");
   args.add("--out", &options.out_dir, "output directory (runs/fashion_classifier with --dataset fashion)");
   args.add_switch("--resume", &options.resume, "continue from <out>/latest.safetensors");
+  args.add_switch("--overwrite", &options.overwrite,
+                  "start over in an --out directory that already holds a judge, deleting it (without this, "
+                  "train refuses)");
   args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
   args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
   args.add("--train-limit", &options.train_limit, "use only the first N training images (0: all)");
@@ -58,6 +61,7 @@ int train(int argc, char** argv) {
     usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
     usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
     usage_check(options.train_limit >= 0, "--train-limit", "must be >= 0");
+    usage_check(!(options.resume && options.overwrite), "--overwrite", "cannot be used with --resume");
   });
   if (!args.parse(argc, argv, 2)) return 0;
   options.data_dir = resolve_data_dir(dataset, options.data_dir);

@@ -1,7 +1,11 @@
 // test_training.cpp — what every app shares (apps/common/cli.h and
 // training.h): flag parsing and its one-line errors, the exit statuses, and
 // the training loop's logging, NaN guard, stop requests and resume position.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <filesystem>
 
 #include "common/cli.h"
 #include "common/training.h"
@@ -124,19 +128,68 @@ TEST_CASE("run_app and run_commands: exit status 2 for usage errors, 1 for failu
   CHECK(run_commands("app", "usage\n", commands, none.argc(), none.argv()) == 2);
 }
 
-TEST_CASE("run directories: created with checkpoints/ and samples/, latest points at the newest") {
+TEST_CASE("run directories: created with checkpoints/ and samples/, latest moves only when marked") {
   test::TempDir dir;
-  const RunDirectory a = RunDirectory::create("app", dir.file("runs/first"));
+  const RunDirectory a = RunDirectory::create("app", dir.file("runs/first"), false);
   CHECK(std::filesystem::is_directory(a.file("checkpoints")));
   CHECK(std::filesystem::is_directory(a.file("samples")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("runs/latest")));  // no checkpoint yet
+  a.mark_latest();
   CHECK(std::filesystem::read_symlink(dir.file("runs/latest")) == "first");
-  RunDirectory::create("app", dir.file("runs/second/"));
-  CHECK(std::filesystem::read_symlink(dir.file("runs/latest")) == "second");
+  RunDirectory::create("app", dir.file("runs/second/"), false);
+  CHECK(std::filesystem::read_symlink(dir.file("runs/latest")) == "first");  // a start is not a run yet
   CHECK(RunDirectory::open(dir.file("runs/latest")).checkpoint() == dir.file("runs/latest") + "/checkpoints/latest.safetensors");
   CHECK_THROWS_WITH_AS(RunDirectory::open(dir.file("runs/none")), doctest::Contains("no such run directory"), Error);
   // A file in the way is named.
   write_file_atomic(dir.file("blocked"), "x");
   CHECK_THROWS_WITH_AS(make_directories(dir.file("blocked/run")), doctest::Contains("blocked"), Error);
+}
+
+TEST_CASE("run directories: opening one for --resume recreates its folders and removes a dead writer's temporaries") {
+  test::TempDir dir;
+  const RunDirectory run = RunDirectory::create("app", dir.file("run"), false);
+  std::filesystem::remove(run.file("samples"));
+  // A temporary of a process that is gone, and one of a process that lives.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  const std::string stale = run.file("checkpoints/latest.safetensors.tmp." + std::to_string(child));
+  const std::string live = run.file("losses.csv.tmp." + std::to_string(::getppid()));
+  write_file_atomic(stale, "half a checkpoint");
+  write_file_atomic(live, "being written");
+  RunDirectory::open(run.path());
+  CHECK(std::filesystem::is_directory(run.file("samples")));
+  CHECK_FALSE(std::filesystem::exists(stale));
+  CHECK(std::filesystem::exists(live));
+}
+
+TEST_CASE("run directories: a run is never overwritten without --overwrite, and --overwrite empties only runs") {
+  test::TempDir dir;
+  const std::string path = dir.file("run");
+  const RunDirectory run = RunDirectory::create("app", path, false);
+  // What a start that failed before its first checkpoint leaves is no run.
+  write_file_atomic(run.file("config.json"), "{}");
+  CHECK_NOTHROW(RunDirectory::create("app", path, false));
+  // A log or a checkpoint is.
+  write_file_atomic(run.file("losses.csv"), "epoch,iteration\n");
+  write_file_atomic(run.file("samples/epoch_001.png"), "png");
+  CHECK_THROWS_WITH_AS(RunDirectory::create("app", path, false),
+                       (path + ": already holds a run; continue it with --resume --run " + path +
+                        ", or start over with --overwrite")
+                           .c_str(),
+                       Error);
+  CHECK(std::filesystem::exists(run.file("losses.csv")));
+  RunDirectory::create("app", path, true);
+  CHECK_FALSE(std::filesystem::exists(run.file("losses.csv")));
+  CHECK_FALSE(std::filesystem::exists(run.file("samples/epoch_001.png")));  // no stale images beside the new run's
+  CHECK(std::filesystem::is_directory(run.file("checkpoints")));
+  // A directory that is not a run is not emptied, even with --overwrite.
+  const std::string home = dir.file("home");
+  write_file_atomic(dir.file("home.txt"), "x");
+  std::filesystem::create_directories(home);
+  std::filesystem::copy_file(dir.file("home.txt"), home + "/notes.txt");
+  CHECK_THROWS_WITH_AS(RunDirectory::create("app", home, true), doctest::Contains("is not a run directory"), Error);
+  CHECK(std::filesystem::exists(home + "/notes.txt"));
 }
 
 TEST_CASE("learning-rate schedule: constant, or cosine from lr to 0 over the run") {
@@ -283,6 +336,127 @@ TEST_CASE("the loop: values read back in batches (read_every) log the same rows 
                        "t train: value is nan at iteration 10 (epoch 2, batch 3); stopping — the last good checkpoint "
                        "is kept",
                        Error);
+}
+
+TEST_CASE("the loop: the log is on disk before each checkpoint; a resume drops rows past it and refuses a hole") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(10, 3);  // 3 batches per epoch
+  const std::vector<std::string> columns = {"epoch", "iteration", "value"};
+  const std::string path = dir.file("log.csv");
+  std::vector<size_t> rows_on_disk;
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch&) { return tensor({1.0}, {1}); };
+  hooks.save = [&](const TrainPosition& pos) {
+    rows_on_disk.push_back(read_csv_numbers(path).size());
+    CHECK(rows_on_disk.back() == static_cast<size_t>(pos.iteration));
+  };
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = 2;
+  {
+    CsvLog log(path, columns);
+    TrainPosition pos;
+    CHECK(run_training(loader, pos, options, log, hooks) == 0);
+  }
+  CHECK(rows_on_disk == std::vector<size_t>{3, 6});
+
+  // Rows past the checkpoint (a crash after the log, before the checkpoint)
+  // are dropped: the resumed run trains them again.
+  {
+    CsvLog resumed(path, columns);
+    restore_log(path, 4, resumed);
+    CHECK(resumed.rows() == 4);
+  }
+  // A log with a hole, or one shorter than the checkpoint, is refused and
+  // left as it is.
+  const std::string holed = dir.file("holed.csv");
+  {
+    CsvLog log(holed, columns);
+    for (double i : {0, 1, 3, 4, 5}) log.append({0, i, 1.0});
+    log.flush();
+  }
+  const std::vector<uint8_t> before = read_file(holed);
+  CsvLog resumed(holed, columns);
+  CHECK_THROWS_WITH_AS(restore_log(holed, 5, resumed),
+                       (holed + ": has no row for iteration 2 but the checkpoint is at iteration 5 (the log was "
+                                "damaged; restore it, or start over with --overwrite)")
+                           .c_str(),
+                       Error);
+  CHECK_THROWS_WITH_AS(restore_log(path, 7, resumed), doctest::Contains("has no row for iteration 6"), Error);
+  CHECK(read_file(holed) == before);
+}
+
+TEST_CASE("the loop: a failing end-of-epoch artifact costs no checkpoint; a position that does not fit is refused") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(10, 3);
+  int saves = 0;
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch&) { return tensor({1.0}, {1}); };
+  hooks.end_of_epoch = [&](int64_t) { fail("samples/epoch_001.png: cannot write: No such file or directory"); };
+  hooks.save = [&](const TrainPosition&) { ++saves; };
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = 2;
+  CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
+  TrainPosition pos;
+  CHECK(run_training(loader, pos, options, log, hooks) == 0);
+  CHECK(saves == 2);
+
+  for (const TrainPosition& bad : {TrainPosition{0, 3, 3, ""}, TrainPosition{1, 0, 2, ""}, TrainPosition{0, -1, 0, ""}}) {
+    TrainPosition at = bad;
+    CHECK_THROWS_WITH_AS(run_training(loader, at, options, log, hooks),
+                         doctest::Contains("does not fit 3 batches per epoch"), Error);
+  }
+}
+
+TEST_CASE("divergence: a saturated discriminator over 200 iterations, or a loss above 1e4, and nothing less") {
+  const std::vector<std::string> columns = {"epoch", "iteration", "loss_D", "loss_G", "D(x)", "D(G(z))"};
+  DivergenceWatch saturated(columns), close(columns), no_d(std::vector<std::string>{"epoch", "iteration", "loss"});
+  for (int64_t i = 0; i < 199; ++i) CHECK(saturated.observe(i, {0, double(i), 0.01, 9.0, 0.999, 0.001}).empty());
+  CHECK(saturated.observe(199, {0, 199, 0.01, 9.0, 0.999, 0.001}) ==
+        "the discriminator saturated at iteration 200: mean D(x) 0.999, mean D(G(z)) 0.001 over the last 200 "
+        "iterations");
+  // D(x) 0.98 on average is a strong discriminator, not a saturated one.
+  for (int64_t i = 0; i < 400; ++i) CHECK(close.observe(i, {0, double(i), 0.05, 6.0, i % 2 ? 0.999 : 0.961, 0.001}).empty());
+  CHECK(close.observe(400, {0, 400, 0.05, 1e4, 0.98, 0.001}).empty());
+  CHECK(close.observe(401, {0, 401, 0.05, -2e4, 0.98, 0.001}) == "loss_G is -20000 at iteration 402 (above 10000)");
+  CHECK(no_d.observe(0, {0, 0, 123.0}).empty());
+}
+
+TEST_CASE("the loop: divergence is warned once, kept in the checkpoint's position, and training goes on") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(10, 1);  // 10 batches per epoch
+  int calls = 0;
+  std::vector<TrainPosition> saves;
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch&) { return tensor({++calls >= 4 ? 5e4 : 1.0}, {1}); };
+  hooks.save = [&](const TrainPosition& pos) { saves.push_back(pos); };
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = 2;
+  CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "loss"});
+  TrainPosition pos;
+  CHECK(run_training(loader, pos, options, log, hooks) == 0);
+  CHECK(calls == 20);
+  REQUIRE(saves.size() == 2);
+  CHECK(saves[0].divergence == "loss is 50000 at iteration 4 (above 10000)");
+  CHECK(saves[1].divergence == saves[0].divergence);  // the first one is kept
+}
+
+TEST_CASE("the loop: a NaN leaves the log written up to the iteration before it") {
+  test::TempDir dir;
+  DataLoader loader = numbered_loader(10, 2);  // 5 batches per epoch
+  int calls = 0;
+  TrainLoopHooks hooks;
+  hooks.step = [&](const Batch&) { return tensor({++calls == 8 ? NAN : 0.5}, {1}); };
+  hooks.save = [&](const TrainPosition&) {};
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = 2;
+  CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
+  TrainPosition pos;
+  CHECK_THROWS_AS(run_training(loader, pos, options, log, hooks), Error);
+  CHECK(read_csv_numbers(dir.file("log.csv")).size() == 7);
 }
 
 TEST_CASE("a loader resumed mid-epoch serves the rest of that epoch's batches, unchanged") {

@@ -40,15 +40,22 @@ int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_
 }
 
 SafetensorsMetadata position_metadata(const TrainPosition& pos) {
-  return {{"epoch", std::to_string(pos.epoch)},
-          {"batch", std::to_string(pos.batch)},
-          {"iteration", std::to_string(pos.iteration)}};
+  SafetensorsMetadata metadata = {{"epoch", std::to_string(pos.epoch)},
+                                  {"batch", std::to_string(pos.batch)},
+                                  {"iteration", std::to_string(pos.iteration)}};
+  // Only when there is one, so that the checkpoints of healthy runs are as
+  // they were before the key existed.
+  if (!pos.divergence.empty()) metadata.push_back({"divergence", pos.divergence});
+  return metadata;
 }
 
 TrainPosition read_position(const SafetensorsFile& file) {
-  const TrainPosition pos{metadata_int(file, "epoch", 0), metadata_int(file, "batch", 0),
-                          metadata_int(file, "iteration", 0)};
+  TrainPosition pos;
+  pos.epoch = metadata_int(file, "epoch", 0);
+  pos.batch = metadata_int(file, "batch", 0);
+  pos.iteration = metadata_int(file, "iteration", 0);
   check(pos.epoch >= 0 && pos.batch >= 0 && pos.iteration >= 0, file.name, ": negative position in metadata");
+  if (has_metadata(file, "divergence")) pos.divergence = file.metadata_value("divergence");
   return pos;
 }
 

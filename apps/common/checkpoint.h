@@ -33,8 +33,9 @@ void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Opti
 int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_t fallback);
 bool has_metadata(const SafetensorsFile& file, const std::string& key);
 
-// A run's position as metadata ("epoch", "batch", "iteration"), and back:
-// absent keys read as 0; Error naming the file when a value is negative.
+// A run's position as metadata ("epoch", "batch", "iteration", and
+// "divergence" when the loop warned of one), and back: absent keys read as
+// 0 (or ""); Error naming the file when a value is negative.
 SafetensorsMetadata position_metadata(const TrainPosition& pos);
 TrainPosition read_position(const SafetensorsFile& file);
 

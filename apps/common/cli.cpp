@@ -180,6 +180,9 @@ void TrainLoopFlags::add_to(ArgParser& args, const std::string& app) {
            "data/fashion-mnist)");
   args.add("--run", &run_dir, "run directory (default: runs/" + app + "-<time>; with --resume: runs/latest)");
   args.add_switch("--resume", &resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
+  args.add_switch("--overwrite", &overwrite,
+                  "start over in a --run directory that already holds a run, deleting it (without this, "
+                  "train refuses)");
   args.add("--log-every", &log_every, "iterations between progress lines when not on a terminal");
   args.add("--max-iters", &max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
   args.add("--read-every", &read_every,
@@ -188,6 +191,7 @@ void TrainLoopFlags::add_to(ArgParser& args, const std::string& app) {
     usage_check(log_every >= 1, "--log-every", "must be >= 1");
     usage_check(max_iterations >= 0, "--max-iters", "must be >= 0");
     usage_check(read_every >= 0, "--read-every", "must be >= 0");
+    usage_check(!(resume && overwrite), "--overwrite", "cannot be used with --resume");
   });
 }
 

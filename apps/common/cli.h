@@ -86,22 +86,24 @@ Device parse_device_flag(const std::string& text);
 
 // The flags of a `train` command that belong to the loop rather than the
 // model, the same in every training app, in this order: --device --threads
-// --data --run --resume --log-every --max-iters (with their range checks).
+// --data --run --resume --overwrite --log-every --max-iters (with their
+// range checks; --resume and --overwrite exclude each other).
 struct TrainLoopFlags {
   std::string device = "auto", data_dir, run_dir;
   int64_t threads = 0, log_every = 100, max_iterations = 0, read_every = 0;
-  bool resume = false;
+  bool resume = false, overwrite = false;
   // `app` names the default run directory in --run's help (runs/<app>-<time>).
   void add_to(ArgParser& args, const std::string& app);
   // Copies the parsed values into a train command's options (its fields
-  // device, data_dir, run_dir, resume, log_every, max_iterations and
-  // read_every).
+  // device, data_dir, run_dir, resume, overwrite, log_every, max_iterations
+  // and read_every).
   template <typename Options>
   void apply_to(Options& options) const {
     options.device = parse_device_flag(device);
     options.data_dir = data_dir;
     options.run_dir = run_dir;
     options.resume = resume;
+    options.overwrite = overwrite;
     options.log_every = log_every;
     options.max_iterations = max_iterations;
     options.read_every = read_every;

@@ -350,7 +350,7 @@ int train_gan(const GanTrainOptions& options) {
     std::cout << app << ": resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
               << " (iteration " << pos.iteration << ")\n";
   } else {
-    run = std::make_unique<RunDirectory>(RunDirectory::create(app, options.run_dir));
+    run = std::make_unique<RunDirectory>(RunDirectory::create(app, options.run_dir, options.overwrite));
     gan = std::make_unique<GanModel>(options.config, options.device);
   }
   const GanConfig& config = gan->config;
@@ -388,7 +388,7 @@ int train_gan(const GanTrainOptions& options) {
     }
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
-  return run_train_command(loader, pos, loop, log, hooks, run->checkpoint());
+  return run_train_command(loader, pos, loop, log, hooks, *run);
 }
 
 // ---- eval and sample --------------------------------------------------------------
@@ -444,6 +444,7 @@ JsonValue GanReport::json() const {
     members.push_back({"grid_columns", JsonValue::integer(grid_columns)});
   }
   members.push_back({"passes", JsonValue::boolean(passes)});
+  add_divergence(members, divergence);
   return JsonValue::object(std::move(members));
 }
 
@@ -452,10 +453,10 @@ std::vector<std::string> bn_stats_choices() { return {"copied", "measured"}; }
 namespace {
 
 // load_gan, then the sampler's BatchNorm statistics as `bn_stats` says.
-std::unique_ptr<GanModel> load_sampler(const std::string& checkpoint, const std::string& variant, Device device,
+std::unique_ptr<GanModel> load_sampler(const SafetensorsFile& checkpoint, const std::string& variant, Device device,
                                        const std::string& bn_stats) {
   check(bn_stats == "copied" || bn_stats == "measured", "--bn-stats: expected copied or measured, got ", bn_stats);
-  std::unique_ptr<GanModel> gan = load_gan(load_safetensors(checkpoint), variant, device);
+  std::unique_ptr<GanModel> gan = load_gan(checkpoint, variant, device);
   if (bn_stats == "measured") gan->measure_batch_norm_stats();
   return gan;
 }
@@ -464,7 +465,8 @@ std::unique_ptr<GanModel> load_sampler(const std::string& checkpoint, const std:
 
 GanReport evaluate_gan(const GanEvalOptions& options) {
   check(options.samples >= kClasses, "--samples must be >= ", kClasses, ", got ", options.samples);
-  std::unique_ptr<GanModel> gan = load_sampler(options.checkpoint, options.variant, options.device, options.bn_stats);
+  const SafetensorsFile file = load_safetensors(options.checkpoint);
+  std::unique_ptr<GanModel> gan = load_sampler(file, options.variant, options.device, options.bn_stats);
   const std::string& dataset = gan->config.dataset;
   const std::string judge_path = options.judge.empty() ? default_judge_path(dataset) : options.judge;
   check(std::filesystem::exists(judge_path), "no judge at ", judge_path, " (create it with: ",
@@ -474,6 +476,7 @@ GanReport evaluate_gan(const GanEvalOptions& options) {
   make_directories(out);
 
   GanReport report;
+  report.divergence = read_position(file).divergence;
   report.variant = options.variant;
   report.bn_stats = options.bn_stats;
   report.samples = options.samples;
@@ -506,6 +509,7 @@ GanReport evaluate_gan(const GanEvalOptions& options) {
 }
 
 void print_gan_report(const GanReport& report) {
+  print_divergence(report.divergence);
   const GanBar& bar = report.bar;
   const bool labelled = gan_traits(report.variant).label_in_g;
   std::printf("grid: %s\n", report.grid_path.c_str());
@@ -536,7 +540,8 @@ void print_gan_report(const GanReport& report) {
 }
 
 std::string sample_gan(const GanSampleOptions& options) {
-  std::unique_ptr<GanModel> gan = load_sampler(options.checkpoint, options.variant, options.device, options.bn_stats);
+  std::unique_ptr<GanModel> gan =
+      load_sampler(load_safetensors(options.checkpoint), options.variant, options.device, options.bn_stats);
   const std::string png = options.png.empty() ? eval_dir_of(options.checkpoint) + "/sample_seed" +
                                                     std::to_string(options.seed) + ".png"
                                               : options.png;

@@ -266,14 +266,11 @@ void InfoGan::save(const std::string& path, const TrainPosition& pos) const {
                            with_prefix("optim.gq.", opt_gq->state_dict())}) {
     tensors.insert(tensors.end(), part.begin(), part.end());
   }
-  save_safetensors(path, tensors,
-                   {{"format", kFormat},
-                    {"config", to_json(config.to_json())},
-                    {"epoch", std::to_string(pos.epoch)},
-                    {"batch", std::to_string(pos.batch)},
-                    {"iteration", std::to_string(pos.iteration)},
-                    {"rng_seed", std::to_string(rng.seed)},
-                    {"rng_offset", std::to_string(rng.offset)}});
+  SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
+  for (const auto& part : {position_metadata(pos), generator_metadata(rng)}) {
+    metadata.insert(metadata.end(), part.begin(), part.end());
+  }
+  save_safetensors(path, tensors, metadata);
 }
 
 TrainPosition InfoGan::restore(const SafetensorsFile& file) {
@@ -281,14 +278,8 @@ TrainPosition InfoGan::restore(const SafetensorsFile& file) {
   load_module(file, "D.", *D);
   load_optimizer(file, "optim.d.", *opt_d);
   load_optimizer(file, "optim.gq.", *opt_gq);
-  rng.seed = static_cast<uint64_t>(metadata_int(file, "rng_seed", config.seed));
-  rng.offset = static_cast<uint64_t>(metadata_int(file, "rng_offset", 0));
-  TrainPosition pos;
-  pos.epoch = metadata_int(file, "epoch", 0);
-  pos.batch = metadata_int(file, "batch", 0);
-  pos.iteration = metadata_int(file, "iteration", 0);
-  check(pos.epoch >= 0 && pos.batch >= 0 && pos.iteration >= 0, file.name, ": negative position in metadata");
-  return pos;
+  rng = read_generator(file, static_cast<uint64_t>(config.seed));
+  return read_position(file);
 }
 
 InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont) {
@@ -325,7 +316,7 @@ int train_infogan(const InfoGanTrainOptions& options) {
     std::cout << "infogan: resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
               << " (iteration " << pos.iteration << ")\n";
   } else {
-    run = std::make_unique<RunDirectory>(RunDirectory::create("infogan", options.run_dir));
+    run = std::make_unique<RunDirectory>(RunDirectory::create("infogan", options.run_dir, options.overwrite));
     gan = std::make_unique<InfoGan>(options.config, options.device);
   }
   const InfoGanConfig& config = gan->config;
@@ -354,21 +345,23 @@ int train_infogan(const InfoGanTrainOptions& options) {
     write_log_chart(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
   };
   hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
-  return run_train_command(loader, pos, loop, log, hooks, run->checkpoint());
+  return run_train_command(loader, pos, loop, log, hooks, *run);
 }
 
 // ---- eval -------------------------------------------------------------------------
 
 JsonValue InfoGanReport::json() const {
   auto number_or_null = [&](double v) { return judged ? JsonValue::number(v) : JsonValue::null(); };
-  return JsonValue::object({
+  JsonValue::Object members = {
       {"q_accuracy", JsonValue::number(matching.accuracy)},
       {"majority_accuracy", JsonValue::number(majority_accuracy)},
       {"columns", judged ? JsonValue::integer(columns.correct_columns) : JsonValue::null()},
       {"purity_mean", number_or_null(purity.mean)},
       {"purity_min", number_or_null(purity.min)},
       {"distinct_digits", judged ? JsonValue::boolean(purity.distinct_digits) : JsonValue::null()},
-  });
+  };
+  add_divergence(members, divergence);
+  return JsonValue::object(std::move(members));
 }
 
 namespace {
@@ -415,6 +408,7 @@ InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
   make_directories(out);
 
   InfoGanReport report;
+  report.divergence = read_position(file).divergence;
   const Tensor grid = gan->grid(static_cast<uint64_t>(options.seed));
   report.grid_path = out + "/grid_seed" + std::to_string(options.seed) + ".png";
   save_image_grid(report.grid_path, grid, 10, 2);
@@ -445,6 +439,7 @@ InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
 }
 
 void print_report(const InfoGanReport& report) {
+  print_divergence(report.divergence);
   std::printf("grid: %s\n", report.grid_path.c_str());
   std::printf("Q-accuracy on the MNIST test set (best one-to-one code->digit matching): %.4f\n",
               report.matching.accuracy);

@@ -137,6 +137,9 @@ struct InfoGanTrainOptions {
   // Continue the run's latest checkpoint with its own config; only the
   // epoch count may change (resume_epochs > 0).
   bool resume = false;
+  // Start over in a run directory that already holds a run (see
+  // prepare_fresh_run_directory); without it such a directory is refused.
+  bool overwrite = false;
   int64_t resume_epochs = 0;
   int64_t log_every = 100;
   int64_t max_iterations = 0;  // stop (with a checkpoint) after this many; 0 = no limit
@@ -171,6 +174,7 @@ struct InfoGanReport {
   std::vector<std::vector<int>> grid_digits;  // [style][code], judged
   std::string grid_path;
   std::string dataset = "mnist";  // the checkpoint's
+  std::string divergence;         // the training loop's warning, from the checkpoint ("": none)
   JsonValue json() const;
 };
 InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options);

@@ -107,6 +107,11 @@ int train_judge(const JudgeTrainOptions& requested) {
   }
   check(options.epochs >= 1 && options.batch >= 1 && options.lr > 0 && options.lr_decay > 0,
         "mnist_classifier train: epochs, batch, lr and lr_decay must be positive");
+  if (options.resume) {
+    remove_stale_temporaries(options.out_dir);
+  } else {
+    prepare_fresh_run_directory(options.out_dir, options.overwrite);
+  }
   make_directories(options.out_dir);
   manual_seed(static_cast<uint64_t>(options.seed));
   MnistClassifier model;

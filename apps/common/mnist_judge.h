@@ -57,6 +57,9 @@ struct JudgeTrainOptions {
   // Continue <out_dir>/latest.safetensors with its own hyper-parameters;
   // only the epoch count may change (resume_epochs > 0).
   bool resume = false;
+  // Start over in a run directory that already holds a run (see
+  // prepare_fresh_run_directory); without it such a directory is refused.
+  bool overwrite = false;
   int64_t resume_epochs = 0;
   int64_t log_every = 100, max_iterations = 0, train_limit = 0;
 };

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "data/crash_point.h"
 #include "data/svg.h"
 #include "ops/ops.h"
 #include "tensor/error.h"
@@ -64,7 +65,58 @@ std::string base_name(const std::string& path) {
 
 }  // namespace
 
-RunDirectory RunDirectory::create(const std::string& app, const std::string& path) {
+void prepare_fresh_run_directory(const std::string& dir, bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (!fs::exists(dir, error)) return;
+  check(is_directory(dir), dir, ": exists and is not a directory");
+  // What a start that failed before its first checkpoint leaves behind.
+  auto leftover_of_failed_start = [](const fs::directory_entry& entry) {
+    const std::string name = entry.path().filename().string();
+    if (name == "config.json") return true;
+    std::error_code e;
+    return (name == "checkpoints" || name == "samples") && entry.is_directory(e) && fs::is_empty(entry.path(), e);
+  };
+  std::vector<fs::path> entries;
+  bool holds_a_run = false;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    entries.push_back(entry.path());
+    holds_a_run = holds_a_run || !leftover_of_failed_start(entry);
+  }
+  if (!holds_a_run) return;
+  if (!overwrite) {
+    fail(dir, ": already holds a run; continue it with --resume --run ", dir, ", or start over with --overwrite");
+  }
+  const bool looks_like_a_run = fs::exists(dir + "/config.json", error) || fs::exists(dir + "/checkpoints", error) ||
+                                fs::exists(dir + "/losses.csv", error) || fs::exists(dir + "/latest.safetensors", error);
+  check(looks_like_a_run, dir,
+        ": is not a run directory (no config.json, checkpoints/, losses.csv or latest.safetensors); "
+        "--overwrite only empties run directories");
+  // The entries, not the directory: --run may be a symbolic link to it.
+  for (const fs::path& entry : entries) {
+    fs::remove_all(entry, error);
+    check(!error, entry.string(), ": cannot remove (for --overwrite): ", error.message());
+  }
+}
+
+void remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    const size_t tmp = name.rfind(".tmp.");
+    if (tmp == std::string::npos) continue;
+    const std::string pid_text = name.substr(tmp + 5);
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // A live process may be writing it this moment; only a dead one's is stale.
+    if (pid == ::getpid() || (::kill(pid, 0) == 0 || errno == EPERM)) continue;
+    std::error_code remove_error;
+    fs::remove(it->path(), remove_error);
+  }
+}
+
+RunDirectory RunDirectory::create(const std::string& app, const std::string& path, bool overwrite) {
   std::string dir = path;
   if (dir.empty()) {
     // Two runs started in the same second get -2, -3, ... appended.
@@ -73,15 +125,9 @@ RunDirectory RunDirectory::create(const std::string& app, const std::string& pat
     for (int n = 2; is_directory(dir); ++n) dir = stem + "-" + std::to_string(n);
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  prepare_fresh_run_directory(dir, overwrite);
   make_directories(dir + "/checkpoints");
   make_directories(dir + "/samples");
-  // runs/latest -> the run, relative so the tree can be moved. Replaced
-  // atomically: a symlink under a temporary name renamed over the old one.
-  const std::string latest = parent_of(dir) + "/latest", temp = latest + ".tmp";
-  ::unlink(temp.c_str());
-  if (::symlink(base_name(dir).c_str(), temp.c_str()) != 0 || ::rename(temp.c_str(), latest.c_str()) != 0) {
-    std::cerr << "warning: could not point " << latest << " at " << dir << ": " << std::strerror(errno) << "\n";
-  }
   return RunDirectory(dir);
 }
 
@@ -89,7 +135,20 @@ RunDirectory RunDirectory::open(const std::string& path) {
   std::string dir = path.empty() ? "runs/latest" : path;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   check(is_directory(dir), "--run ", dir, ": no such run directory (start one with train, without --resume)");
+  make_directories(dir + "/checkpoints");
+  make_directories(dir + "/samples");
+  for (const char* sub : {"", "/checkpoints", "/samples"}) remove_stale_temporaries(dir + sub);
   return RunDirectory(dir);
+}
+
+void RunDirectory::mark_latest() const {
+  // runs/latest -> the run, relative so the tree can be moved. Replaced
+  // atomically: a symlink under a temporary name renamed over the old one.
+  const std::string latest = parent_of(path_) + "/latest", temp = latest + ".tmp";
+  ::unlink(temp.c_str());
+  if (::symlink(base_name(path_).c_str(), temp.c_str()) != 0 || ::rename(temp.c_str(), latest.c_str()) != 0) {
+    std::cerr << "warning: could not point " << latest << " at " << path_ << ": " << std::strerror(errno) << "\n";
+  }
 }
 
 // ---- stopping -------------------------------------------------------------------
@@ -254,6 +313,11 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
   check(batches > 0, options.app, " train: the data set has fewer images (", loader.size(), ") than one batch (",
         loader.batch_size(), ")");
   check(options.read_every >= 1, options.app, " train: read_every must be >= 1, got ", options.read_every);
+  // A resumed position must be one this loader can reach: otherwise the
+  // checkpoint is crafted or belongs to other data.
+  check(pos.epoch >= 0 && pos.batch >= 0 && pos.batch < batches && pos.iteration == pos.epoch * batches + pos.batch,
+        options.app, " train: the checkpoint's position (epoch ", pos.epoch, ", batch ", pos.batch, ", iteration ",
+        pos.iteration, ") does not fit ", batches, " batches per epoch");
   const std::vector<std::string>& columns = log.columns();
   check(columns.size() > 2 && columns[0] == "epoch" && columns[1] == "iteration", options.app,
         " train: the log's first columns must be epoch, iteration");
@@ -261,6 +325,13 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
   const size_t width = names.size();
   int64_t trained_here = 0;
   PendingValues pending;
+  // The watch sees the rows a resumed run kept, so that it judges the same
+  // last iterations as an uninterrupted run would.
+  DivergenceWatch divergence(columns);
+  const std::vector<std::vector<double>>& kept = log.values();
+  for (size_t i = kept.size() - std::min<size_t>(kept.size(), DivergenceWatch::kWindow); i < kept.size(); ++i) {
+    divergence.observe(static_cast<int64_t>(kept[i][1]), kept[i]);
+  }
   const std::string keep = "; stopping — the last good checkpoint is kept";
 
   // Why to stop after an iteration: a signal, or --max-iters reached.
@@ -278,6 +349,24 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
               << "; checkpoint written (continue with --resume)\n";
     return signal != 0 ? 128 + signal : 0;
   };
+  // The ordering invariant (training.h): the log is durable before the
+  // checkpoint that claims its rows.
+  auto checkpoint = [&] {
+    log.flush();
+    crash_point("log-written");
+    hooks.save(pos);
+    crash_point("checkpoint-written");
+  };
+  // Stops on a bad value: the log keeps the rows before it, for the curve
+  // that led there; a log that cannot be written is said, not hidden.
+  auto fail_keeping_log = [&](const std::string& message) {
+    try {
+      log.flush();
+    } catch (const Error& e) {
+      std::cerr << options.app << ": " << e.what() << "\n";
+    }
+    fail(message);
+  };
   // Reads the pending values with one copy to the host, checks them and
   // appends their rows. An error raised by the read (a failed check on the
   // device) may come from any of the pending iterations.
@@ -288,8 +377,9 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
     try {
       all = stack(pending.values).to_vector<double>();
     } catch (const Error& e) {
-      fail(options.app, " train: iterations ", pending.first.iteration + 1, "-", pending.first.iteration + count,
-           " (epoch ", pending.first.epoch + 1, "): ", e.what(), keep);
+      fail_keeping_log(concat(options.app, " train: iterations ", pending.first.iteration + 1, "-",
+                              pending.first.iteration + count, " (epoch ", pending.first.epoch + 1, "): ", e.what(),
+                              keep));
     }
     check(all.size() == static_cast<size_t>(count) * width, options.app, " train: the step returned ",
           all.size() / static_cast<size_t>(count), " values for ", width, " log columns");
@@ -299,12 +389,19 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
       at.batch += r;
       const std::vector<double> values(all.begin() + r * width, all.begin() + (r + 1) * width);
       for (size_t i = 0; i < width; ++i) {
-        check(std::isfinite(values[i]), options.app, " train: ", names[i], " is ",
-              std::isnan(values[i]) ? "nan" : (values[i] > 0 ? "inf" : "-inf"), where(at), keep);
+        if (std::isfinite(values[i])) continue;
+        fail_keeping_log(concat(options.app, " train: ", names[i], " is ",
+                                std::isnan(values[i]) ? "nan" : (values[i] > 0 ? "inf" : "-inf"), where(at), keep));
       }
       std::vector<double> row = {static_cast<double>(at.epoch), static_cast<double>(at.iteration)};
       row.insert(row.end(), values.begin(), values.end());
       log.append(row);
+      const std::string diverged = divergence.observe(at.iteration, row);
+      if (!diverged.empty() && pos.divergence.empty()) {
+        pos.divergence = diverged;
+        if (progress.on_terminal()) std::cout << "\n";
+        std::cout << options.app << ": warning: " << diverged << "; training goes on\n" << std::flush;
+      }
       progress.update(at.batch + 1, values);
     }
     pending.values.clear();
@@ -319,8 +416,8 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
       try {
         pending.values.push_back(hooks.step(*batch).reshape({-1}));
       } catch (const Error& e) {
-        fail(options.app, " train: iteration ", pos.iteration + 1, " (epoch ", pos.epoch + 1, ", batch ", pos.batch + 1,
-             "): ", e.what(), keep);
+        fail_keeping_log(concat(options.app, " train: iteration ", pos.iteration + 1, " (epoch ", pos.epoch + 1,
+                                ", batch ", pos.batch + 1, "): ", e.what(), keep));
       }
       ++pos.batch;
       ++pos.iteration;
@@ -329,8 +426,7 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
       if (stop || static_cast<int64_t>(pending.values.size()) >= options.read_every) read_pending(progress);
       if (stop) {
         progress.finish();
-        hooks.save(pos);
-        log.flush();
+        checkpoint();
         return stopped();
       }
     }
@@ -338,20 +434,36 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
     progress.finish();
     ++pos.epoch;
     pos.batch = 0;
-    if (hooks.end_of_epoch) hooks.end_of_epoch(pos.epoch - 1);
-    hooks.save(pos);
-    log.flush();
+    if (hooks.end_of_epoch) {
+      // Images and charts are for people; the checkpoint is the run. A
+      // failure here (a full disk, a removed folder) is said and the
+      // checkpoint is still written.
+      try {
+        hooks.end_of_epoch(pos.epoch - 1);
+      } catch (const Error& e) {
+        std::cerr << options.app << ": warning: epoch " << pos.epoch << "'s images and charts: " << e.what()
+                  << "; the checkpoint is written without them\n";
+      }
+    }
+    checkpoint();
     if (stop_requested() && pos.epoch < options.epochs) return stopped();
   }
   return 0;
 }
 
 int run_train_command(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
-                      const TrainLoopHooks& hooks, const std::string& checkpoint) {
-  const int status = run_training(loader, pos, options, log, hooks);
+                      const TrainLoopHooks& hooks, const RunDirectory& run) {
+  TrainLoopHooks with_latest = hooks;
+  bool marked = false;
+  with_latest.save = [&](const TrainPosition& at) {
+    hooks.save(at);
+    if (!marked) run.mark_latest();
+    marked = true;
+  };
+  const int status = run_training(loader, pos, options, log, with_latest);
   if (status == 0 && pos.epoch == options.epochs) {
-    std::cout << options.app << ": done; checkpoint " << checkpoint << "\n"
-              << "  evaluate with: ./apps/" << options.app << " eval --checkpoint " << checkpoint << "\n";
+    std::cout << options.app << ": done; checkpoint " << run.checkpoint() << "\n"
+              << "  evaluate with: ./apps/" << options.app << " eval --checkpoint " << run.checkpoint() << "\n";
   }
   return status;
 }
@@ -385,9 +497,60 @@ void restore_log(const std::string& path, int64_t iteration, CsvLog& log) {
   std::vector<std::string> columns;
   const std::vector<std::vector<double>> rows = read_csv_numbers(path, &columns);
   check(columns == log.columns(), path, ": its columns do not match this run's log");
-  for (const std::vector<double>& row : rows) {
-    if (row[1] < static_cast<double>(iteration)) log.append(row);
+  // Row i logs iteration i; rows from `iteration` on are past the
+  // checkpoint (written just before a crash) and are dropped.
+  for (int64_t i = 0; i < iteration; ++i) {
+    const size_t at = static_cast<size_t>(i);
+    check(at < rows.size() && rows[at][1] == static_cast<double>(i), path, ": has no row for iteration ", i,
+          " but the checkpoint is at iteration ", iteration,
+          " (the log was damaged; restore it, or start over with --overwrite)");
+    log.append(rows[at]);
   }
+}
+
+// ---- divergence -------------------------------------------------------------------
+
+DivergenceWatch::DivergenceWatch(const std::vector<std::string>& columns) : columns_(columns) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].rfind("loss", 0) == 0) losses_.push_back(i);
+    if (columns[i] == "D(x)") d_real_ = static_cast<int64_t>(i);
+    if (columns[i] == "D(G(z))") d_fake_ = static_cast<int64_t>(i);
+  }
+  if (d_real_ >= 0 && d_fake_ >= 0) {
+    real_window_.assign(kWindow, 0.0);
+    fake_window_.assign(kWindow, 0.0);
+  }
+}
+
+std::string DivergenceWatch::observe(int64_t iteration, const std::vector<double>& row) {
+  for (size_t i : losses_) {
+    if (std::abs(row[i]) > kMaxLoss) {
+      return concat(columns_[i], " is ", row[i], " at iteration ", iteration + 1, " (above ", kMaxLoss, ")");
+    }
+  }
+  if (real_window_.empty()) return "";
+  // Running sums over a ring of the last kWindow rows.
+  const size_t slot = static_cast<size_t>(seen_ % kWindow);
+  real_sum_ += row[static_cast<size_t>(d_real_)] - real_window_[slot];
+  fake_sum_ += row[static_cast<size_t>(d_fake_)] - fake_window_[slot];
+  real_window_[slot] = row[static_cast<size_t>(d_real_)];
+  fake_window_[slot] = row[static_cast<size_t>(d_fake_)];
+  ++seen_;
+  if (seen_ < kWindow) return "";
+  const double real = real_sum_ / kWindow, fake = fake_sum_ / kWindow;
+  if (real > 0.99 && fake < 0.01) {
+    return concat("the discriminator saturated at iteration ", iteration + 1, ": mean D(x) ", real,
+                  ", mean D(G(z)) ", fake, " over the last ", kWindow, " iterations");
+  }
+  return "";
+}
+
+void add_divergence(JsonValue::Object& members, const std::string& divergence) {
+  if (!divergence.empty()) members.push_back({"divergence", JsonValue::string(divergence)});
+}
+
+void print_divergence(const std::string& divergence) {
+  if (!divergence.empty()) std::cout << "warning: this run diverged during training: " << divergence << "\n";
 }
 
 }  // namespace dl

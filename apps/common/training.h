@@ -14,6 +14,18 @@
 // checkpoint is written only between iterations, it records the position
 // (epoch, next batch, iteration), and the loader serves the same batches
 // for a given (seed, epoch) whenever it is asked (data/loader.h).
+//
+// Crash consistency — the ordering invariant: everything a checkpoint
+// claims is durable before the checkpoint is renamed into place. At each
+// checkpoint the loop first writes the epoch's artifacts (end_of_epoch:
+// images, charts), then the log with every row up to the checkpoint's
+// iteration, and only then the checkpoint; each write is a temporary file,
+// fsynced and renamed (data/file.h). So a process killed at any moment
+// leaves a checkpoint whose log rows are all on disk (the log may hold rows
+// past it, which a resume drops), and a resume refuses a log with a hole.
+// An artifact that fails to write is a warning: it never costs the
+// checkpoint. A log that fails to write stops the run before its
+// checkpoint, so the last good one stays.
 #pragma once
 
 #include <chrono>
@@ -23,6 +35,7 @@
 #include <vector>
 
 #include "data/csv.h"
+#include "data/json.h"
 #include "data/loader.h"
 #include "data/mnist.h"
 
@@ -30,18 +43,27 @@ namespace dl {
 
 // ---- run directory --------------------------------------------------------------
 // runs/<app>-<YYYYmmdd-HHMMSS>/ (or the --run path), with checkpoints/ and
-// samples/ inside; runs/latest is a symbolic link to the newest run.
+// samples/ inside; runs/latest is a symbolic link to the newest run that
+// has a checkpoint.
 class RunDirectory {
  public:
-  // Creates `path`, or runs/<app>-<timestamp> when `path` is empty, and
-  // points <parent>/latest at it.
-  static RunDirectory create(const std::string& app, const std::string& path);
-  // An existing run (for --resume); `path` empty means runs/latest.
+  // A fresh run in `path`, or in runs/<app>-<timestamp> when `path` is
+  // empty. An existing directory that already holds a run is refused
+  // (prepare_fresh_run_directory); with `overwrite` it is emptied first.
+  // runs/latest is not moved yet: see mark_latest.
+  static RunDirectory create(const std::string& app, const std::string& path, bool overwrite);
+  // An existing run (for --resume); `path` empty means runs/latest. Its
+  // checkpoints/ and samples/ are created again if they went missing, and
+  // the temporaries of writes that a killed process left are removed.
   static RunDirectory open(const std::string& path);
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
   std::string checkpoint() const { return file("checkpoints/latest.safetensors"); }
+  // Points <parent>/latest at this run. The loop calls it once the run's
+  // first checkpoint is on disk, so a start that fails (bad data, a bad
+  // flag found late) never takes `latest` away from the last good run.
+  void mark_latest() const;
 
  private:
   explicit RunDirectory(std::string path) : path_(std::move(path)) {}
@@ -50,6 +72,20 @@ class RunDirectory {
 
 // Creates a directory and its parents (like mkdir -p); Error naming it on failure.
 void make_directories(const std::string& path);
+
+// Before a fresh (not resumed) run writes into `dir`: nothing to do when it
+// is missing or empty, or holds only what a start that failed before its
+// first checkpoint leaves (config.json and empty checkpoints/ and samples/).
+// Anything else is an existing run, refused with one line naming --resume
+// and --overwrite, unless `overwrite`: then a directory that looks like a
+// run (config.json, checkpoints/, losses.csv or latest.safetensors inside)
+// is emptied, and any other is still refused, so a mistyped --run never
+// clears a directory that is not a run.
+void prepare_fresh_run_directory(const std::string& dir, bool overwrite);
+
+// Removes the temporaries (<name>.tmp.<pid>, data/file.h) that a process
+// killed inside a write left in `dir`, when that process is gone.
+void remove_stale_temporaries(const std::string& dir);
 
 // ---- stopping -------------------------------------------------------------------
 // Installs handlers for SIGINT and SIGTERM that only record the signal (and
@@ -72,6 +108,9 @@ class Progress {
   void finish();
   double seconds() const;
   const std::vector<double>& means() const { return means_; }
+  // Whether the bar is redrawn in place (a line printed meanwhile must
+  // start on a new one).
+  bool on_terminal() const { return terminal_; }
 
  private:
   std::string line(int64_t done) const;
@@ -93,7 +132,40 @@ MnistSplit load_training_split(const std::string& data_dir, int64_t limit);
 // `epoch`, and `iteration` iterations were trained so far.
 struct TrainPosition {
   int64_t epoch = 0, batch = 0, iteration = 0;
+  // Why the loop warned that training diverged while staying finite (see
+  // DivergenceWatch), or "": kept in the checkpoint so that the warning is
+  // given once per run and eval reports it.
+  std::string divergence;
 };
+
+// Divergence that stays finite: a loss above 1e4, or a discriminator that
+// saturated — mean D(x) > 0.99 and mean D(G(z)) < 0.01 over the last 200
+// iterations (columns "D(x)" and "D(G(z))", when the log has them). Such a
+// run goes on (it may recover, and stopping it would lose the evidence),
+// but it is no longer training a generator, so it is said once.
+class DivergenceWatch {
+ public:
+  static constexpr int64_t kWindow = 200;
+  static constexpr double kMaxLoss = 1e4;
+  explicit DivergenceWatch(const std::vector<std::string>& columns);
+  // The row logged for iteration `iteration` (0-based), in the log's
+  // column order; returns the reason when this row makes the run diverged.
+  std::string observe(int64_t iteration, const std::vector<double>& row);
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<size_t> losses_;  // columns whose name starts with "loss"
+  int64_t d_real_ = -1, d_fake_ = -1;
+  std::vector<double> real_window_, fake_window_;  // the last kWindow values, as rings
+  double real_sum_ = 0, fake_sum_ = 0;
+  int64_t seen_ = 0;
+};
+
+// What an eval report says of a run that diverged (TrainPosition::divergence,
+// read from its checkpoint): a "divergence" member of its JSON, and a
+// warning line first in its printout. Nothing when `divergence` is "".
+void add_divergence(JsonValue::Object& members, const std::string& divergence);
+void print_divergence(const std::string& divergence);
 
 struct TrainLoopOptions {
   std::string app;        // for messages: "infogan"
@@ -143,12 +215,16 @@ struct TrainLoopHooks {
 };
 
 // Trains from `pos` until options.epochs are complete, appending one row
-// [epoch, iteration, values...] per iteration to `log` (flushed with each
-// checkpoint). An error in a step, or one that surfaces when the values are
-// read, names the iterations it may come from. Returns 0 when done or stopped by max_iterations, or 128 +
-// the signal after SIGINT/SIGTERM (the checkpoint is written first). A non-finite logged value
-// throws Error naming it and the iteration, without writing a checkpoint,
-// so the last good one stays.
+// [epoch, iteration, values...] per iteration to `log`, which is written
+// before each checkpoint (the ordering invariant at the top of this file).
+// An error in a step, or one that surfaces when the values are read, names
+// the iterations it may come from. Returns 0 when done or stopped by
+// max_iterations, or 128 + the signal after SIGINT/SIGTERM (the checkpoint
+// is written first). A non-finite logged value throws Error naming it and
+// the iteration, without writing a checkpoint, so the last good one stays
+// (the log is written up to the row before it, to show the way there).
+// A position that does not fit the loader (a crafted or foreign checkpoint)
+// is an Error before anything is trained.
 int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
                  const TrainLoopHooks& hooks);
 
@@ -162,13 +238,16 @@ std::string eval_dir_of(const std::string& checkpoint);
 void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
                      const std::vector<std::string>& names, bool log_y = false);
 
-// run_training, then, when the run has completed all its epochs, the line
-// saying where its checkpoint is and how to evaluate it.
+// run_training for a run directory: `run` becomes runs/latest once its
+// first checkpoint is written, and when the run has completed all its
+// epochs a line says where its checkpoint is and how to evaluate it.
 int run_train_command(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions& options, CsvLog& log,
-                      const TrainLoopHooks& hooks, const std::string& checkpoint);
+                      const TrainLoopHooks& hooks, const RunDirectory& run);
 
 // The log rows of a resumed run: those of `path` before `iteration`,
-// appended to `log`.
+// appended to `log`. They must be exactly iterations 0 .. iteration - 1, in
+// order: a log with a hole (or one of another run) is an Error naming the
+// file and the first missing iteration, and `path` is left as it is.
 void restore_log(const std::string& path, int64_t iteration, CsvLog& log);
 
 }  // namespace dl

@@ -336,7 +336,7 @@ int train_vae(const VaeTrainOptions& options) {
     std::cout << "vae: resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
               << " (iteration " << pos.iteration << ")\n";
   } else {
-    run = std::make_unique<RunDirectory>(RunDirectory::create("vae", options.run_dir));
+    run = std::make_unique<RunDirectory>(RunDirectory::create("vae", options.run_dir, options.overwrite));
     vae = std::make_unique<VaeModel>(options.config, options.device);
   }
   const VaeConfig& config = vae->config;
@@ -369,14 +369,14 @@ int train_vae(const VaeTrainOptions& options) {
     write_log_chart(run->file("mse.svg"), "Training reconstruction MSE per pixel", "MSE", log, {"mse"}, true);
   };
   hooks.save = [&](const TrainPosition& at) { vae->save(run->checkpoint(), at); };
-  return run_train_command(loader, pos, loop, log, hooks, run->checkpoint());
+  return run_train_command(loader, pos, loop, log, hooks, *run);
 }
 
 // ---- eval -------------------------------------------------------------------------------
 
 JsonValue VaeReport::json() const {
   auto judged_number = [&](double v) { return judged ? JsonValue::number(v) : JsonValue::null(); };
-  return JsonValue::object({
+  JsonValue::Object members = {
       {"dataset", JsonValue::string(dataset)},
       {"latent", JsonValue::integer(latent)},
       {"test_images", JsonValue::integer(test_images)},
@@ -388,16 +388,20 @@ JsonValue VaeReport::json() const {
       {"confident_share", judged_number(coverage.confident_share)},
       {"class_share", judged ? JsonValue::numbers(coverage.digit_share) : JsonValue::null()},
       {"passes", judged && bar_applies ? JsonValue::boolean(passes) : JsonValue::null()},
-  });
+  };
+  add_divergence(members, divergence);
+  return JsonValue::object(std::move(members));
 }
 
 VaeReport evaluate_vae(const VaeEvalOptions& options) {
   check(options.samples >= 1, "--samples must be >= 1, got ", options.samples);
-  std::unique_ptr<VaeModel> vae = load_vae(load_safetensors(options.checkpoint), options.device);
+  const SafetensorsFile file = load_safetensors(options.checkpoint);
+  std::unique_ptr<VaeModel> vae = load_vae(file, options.device);
   const std::string out = options.out.empty() ? eval_dir_of(options.checkpoint) : options.out;
   make_directories(out);
 
   VaeReport report;
+  report.divergence = read_position(file).divergence;
   report.dataset = vae->config.dataset;
   report.latent = vae->config.latent;
   report.bar_applies = report.dataset == "mnist";
@@ -466,6 +470,7 @@ VaeReport evaluate_vae(const VaeEvalOptions& options) {
 }
 
 void print_vae_report(const VaeReport& report) {
+  print_divergence(report.divergence);
   std::printf("%s test set, %lld images, latent %lld, decoded from the mean:\n", dataset_title(report.dataset).c_str(),
               static_cast<long long>(report.test_images), static_cast<long long>(report.latent));
   std::printf("  MSE per pixel %.5f, BCE per pixel %.5f, KL per image %.3f\n", report.mse, report.bce, report.kl);

@@ -153,6 +153,9 @@ struct VaeTrainOptions {
   std::string data_dir;  // "" = resolve_data_dir's default for the config's dataset
   std::string run_dir;   // "" = runs/vae-<timestamp> (or runs/latest with resume)
   bool resume = false;
+  // Start over in a run directory that already holds a run (see
+  // prepare_fresh_run_directory); without it such a directory is refused.
+  bool overwrite = false;
   int64_t resume_epochs = 0;  // > 0: the new epoch count of a resumed run
   int64_t log_every = 100;
   int64_t max_iterations = 0;
@@ -190,6 +193,7 @@ struct VaeReport {
   bool bar_applies = false;  // MNIST (the bar is the issue's, on MNIST)
   bool passes = false;
   std::string reconstructions_path, samples_path, latent_path;
+  std::string divergence;  // the training loop's warning, from the checkpoint ("": none)
   JsonValue json() const;
 };
 VaeReport evaluate_vae(const VaeEvalOptions& options);

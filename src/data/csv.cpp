@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <iostream>
 #include <system_error>
 
 #include "data/file.h"
@@ -84,16 +83,6 @@ CsvLog::CsvLog(std::string path, std::vector<std::string> columns)
     text_ += (i ? "," : "") + quote_field(columns_[i]);
   }
   text_ += '\n';
-  dirty_ = true;  // so that a log with no rows still gets its header
-}
-
-CsvLog::~CsvLog() {
-  if (!dirty_) return;
-  try {
-    flush();
-  } catch (const std::exception& e) {
-    std::cerr << "CsvLog: rows lost: " << e.what() << '\n';
-  }
 }
 
 void CsvLog::append(const std::vector<double>& row) {
@@ -105,13 +94,9 @@ void CsvLog::append(const std::vector<double>& row) {
   }
   text_ += '\n';
   values_.push_back(row);
-  dirty_ = true;
 }
 
-void CsvLog::flush() {
-  write_file_atomic(path_, text_);
-  dirty_ = false;
-}
+void CsvLog::flush() { write_file_atomic(path_, text_); }
 
 std::vector<std::vector<double>> read_csv_numbers(const std::string& path, std::vector<std::string>* columns) {
   const std::vector<uint8_t> bytes = read_file(path);

@@ -13,9 +13,15 @@
 // double (std::to_chars), so a log round-trips exactly; NaN and infinities
 // are written as nan, inf, -inf, which read_csv_numbers reads back.
 //
+// Nothing is written but by flush(): not at construction, not by the
+// destructor. The writer decides when the file changes — a training loop
+// writes it right before each checkpoint — so an error on the way (a resume
+// that rejects the old log, a crash) never replaces the file on disk with a
+// shorter one.
+//
 // Resuming: read the old rows with read_csv_numbers, keep those up to the
-// checkpoint, and append them to a new CsvLog on the same path; nothing is
-// written until its first flush(), so the old file stays intact until then.
+// checkpoint, and append them to a new CsvLog on the same path; the old
+// file stays intact until its first flush().
 #pragma once
 
 #include <string>
@@ -25,13 +31,9 @@ namespace dl {
 
 class CsvLog {
  public:
-  // Nothing is written until flush(). Needs at least one column; names are
-  // quoted in the header if they hold a comma or a quote (RFC 4180), and
-  // may not hold a line break.
+  // Needs at least one column; names are quoted in the header if they hold
+  // a comma or a quote (RFC 4180), and may not hold a line break.
   CsvLog(std::string path, std::vector<std::string> columns);
-  // Flushes rows not yet written; an error there can only be reported on
-  // stderr (a destructor must not throw), so call flush() to see it.
-  ~CsvLog();
   CsvLog(const CsvLog&) = delete;
   CsvLog& operator=(const CsvLog&) = delete;
 
@@ -52,7 +54,6 @@ class CsvLog {
   std::vector<std::string> columns_;
   std::string text_;  // header + rows, exactly as the file will be
   std::vector<std::vector<double>> values_;
-  bool dirty_ = false;  // rows appended since the last flush
 };
 
 // The numeric rows of a CSV file written by CsvLog (or any CSV of numbers
