@@ -9,8 +9,9 @@
 # FILE (default scripts/infogan_campaign.txt) has one configuration per
 # line: a name, then the flags it adds to `--preset lab` ('#' starts a
 # comment). Each (configuration, seed) trains into OUT/NAME-sSEED and is
-# evaluated there (eval/eval.json); a run whose eval.json exists is skipped,
-# so the script can be run again after an interruption. Needs the built
+# evaluated there (eval/eval.json); a run whose eval.json exists is skipped
+# and one with a checkpoint is resumed, so the script can be run again after
+# an interruption. Needs the built
 # apps (make) and the judge (./apps/mnist_classifier train). On one H100,
 # 4 to 6 runs at once take about 2 to 3 minutes per batch of runs.
 set -euo pipefail
@@ -58,11 +59,13 @@ run_one() {
   local dir="$out/$name-s$seed"
   [ -f "$dir/eval/eval.json" ] && return 0
   local start=$SECONDS
+  # A run interrupted earlier continues from its checkpoint.
+  local train=(--preset lab --epochs "$epochs" --seed "$seed" "$@")
+  [ -f "$dir/checkpoints/latest.safetensors" ] && train=(--resume)
   {
-    ./apps/infogan train --preset lab --epochs "$epochs" --seed "$seed" --device "$device" --run "$dir" \
-      --log-every 1000 "$@" &&
+    ./apps/infogan train "${train[@]}" --device "$device" --run "$dir" --log-every 1000 &&
       ./apps/infogan eval --checkpoint "$dir/checkpoints/latest.safetensors" --device "$device"
-  } > "$out/$name-s$seed.log" 2>&1 || { echo "$name seed $seed failed: see $out/$name-s$seed.log" >&2; return 0; }
+  } >> "$out/$name-s$seed.log" 2>&1 || { echo "$name seed $seed failed: see $out/$name-s$seed.log" >&2; return 0; }
   echo $((SECONDS - start)) > "$dir/wall_seconds"
 }
 export -f run_one

@@ -2,8 +2,11 @@
 // test_gan_family.cpp) share: a tiny MNIST directory to train on.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "dl.h"
 #include "helpers.h"
@@ -33,6 +36,64 @@ inline void write_small_mnist(const TempDir& dir) {
     }
     dl::write_idx(prefix + "-images-idx3-ubyte", images, dl::IdxType::UInt8);
     dl::write_idx(prefix + "-labels-idx1-ubyte", labels.to(dl::DType::UInt8), dl::IdxType::UInt8);
+  }
+}
+
+// One app's `train`, as the guarantees below drive it: a run in `run_dir`
+// on the data in `data_dir`, fresh (with or without `overwrite`) or
+// resumed, for `epochs` epochs of 2 iterations.
+struct TrainCall {
+  std::string run_dir, data_dir;
+  bool resume = false, overwrite = false;
+  int64_t epochs = 1;
+};
+using TrainApp = std::function<int(const TrainCall&)>;
+
+inline std::vector<uint8_t> file_bytes(const std::string& path) { return dl::read_file(path); }
+
+// What every app's run directory guarantees (docs/apps.md, "What survives a
+// crash"), checked through its own train command. `dir` holds the small
+// MNIST of write_small_mnist.
+inline void check_run_directory_guarantees(const TempDir& dir, const TrainApp& train) {
+  namespace fs = std::filesystem;
+  const std::string run = dir.file("runs/guarded"), data = dir.file("data");
+  const std::string checkpoint = run + "/checkpoints/latest.safetensors";
+  REQUIRE(train({run, data, false, false, 1}) == 0);
+  CHECK(fs::read_symlink(dir.file("runs/latest")) == "guarded");
+  const std::vector<uint8_t> finished = file_bytes(checkpoint), log = file_bytes(run + "/losses.csv");
+  {
+    INFO("a finished run is not replaced without --resume or --overwrite");
+    CHECK_THROWS_WITH_AS(train({run, data, false, false, 1}),
+                         doctest::Contains("already holds a run; continue it with --resume"), dl::Error);
+    CHECK(file_bytes(checkpoint) == finished);
+  }
+  {
+    INFO("a resume that rejects the log leaves it as it was");
+    const std::string damaged = std::string(log.begin(), log.end()) + "garbage\n";
+    dl::write_file_atomic(run + "/losses.csv", damaged);
+    CHECK_THROWS_WITH_AS(train({run, data, true, false, 2}), doctest::Contains("losses.csv"), dl::Error);
+    CHECK(file_bytes(run + "/losses.csv") == std::vector<uint8_t>(damaged.begin(), damaged.end()));
+    CHECK(file_bytes(checkpoint) == finished);
+    dl::write_file_atomic(run + "/losses.csv", log.data(), log.size());
+  }
+  {
+    INFO("a resume recreates a missing samples/ and trains on");
+    fs::remove_all(run + "/samples");
+    REQUIRE(train({run, data, true, false, 2}) == 0);
+    CHECK(fs::exists(run + "/samples/epoch_002.png"));
+    CHECK(dl::load_safetensors(checkpoint).metadata_value("epoch") == "2");
+  }
+  {
+    INFO("a start that fails leaves runs/latest on the last good run");
+    CHECK_THROWS_AS(train({dir.file("runs/broken"), dir.file("no_data"), false, false, 1}), dl::Error);
+    CHECK(fs::read_symlink(dir.file("runs/latest")) == "guarded");
+  }
+  {
+    INFO("--overwrite starts over: no image of the old run is left beside the new run's");
+    REQUIRE(train({run, data, false, true, 1}) == 0);
+    CHECK(fs::exists(run + "/samples/epoch_001.png"));
+    CHECK_FALSE(fs::exists(run + "/samples/epoch_002.png"));
+    CHECK(file_bytes(checkpoint) == finished);  // the same flags and seed: the same first epoch
   }
 }
 

@@ -339,6 +339,21 @@ void smoke(const std::string& variant) {
 
 }  // namespace
 
+TEST_CASE("dcgan train: the run directory's guarantees (no overwrite, a rejected log kept, latest, samples/)") {
+  test::TempDir dir;
+  test::write_small_mnist(dir);
+  test::check_run_directory_guarantees(dir, [&](const test::TrainCall& call) {
+    GanTrainOptions o = small_run("dcgan", dir, "unused");
+    o.config.epochs = call.epochs;
+    o.run_dir = call.run_dir;
+    o.data_dir = call.data_dir;
+    o.resume = call.resume;
+    o.overwrite = call.overwrite;
+    if (call.resume) o.resume_epochs = call.epochs;
+    return train_gan(o);
+  });
+}
+
 TEST_CASE("dcgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("dcgan"); }
 TEST_CASE("cgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("cgan"); }
 TEST_CASE("acgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("acgan"); }

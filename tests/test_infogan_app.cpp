@@ -225,6 +225,47 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
   }
 }
 
+TEST_CASE("infogan train: the run directory's guarantees (no overwrite, a rejected log kept, latest, samples/)") {
+  test::TempDir dir;
+  write_small_mnist(dir);
+  test::check_run_directory_guarantees(dir, [&](const test::TrainCall& call) {
+    InfoGanTrainOptions o = small_run(dir, "unused");
+    o.config.epochs = call.epochs;
+    o.run_dir = call.run_dir;
+    o.data_dir = call.data_dir;
+    o.resume = call.resume;
+    o.overwrite = call.overwrite;
+    if (call.resume) o.resume_epochs = call.epochs;
+    return train_infogan(o);
+  });
+}
+
+TEST_CASE("mnist_classifier train: a judge is not replaced without --overwrite, and a rejected log is kept") {
+  test::TempDir dir;
+  write_small_mnist(dir);
+  JudgeTrainOptions judge;
+  judge.epochs = 1;
+  judge.batch = 4;
+  judge.data_dir = dir.file("data");
+  judge.out_dir = dir.file("judge");
+  judge.log_every = 1000;
+  judge.train_limit = 4;
+  REQUIRE(train_judge(judge) == 0);
+  const std::vector<uint8_t> trained = bytes_of(dir.file("judge/latest.safetensors"));
+  CHECK_THROWS_WITH_AS(train_judge(judge), doctest::Contains("already holds a run"), Error);
+  CHECK(bytes_of(dir.file("judge/latest.safetensors")) == trained);
+  write_file_atomic(dir.file("judge/losses.csv"), "epoch,iteration,loss,accuracy\n");
+  JudgeTrainOptions more = judge;
+  more.resume = true;
+  more.resume_epochs = 2;
+  CHECK_THROWS_WITH_AS(train_judge(more), doctest::Contains("losses.csv: has no row for iteration 0"), Error);
+  CHECK(read_csv_numbers(dir.file("judge/losses.csv")).empty());
+  JudgeTrainOptions again = judge;
+  again.overwrite = true;
+  CHECK(train_judge(again) == 0);
+  CHECK(bytes_of(dir.file("judge/latest.safetensors")) == trained);
+}
+
 TEST_CASE("infogan with continuous codes: resumed at an epoch boundary, and traversed") {
   test::TempDir dir;
   write_small_mnist(dir);
