@@ -46,12 +46,7 @@ struct CheckpointFlags {
 int train(int argc, char** argv) {
   // The preset sets the defaults that the other flags then override.
   const std::string preset = peek_flag(argc, argv, 2, "--preset");
-  InfoGanConfig c;
-  try {
-    c = infogan_preset(preset.empty() ? "best" : preset);
-  } catch (const Error& e) {
-    throw UsageError(std::string("--preset: ") + e.what());  // a mistyped flag, exit status 2 like the others
-  }
+  InfoGanConfig c = infogan_preset(preset.empty() ? "best" : preset);
   InfoGanTrainOptions options;
   TrainLoopFlags loop;
   std::string cuda_graph = "on";

@@ -6,6 +6,7 @@
 // touching the last checkpoint.
 #include <filesystem>
 
+#include "common/cli.h"
 #include "common/infogan.h"
 #include "common/mnist_judge.h"
 #include "dl.h"
@@ -159,6 +160,21 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     CHECK(report.majority_accuracy >= report.matching.accuracy);
     CHECK_FALSE(report.judged);
     CHECK(to_json(report.json()).find("\"columns\":null") != std::string::npos);
+  }
+  {
+    INFO("a run that diverged says so in eval.json");
+    SafetensorsMetadata metadata = file.metadata;
+    metadata.push_back({"divergence", "loss_G is 20000 at iteration 3 (above 10000)"});
+    std::filesystem::create_directories(dir.file("diverged/checkpoints"));
+    save_safetensors(dir.file("diverged/checkpoints/latest.safetensors"), file.tensors, metadata);
+    InfoGanEvalOptions options;
+    options.checkpoint = dir.file("diverged/checkpoints/latest.safetensors");
+    options.judge = dir.file("no_judge.safetensors");
+    options.data_dir = dir.file("data");
+    evaluate_infogan(options);
+    const std::vector<uint8_t> json = bytes_of(dir.file("diverged/eval/eval.json"));
+    CHECK(std::string(json.begin(), json.end()).find("\"divergence\":\"loss_G is 20000 at iteration 3") !=
+          std::string::npos);
   }
   {
     INFO("a checkpoint without metadata (as exported from PyTorch) evaluates with the spec's shapes");
@@ -341,5 +357,5 @@ TEST_CASE("infogan presets: lab is the spec's hyper-parameters, best differs onl
   best_as_lab.info_d = 1;
   best_as_lab.lambda_info = 1;
   CHECK(to_json(infogan_preset("best").to_json()) == to_json(best_as_lab.to_json()));
-  CHECK_THROWS_WITH_AS(infogan_preset("fast"), doctest::Contains("preset must be lab or best, got 'fast'"), Error);
+  CHECK_THROWS_WITH_AS(infogan_preset("fast"), "--preset: expected one of lab|best, got 'fast'", UsageError);
 }

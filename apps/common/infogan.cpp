@@ -10,6 +10,7 @@
 
 #include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
+#include "common/cli.h"
 #include "common/dataset.h"
 #include "common/mnist_judge.h"
 #include "data/file.h"
@@ -96,7 +97,8 @@ void InfoGanConfig::validate() const {
 
 InfoGanConfig infogan_preset(const std::string& name) {
   InfoGanConfig c;  // the defaults are the spec's
-  check(name == "lab" || name == "best", "preset must be lab or best, got '", name, "'");
+  // A name comes from --preset only: a mistake is a usage error (exit 2).
+  usage_check(name == "lab" || name == "best", "--preset", "expected one of lab|best, got '" + name + "'");
   c.preset = name;
   if (name == "best") {
     // docs/experiments.md: over seeds 1-3 on one device, the info loss also

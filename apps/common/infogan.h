@@ -60,6 +60,7 @@ struct InfoGanConfig {
 // The presets: "lab" is the spec, exactly; "best" is the default of `train`
 // and differs from "lab" only where recorded experiments (docs/experiments.md)
 // showed an improvement over seeds: today info_d = 1 and lambda_info = 1.
+// Another name is a UsageError naming --preset.
 InfoGanConfig infogan_preset(const std::string& name);
 
 // The networks, their optimizers and the latent-code generator: the whole
