@@ -1,11 +1,16 @@
 // test_file.cpp — data/file.h (whole-file reads, atomic writes) and
 // data/checksum.h (CRC-32, Adler-32 against published check values).
-#include <filesystem>
-#include <string>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <new>
+#include <stdexcept>
+#include <string>
 
 #include "data/checksum.h"
 #include "data/file.h"
+#include "data/idx.h"
 #include "doctest/doctest.h"
 #include "helpers.h"
 #include "tensor/error.h"
@@ -37,6 +42,62 @@ TEST_CASE("file errors are one line naming the path") {
   const std::string unwritable = (dir.path / "no_dir" / "x.bin").string();
   CHECK_THROWS_WITH_AS(write_file_atomic(unwritable, "x"), (unwritable + ": cannot write: No such file or directory").c_str(),
                        Error);
+}
+
+// Each of these would block forever (a FIFO with no writer), read until
+// memory runs out (/dev/zero), or read as an empty file (/dev/null) if
+// read_file did not check what it opened.
+TEST_CASE("read_file refuses what is not a regular file, at once and in one line") {
+  TempDir dir;
+  const std::string fifo = dir.file("fifo.idx");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(read_file(fifo), (fifo + ": not a regular file (a FIFO)").c_str(), Error);
+  const std::string zeros = dir.file("zeros.idx");
+  std::filesystem::create_symlink("/dev/zero", zeros);
+  CHECK_THROWS_WITH_AS(read_file(zeros), (zeros + ": not a regular file (a character device)").c_str(), Error);
+  CHECK_THROWS_WITH_AS(read_file("/dev/null"), "/dev/null: not a regular file (a character device)", Error);
+  const std::string directory = dir.file("sub.idx");
+  std::filesystem::create_directory(directory);
+  CHECK_THROWS_WITH_AS(read_file(directory), (directory + ": not a regular file (a directory)").c_str(), Error);
+}
+
+TEST_CASE("read_file follows symlinks to regular files and reads an empty one as empty, unlike /dev/null") {
+  TempDir dir;
+  const std::string target = dir.file("target.bin");
+  write_file_atomic(target, "abc");
+  const std::string link = dir.file("link.bin");
+  std::filesystem::create_symlink(target, link);
+  CHECK(read_file(link) == std::vector<uint8_t>{'a', 'b', 'c'});
+  const std::string empty = dir.file("empty.bin");
+  write_file_atomic(empty, "");
+  CHECK(read_file(empty).empty());
+  // /dev/null is just as empty when read, but it is no data file.
+  const std::string null_link = dir.file("null.bin");
+  std::filesystem::create_symlink("/dev/null", null_link);
+  CHECK_THROWS_WITH_AS(read_file(null_link), (null_link + ": not a regular file (a character device)").c_str(), Error);
+}
+
+TEST_CASE("read_idx of a FIFO names the path instead of blocking") {
+  TempDir dir;
+  const std::string fifo = dir.file("train-images-idx3-ubyte");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(read_idx(fifo), (fifo + ": not a regular file (a FIFO)").c_str(), Error);
+}
+
+TEST_CASE("naming_out_of_memory turns std::bad_alloc into an Error naming the file, and nothing else") {
+  const std::string path = "data/huge.safetensors";
+  CHECK(naming_out_of_memory(path, [] { return 42; }) == 42);
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, []() -> int { throw std::bad_alloc(); }),
+                       "data/huge.safetensors: out of memory while reading it", Error);
+  // std::bad_array_new_length is a std::bad_alloc too: a size read from a
+  // hostile header can cause it.
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, [] { throw std::bad_array_new_length(); }),
+                       "data/huge.safetensors: out of memory while reading it", Error);
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, [] { fail("data/huge.safetensors: truncated header"); }),
+                       "data/huge.safetensors: truncated header", Error);
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, [] { throw std::length_error("vector::reserve"); }),
+                       "vector::reserve", std::length_error);
+  CHECK_THROWS_AS(naming_out_of_memory(path, [] { throw 7; }), int);
 }
 
 TEST_CASE("CRC-32 and Adler-32 match their published check values, also piecewise") {

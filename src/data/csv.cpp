@@ -98,7 +98,10 @@ void CsvLog::append(const std::vector<double>& row) {
 
 void CsvLog::flush() { write_file_atomic(path_, text_); }
 
-std::vector<std::vector<double>> read_csv_numbers(const std::string& path, std::vector<std::string>* columns) {
+namespace {
+
+// read_csv_numbers, less the naming of the file when memory runs out.
+std::vector<std::vector<double>> read_csv_rows(const std::string& path, std::vector<std::string>* columns) {
   const std::vector<uint8_t> bytes = read_file(path);
   const std::string text(bytes.begin(), bytes.end());
   std::vector<std::vector<double>> rows;
@@ -143,6 +146,12 @@ std::vector<std::vector<double>> read_csv_numbers(const std::string& path, std::
   check(!header.empty(), path, ": no header line (empty file)");
   if (columns) *columns = std::move(header);
   return rows;
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> read_csv_numbers(const std::string& path, std::vector<std::string>* columns) {
+  return naming_out_of_memory(path, [&] { return read_csv_rows(path, columns); });
 }
 
 }  // namespace dl

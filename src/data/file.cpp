@@ -2,27 +2,64 @@
 #include "data/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "tensor/error.h"
 
 namespace dl {
 
+namespace {
+
+// Closes the descriptor however the scope is left, errors included.
+struct ClosedAtExit {
+  int fd;
+  ~ClosedAtExit() { ::close(fd); }
+};
+
+// What a file that is not regular is, for "<path>: not a regular file (a FIFO)".
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "an unknown kind of file";
+}
+
+}  // namespace
+
 std::vector<uint8_t> read_file(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file) fail(path, ": cannot read: ", std::strerror(errno));
+  // O_NONBLOCK: opening a FIFO that has no writer would otherwise block
+  // before fstat can refuse it. It does not affect reads of regular files.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail(path, ": cannot read: ", std::strerror(errno));
+  const ClosedAtExit closer{fd};
+  struct stat status;
+  if (::fstat(fd, &status) != 0) fail(path, ": cannot read: ", std::strerror(errno));
+  if (!S_ISREG(status.st_mode)) fail(path, ": not a regular file (", file_kind(status.st_mode), ")");
+  // Exactly st_size bytes: a file that grows meanwhile is read as it was
+  // when opened, and one that shrinks is an error rather than a short read.
+  const size_t size = static_cast<size_t>(status.st_size);
   std::vector<uint8_t> bytes;
-  uint8_t buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) bytes.insert(bytes.end(), buffer, buffer + n);
-  const bool failed = std::ferror(file);
-  const int error = errno;
-  std::fclose(file);
-  if (failed) fail(path, ": cannot read: ", std::strerror(error));
+  naming_out_of_memory(path, [&] { bytes.resize(size); });
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, bytes.data() + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(path, ": cannot read: ", std::strerror(errno));
+    }
+    if (n == 0)
+      fail(path, ": cannot read: the file shrank while it was read (", size, " bytes when opened, it ended after ",
+           done, ")");
+    done += static_cast<size_t>(n);
+  }
   return bytes;
 }
 
@@ -59,6 +96,15 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     ::unlink(tmp.c_str());
     fail(path, ": cannot write: ", std::strerror(error));
   }
+  // The rename is an entry in the directory, which reaches the disk only when
+  // the directory is synced; until then a power loss can undo it, or keep a
+  // later rename and lose this one.
+  std::string directory = std::filesystem::path(path).parent_path().string();
+  if (directory.empty()) directory = ".";
+  const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory_fd < 0) fail(path, ": cannot write: cannot open its directory to sync it: ", std::strerror(errno));
+  const ClosedAtExit closer{directory_fd};
+  if (::fsync(directory_fd) != 0) fail(path, ": cannot write: cannot sync its directory: ", std::strerror(errno));
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {

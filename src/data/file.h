@@ -5,18 +5,41 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
+#include "tensor/error.h"
+
 namespace dl {
 
-// The file's bytes; throws Error("<path>: cannot read: <reason>").
+// The file's bytes: exactly as many as its size says when it is opened.
+// Only regular files (or symlinks to them) are read: a FIFO would block
+// forever and a device such as /dev/zero never ends, so anything else is
+// refused at once with Error("<path>: not a regular file (a FIFO)") etc.
+// Other failures throw Error("<path>: cannot read: <reason>"), including a
+// file that shrinks while it is read.
 std::vector<uint8_t> read_file(const std::string& path);
 
-// Writes to a temporary file beside `path`, fsyncs it, then renames it over
-// `path` (atomic on POSIX). On failure the temporary is removed and Error
-// names `path` and the reason.
+// Writes to a temporary file beside `path`, fsyncs it, renames it over
+// `path` (atomic on POSIX), then fsyncs the directory so that the rename
+// itself survives a power loss before this returns: a caller that writes A
+// and then B can rely on never finding B's new contents without A's. On
+// failure the temporary is removed and Error names `path` and the reason.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 void write_file_atomic(const std::string& path, const std::string& text);
+
+// read() (a reader of `path`), with a std::bad_alloc from it turned into
+// Error("<path>: out of memory while reading it"): a bare "std::bad_alloc"
+// does not say which file was too big. Every other exception passes through
+// unchanged.
+template <typename Read>
+auto naming_out_of_memory(const std::string& path, Read&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const std::bad_alloc&) {
+    fail(path, ": out of memory while reading it");
+  }
+}
 
 }  // namespace dl

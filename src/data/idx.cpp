@@ -157,9 +157,11 @@ Tensor parse_idx(const std::vector<uint8_t>& bytes, const std::string& name) {
 }
 
 Tensor read_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
-  if (is_gzip(bytes)) bytes = gunzip(bytes, path);
-  return parse_idx(bytes, path);
+  return naming_out_of_memory(path, [&] {
+    std::vector<uint8_t> bytes = read_file(path);
+    if (is_gzip(bytes)) bytes = gunzip(bytes, path);
+    return parse_idx(bytes, path);
+  });
 }
 
 std::vector<uint8_t> encode_idx(const Tensor& t, IdxType type) {

@@ -29,12 +29,14 @@ std::string find_file(const std::string& dir, const std::string& base) {
 // The file's tensor, after checking it holds unsigned bytes: MNIST's images
 // and labels are both IDX type 0x08, so anything else is the wrong file.
 Tensor read_u8_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
-  if (is_gzip(bytes)) bytes = gunzip(bytes, path);
-  const IdxHeader header = parse_idx_header(bytes, path);
-  check(header.type == IdxType::UInt8, path, ": expected MNIST's element type ", idx_type_name(IdxType::UInt8),
-        ", got ", idx_type_name(header.type));
-  return parse_idx(bytes, path);
+  return naming_out_of_memory(path, [&] {
+    std::vector<uint8_t> bytes = read_file(path);
+    if (is_gzip(bytes)) bytes = gunzip(bytes, path);
+    const IdxHeader header = parse_idx_header(bytes, path);
+    check(header.type == IdxType::UInt8, path, ": expected MNIST's element type ", idx_type_name(IdxType::UInt8),
+          ", got ", idx_type_name(header.type));
+    return parse_idx(bytes, path);
+  });
 }
 
 }  // namespace

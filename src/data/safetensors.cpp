@@ -272,7 +272,9 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::
   return file;
 }
 
-SafetensorsFile load_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+SafetensorsFile load_safetensors(const std::string& path) {
+  return naming_out_of_memory(path, [&] { return parse_safetensors(read_file(path), path); });
+}
 
 // ---- SafetensorsFile -------------------------------------------------------------------
 
