@@ -34,12 +34,26 @@ die() {
   exit 1
 }
 
+# Milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# Sleeps a pseudo-random time in [0, $1) milliseconds.
+sleep_below() {
+  local ms=$((RANDOM * $1 / 32768))
+  sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+}
+
 for app in infogan dcgan; do
   [ -x "apps/$app" ] || die "apps/$app is not built (run make)"
   start=$SECONDS
   ref="$work/$app-reference" run="$work/$app-killed"
+  begin=$(now_ms)
   "./apps/$app" train "${flags[@]}" --run "$ref" > "$work/$app-reference.log" 2>&1 ||
     die "$app: the uninterrupted run failed (see below)"$'\n'"$(cat "$work/$app-reference.log")"
+  # The delays are fractions of this run's length, so that the killed run
+  # needs all its attempts on a fast machine as on a slow one: a random
+  # SIGKILL comes within a third of it (about an epoch), a double SIGINT
+  # within a twelfth, so that the kills do not finish the run early.
+  length=$(($(now_ms) - begin))
 
   kills=0
   for ((attempt = 1; attempt <= attempts; ++attempt)); do
@@ -48,29 +62,31 @@ for app in infogan dcgan; do
     else
       command=("./apps/$app" train "${flags[@]}" --run "$run" --overwrite)
     fi
-    mode=$((attempt % 3))
     point=""
-    if [ "$mode" = 1 ]; then point=${crash_points[$((attempt / 3 % ${#crash_points[@]}))]}; fi
+    if [ $((attempt % 4)) = 1 ]; then point=${crash_points[$((attempt / 4 % ${#crash_points[@]}))]}; fi
     DL_CRASH_POINT=$point "${command[@]}" >> "$work/$app-killed.log" 2>&1 &
     pid=$!
-    how="crash point $point"
-    if [ "$mode" = 0 ]; then
-      sleep "$((RANDOM % 30 / 10)).$((RANDOM % 10))"
-      how="SIGKILL after a random delay"
-      kill -KILL "$pid" 2> /dev/null || true
-    elif [ "$mode" = 2 ]; then
-      sleep "$((RANDOM % 30 / 10)).$((RANDOM % 10))"
-      how="SIGINT twice"
-      kill -INT "$pid" 2> /dev/null || true
-      sleep 0.05
-      kill -INT "$pid" 2> /dev/null || true
-    fi
+    case $((attempt % 4)) in
+      1) how="crash point $point" ;;
+      3)
+        how="SIGINT twice"
+        sleep_below $((length / 12))
+        kill -INT "$pid" 2> /dev/null || true
+        sleep 0.05
+        kill -INT "$pid" 2> /dev/null || true
+        ;;
+      *)
+        how="SIGKILL after a random delay"
+        sleep_below $((length / 3))
+        kill -KILL "$pid" 2> /dev/null || true
+        ;;
+    esac
     status=0
-    wait "$pid" || status=$?
+    { wait "$pid"; } 2> /dev/null || status=$?
     case "$status" in
       0) echo "  $app attempt $attempt ($how): the run had finished" ;;
       130 | 137) kills=$((kills + 1)) ;;
-      *) die "$app attempt $attempt ($how): exit status $status; log: $work/$app-killed.log"$'\n'"$(tail -5 "$work/$app-killed.log")" ;;
+      *) die "$app attempt $attempt ($how): exit status $status"$'\n'"$(tail -5 "$work/$app-killed.log")" ;;
     esac
   done
 

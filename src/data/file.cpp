@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "data/crash_point.h"
 #include "tensor/error.h"
 
 namespace dl {
@@ -91,6 +92,7 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     ::unlink(tmp.c_str());
     fail(path, ": cannot write: ", std::strerror(error));
   }
+  crash_point("write:" + std::filesystem::path(path).filename().string());
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int error = errno;
     ::unlink(tmp.c_str());
@@ -104,7 +106,12 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (directory_fd < 0) fail(path, ": cannot write: cannot open its directory to sync it: ", std::strerror(errno));
   const ClosedAtExit closer{directory_fd};
-  if (::fsync(directory_fd) != 0) fail(path, ": cannot write: cannot sync its directory: ", std::strerror(errno));
+  // Some file systems cannot sync a directory at all (EINVAL): there the
+  // rename is as durable as the file system makes it, which is no reason to
+  // refuse the write.
+  if (::fsync(directory_fd) != 0 && errno != EINVAL) {
+    fail(path, ": cannot write: cannot sync its directory: ", std::strerror(errno));
+  }
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {

@@ -24,7 +24,8 @@ std::vector<uint8_t> read_file(const std::string& path);
 // Writes to a temporary file beside `path`, fsyncs it, renames it over
 // `path` (atomic on POSIX), then fsyncs the directory so that the rename
 // itself survives a power loss before this returns: a caller that writes A
-// and then B can rely on never finding B's new contents without A's. On
+// and then B can rely on never finding B's new contents without A's (on a
+// file system that cannot sync a directory, as far as it allows). On
 // failure the temporary is removed and Error names `path` and the reason.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 void write_file_atomic(const std::string& path, const std::string& text);
