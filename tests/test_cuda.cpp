@@ -291,7 +291,12 @@ TEST_CASE("CUDA: checkpoints of CUDA tensors save and load" * doctest::skip(no_g
   CHECK(other.weight.device() == kGpu);
   CHECK(other.weight.to_vector<float>() == layer.weight.to_vector<float>());
   Adam adam({{other.named_parameters(), 1e-3}});
-  adam.load_state_dict({{"weight.exp_avg", ones({3, 4})}, {"weight.step", scalar_tensor(2, DType::Int64)}});
+  adam.load_state_dict({{"weight.exp_avg", ones({3, 4})},
+                        {"weight.exp_avg_sq", ones({3, 4})},
+                        {"weight.step", scalar_tensor(2, DType::Int64)},
+                        {"bias.exp_avg", ones({3})},
+                        {"bias.exp_avg_sq", ones({3})},
+                        {"bias.step", scalar_tensor(2, DType::Int64)}});
   // The moments and the step counter go to the parameter's device, where
   // the update reads them without waiting for the host.
   for (const NamedTensor& s : adam.state_dict()) CHECK(s.tensor.device() == kGpu);

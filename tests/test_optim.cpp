@@ -1,5 +1,6 @@
 // test_optim.cpp — SGD and Adam against PyTorch 1.13's trajectories on a
 // fixed problem, their state (names, checkpoint round trip) and errors.
+#include <algorithm>
 #include <cmath>
 
 #include "doctest/doctest.h"
@@ -163,6 +164,97 @@ TEST_CASE("optimizer state: named per parameter, round-trips, and a bad checkpoi
   CHECK_THROWS_WITH_AS(restored.load_state_dict({{"main.0.weight.exp_avg", zeros({3}, DType::Float64)}}),
                        doctest::Contains("expected [2] float64, got [3]"), Error);
   CHECK(restored.state_dict().size() == 3);  // unchanged by the refused loads
+}
+
+namespace {
+
+// The state names ("exp_avg", ...) that `optimizer` holds for parameter `param`, in order.
+std::vector<std::string> kinds_held(const Optimizer& optimizer, const std::string& param) {
+  std::vector<std::string> kinds;
+  for (const NamedTensor& s : optimizer.state_dict()) {
+    if (s.name.rfind(param + ".", 0) == 0) kinds.push_back(s.name.substr(param.size() + 1));
+  }
+  return kinds;
+}
+
+// `state` without the entry called `name`.
+std::vector<NamedTensor> without(std::vector<NamedTensor> state, const std::string& name) {
+  const auto it = std::find_if(state.begin(), state.end(), [&](const NamedTensor& s) { return s.name == name; });
+  REQUIRE(it != state.end());
+  state.erase(it);
+  return state;
+}
+
+}  // namespace
+
+TEST_CASE("state_names() are the states that step() creates, in each configuration") {
+  for (const double momentum : {0.0, 0.9}) {
+    Tensor w = leaf({1.0, 2.0}, {2});
+    SGD sgd({{{{"w", w}}, 0.1}}, momentum);
+    sum(w * w).backward();
+    sgd.step();
+    CHECK(kinds_held(sgd, "w") == sgd.state_names());
+  }
+  CHECK(SGD({{{{"w", leaf({1.0}, {1})}}, 0.1}}).state_names().empty());
+  Tensor w = leaf({1.0, 2.0}, {2});
+  Adam adam({{{{"w", w}}, 0.1}});
+  sum(w * w).backward();
+  adam.step();
+  CHECK(kinds_held(adam, "w") == adam.state_names());
+  CHECK(adam.state_names() == std::vector<std::string>{"exp_avg", "exp_avg_sq", "step"});
+}
+
+TEST_CASE("optimizer state is all or nothing: partial, foreign or repeated state is refused untouched") {
+  Tensor w = leaf({1.0, 2.0}, {2}), b = leaf({0.5}, {1});
+  Adam adam({{{{"main.0.weight", w}, {"main.0.bias", b}}, 0.01}});
+  sum(w * w).backward();
+  sum(b * b).backward();
+  adam.step();
+  const std::vector<NamedTensor> full = adam.state_dict();
+  REQUIRE(full.size() == 6);
+
+  Tensor w2 = leaf(vals(w), {2}), b2 = leaf(vals(b), {1});
+  Adam restored({{{{"main.0.weight", w2}, {"main.0.bias", b2}}, 0.01}});
+  restored.load_state_dict(full);
+  REQUIRE(restored.state_dict().size() == 6);
+
+  std::vector<NamedTensor> foreign = full;
+  foreign.push_back({"main.0.weight.momentum_buffer", zeros({2}, DType::Float64)});
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(foreign),
+                       "optimizer state: parameter 'main.0.weight' has an unexpected 'momentum_buffer' (this optimizer "
+                       "keeps exp_avg, exp_avg_sq, step)",
+                       Error);
+  std::vector<NamedTensor> repeated = full;
+  repeated.push_back({"main.0.weight.exp_avg", zeros({2}, DType::Float64)});
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(repeated), "optimizer state: 'main.0.weight.exp_avg' is given twice",
+                       Error);
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(without(full, "main.0.weight.exp_avg")),
+                       "optimizer state: parameter 'main.0.weight' has no 'exp_avg'", Error);
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(without(full, "main.0.bias.step")),
+                       "optimizer state: parameter 'main.0.bias' has no 'step'", Error);
+  const std::vector<NamedTensor> weight_only = {full[0], full[1], full[2]};
+  REQUIRE(weight_only[2].name == "main.0.weight.step");
+  CHECK_THROWS_WITH_AS(restored.load_state_dict(weight_only),
+                       "optimizer state: parameter 'main.0.bias' has none, although others have theirs (the state is "
+                       "all or nothing)",
+                       Error);
+  // SGD without momentum keeps nothing, so any state is foreign to it.
+  SGD plain({{{{"main.0.weight", w2}}, 0.1}});
+  CHECK_THROWS_WITH_AS(plain.load_state_dict({{"main.0.weight.step", scalar_tensor(1, DType::Int64)}}),
+                       "optimizer state: parameter 'main.0.weight' has an unexpected 'step' (this optimizer keeps no "
+                       "state)",
+                       Error);
+
+  // Every refused load left the restored state as it was.
+  const std::vector<NamedTensor> after = restored.state_dict();
+  REQUIRE(after.size() == full.size());
+  for (size_t i = 0; i < full.size(); ++i) {
+    CHECK(after[i].name == full[i].name);
+    CHECK(vals(after[i].tensor) == vals(full[i].tensor));
+  }
+  // An empty state (a checkpoint of an optimizer that never stepped) loads, and clears it.
+  restored.load_state_dict({});
+  CHECK(restored.state_dict().empty());
 }
 
 TEST_CASE("optimizer errors name what is wrong") {

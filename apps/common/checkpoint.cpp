@@ -2,7 +2,9 @@
 #include "common/checkpoint.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace dl {
 
@@ -13,12 +15,68 @@ std::vector<NamedTensor> with_prefix(const std::string& prefix, const std::vecto
   return out;
 }
 
+namespace {
+
+// What a stored tensor's values must be besides finite: above `floor`, or
+// also at it when `floor_allowed`; `expected` names that in an error.
+struct ValueRule {
+  double floor;
+  bool floor_allowed;
+  const char* expected;
+};
+constexpr ValueRule kAnyFinite = {-std::numeric_limits<double>::infinity(), true, "a finite value"};
+constexpr ValueRule kVariance = {0.0, false, "a positive variance"};
+constexpr ValueRule kSecondMoment = {0.0, true, "a non-negative second moment"};
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Error naming the file, the tensor (its full name in the file) and the
+// first element that breaks `rule`; tensors of other dtypes pass.
+void check_values(const SafetensorsFile& file, const std::string& name, const Tensor& tensor, const ValueRule& rule) {
+  if (!is_floating(tensor.dtype())) return;
+  const std::vector<double> values = tensor.to_vector<double>();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double v = values[i];
+    check(std::isfinite(v), file.name, ": tensor '", name, "' has ", v, " at element ", i,
+          " (a diverged or corrupted run)");
+    check(v > rule.floor || (rule.floor_allowed && v == rule.floor), file.name, ": tensor '", name, "' has ", v,
+          " at element ", i, " (expected ", rule.expected, ")");
+  }
+}
+
+// metadata_int for a key whose value must be >= 0.
+int64_t non_negative_metadata(const SafetensorsFile& file, const std::string& key, int64_t fallback) {
+  const int64_t value = metadata_int(file, key, fallback);
+  check(value >= 0, file.name, ": metadata '", key, "' is ", value, ", expected >= 0");
+  return value;
+}
+
+}  // namespace
+
 void load_module(const SafetensorsFile& file, const std::string& prefix, Module& module) {
+  for (const NamedTensor& t : file.with_prefix(prefix)) {
+    check_values(file, prefix + t.name, t.tensor, ends_with(t.name, "running_var") ? kVariance : kAnyFinite);
+  }
   load_into(file, file.name, prefix, module.state_dict());
 }
 
 void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Optimizer& optimizer) {
-  optimizer.load_state_dict(file.with_prefix(prefix));
+  const std::vector<NamedTensor> state = file.with_prefix(prefix);
+  if (state.empty()) {
+    const int64_t iteration = read_position(file).iteration;
+    check(iteration == 0, file.name, ": no optimizer state under '", prefix, "' although the run is at iteration ",
+          iteration);
+  }
+  for (const NamedTensor& s : state) {
+    check_values(file, prefix + s.name, s.tensor, ends_with(s.name, ".exp_avg_sq") ? kSecondMoment : kAnyFinite);
+  }
+  try {
+    optimizer.load_state_dict(state);
+  } catch (const Error& error) {
+    throw Error(concat(file.name, ": ", prefix, ": ", error.what()));
+  }
 }
 
 bool has_metadata(const SafetensorsFile& file, const std::string& key) {
@@ -39,6 +97,12 @@ int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_
   return value;
 }
 
+void check_format(const SafetensorsFile& file, const std::string& expected) {
+  if (!has_metadata(file, "format")) return;
+  const std::string format = file.metadata_value("format");
+  check(format == expected, file.name, ": format '", format, "', expected '", expected, "'");
+}
+
 SafetensorsMetadata position_metadata(const TrainPosition& pos) {
   SafetensorsMetadata metadata = {{"epoch", std::to_string(pos.epoch)},
                                   {"batch", std::to_string(pos.batch)},
@@ -51,10 +115,9 @@ SafetensorsMetadata position_metadata(const TrainPosition& pos) {
 
 TrainPosition read_position(const SafetensorsFile& file) {
   TrainPosition pos;
-  pos.epoch = metadata_int(file, "epoch", 0);
-  pos.batch = metadata_int(file, "batch", 0);
-  pos.iteration = metadata_int(file, "iteration", 0);
-  check(pos.epoch >= 0 && pos.batch >= 0 && pos.iteration >= 0, file.name, ": negative position in metadata");
+  pos.epoch = non_negative_metadata(file, "epoch", 0);
+  pos.batch = non_negative_metadata(file, "batch", 0);
+  pos.iteration = non_negative_metadata(file, "iteration", 0);
   if (has_metadata(file, "divergence")) pos.divergence = file.metadata_value("divergence");
   return pos;
 }
@@ -64,8 +127,9 @@ SafetensorsMetadata generator_metadata(const Generator& generator) {
 }
 
 Generator read_generator(const SafetensorsFile& file, uint64_t fallback_seed) {
-  Generator generator(static_cast<uint64_t>(metadata_int(file, "rng_seed", static_cast<int64_t>(fallback_seed))));
-  generator.offset = static_cast<uint64_t>(metadata_int(file, "rng_offset", 0));
+  Generator generator(
+      static_cast<uint64_t>(non_negative_metadata(file, "rng_seed", static_cast<int64_t>(fallback_seed))));
+  generator.offset = static_cast<uint64_t>(non_negative_metadata(file, "rng_offset", 0));
   return generator;
 }
 

@@ -22,10 +22,21 @@ std::vector<NamedTensor> with_prefix(const std::string& prefix, const std::vecto
 
 // Copies the file's tensors under `prefix` into the module's parameters and
 // buffers, strictly (every one present, nothing left over, shapes and dtypes
-// equal); nothing is changed on an error.
+// equal). Every floating-point tensor under `prefix` must be finite and
+// every "...running_var" positive: a diverged or corrupted run would
+// otherwise load and produce black images or NaN losses with exit status 0.
+// Errors are one line naming the file, the tensor and its first bad
+// element; nothing is changed on an error.
 void load_module(const SafetensorsFile& file, const std::string& prefix, Module& module);
 
-// Restores an optimizer's state from the file's tensors under `prefix`.
+// Restores an optimizer's state from the file's tensors under `prefix`,
+// strictly: every floating-point state tensor finite and every
+// "...exp_avg_sq" >= 0 (Adam divides by its square root), then
+// Optimizer::load_state_dict's checks (state complete for every parameter),
+// its errors prefixed with the file and `prefix`. No state at all is
+// refused when the file's position is past iteration 0: resuming with
+// fresh moments would not continue the run that was saved. Nothing is
+// changed on an error.
 void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Optimizer& optimizer);
 
 // The metadata value for `key` parsed as an integer, or `fallback` when the
@@ -33,14 +44,21 @@ void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Opti
 int64_t metadata_int(const SafetensorsFile& file, const std::string& key, int64_t fallback);
 bool has_metadata(const SafetensorsFile& file, const std::string& key);
 
+// Error unless the file's "format" metadata is `expected` ("infogan-1"), so
+// that one app's checkpoint is not read as another's. A file without the key
+// passes: bare weights exported from PyTorch carry no metadata.
+void check_format(const SafetensorsFile& file, const std::string& expected);
+
 // A run's position as metadata ("epoch", "batch", "iteration", and
 // "divergence" when the loop warned of one), and back: absent keys read as
-// 0 (or ""); Error naming the file when a value is negative.
+// 0 (or ""); Error naming the file and key when a value is negative.
 SafetensorsMetadata position_metadata(const TrainPosition& pos);
 TrainPosition read_position(const SafetensorsFile& file);
 
 // A Philox stream's state as metadata ("rng_seed", "rng_offset"), and back:
-// absent keys read as `fallback_seed` and offset 0.
+// absent keys read as `fallback_seed` and offset 0; Error naming the file
+// and key when a value is negative (the stream's state is unsigned, and a
+// negative one would wrap to a different stream).
 SafetensorsMetadata generator_metadata(const Generator& generator);
 Generator read_generator(const SafetensorsFile& file, uint64_t fallback_seed);
 

@@ -4,6 +4,8 @@
 #include "optim/optimizer.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "autograd/grad_mode.h"
 #include "ops/ops.h"
@@ -42,40 +44,63 @@ Tensor& Optimizer::step_counter(const std::string& param, Device device) {
 
 std::vector<NamedTensor> Optimizer::state_dict() const { return {state_.begin(), state_.end()}; }
 
+namespace {
+
+// "exp_avg, exp_avg_sq, step", or "no state" for none.
+std::string list_names(const std::vector<std::string>& names) {
+  if (names.empty()) return "no state";
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+}  // namespace
+
 void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
   // Everything is checked before anything is replaced, so a bad checkpoint
   // leaves the optimizer as it was.
+  const std::vector<std::string> kinds = state_names();
+  std::map<std::string, const Tensor*> params;
+  for (const ParamGroup& group : groups_) {
+    for (const NamedTensor& p : group.params) params[p.name] = &p.tensor;
+  }
+  std::set<std::string> given, params_with_state;
   for (const NamedTensor& s : state) {
     const size_t dot = s.name.rfind('.');
-    check(dot != std::string::npos, "optimizer state '", s.name, "': expected <param name>.<state name>");
+    check(dot != std::string::npos, "optimizer state: '", s.name, "': expected <param name>.<state name>");
     const std::string param = s.name.substr(0, dot), kind = s.name.substr(dot + 1);
-    const Tensor* owner = nullptr;
+    const auto owner = params.find(param);
+    check(owner != params.end(), "optimizer state: '", s.name, "': no parameter named '", param,
+          "' in this optimizer");
+    check(std::find(kinds.begin(), kinds.end(), kind) != kinds.end(), "optimizer state: parameter '", param,
+          "' has an unexpected '", kind, "' (this optimizer keeps ", list_names(kinds), ")");
+    check(given.insert(s.name).second, "optimizer state: '", s.name, "' is given twice");
+    params_with_state.insert(param);
+    const bool is_step = kind == "step";
+    const Shape expected_shape = is_step ? Shape{} : owner->second->shape();
+    const DType expected_dtype = is_step ? DType::Int64 : owner->second->dtype();
+    check(s.tensor.defined() && s.tensor.shape() == expected_shape && s.tensor.dtype() == expected_dtype,
+          "optimizer state: '", s.name, "': expected ", expected_shape, " ", expected_dtype, ", got ",
+          s.tensor.defined() ? concat(s.tensor.shape(), " ", s.tensor.dtype()) : "undefined");
+  }
+  if (!state.empty()) {
     for (const ParamGroup& group : groups_) {
       for (const NamedTensor& p : group.params) {
-        if (p.name == param) owner = &p.tensor;
+        check(params_with_state.count(p.name) != 0, "optimizer state: parameter '", p.name,
+              "' has none, although others have theirs (the state is all or nothing)");
+        for (const std::string& kind : kinds) {
+          check(given.count(p.name + "." + kind) != 0, "optimizer state: parameter '", p.name, "' has no '", kind,
+                "'");
+        }
       }
     }
-    check(owner != nullptr, "optimizer state '", s.name, "': no parameter named '", param, "' in this optimizer");
-    const bool is_step = kind == "step";
-    const Shape expected_shape = is_step ? Shape{} : owner->shape();
-    const DType expected_dtype = is_step ? DType::Int64 : owner->dtype();
-    check(s.tensor.defined() && s.tensor.shape() == expected_shape && s.tensor.dtype() == expected_dtype,
-          "optimizer state '", s.name, "': expected ", expected_shape, " ", expected_dtype, ", got ",
-          s.tensor.defined() ? shape_str(s.tensor.shape()) : "undefined");
   }
   // Each state tensor goes to its parameter's device (a checkpoint is read
   // on the CPU; the model may be on a GPU), the step counters too.
   state_.clear();
   for (const NamedTensor& s : state) {
-    const size_t dot = s.name.rfind('.');
-    const std::string param = s.name.substr(0, dot);
-    Device device = Device::cpu();
-    for (const ParamGroup& group : groups_) {
-      for (const NamedTensor& p : group.params) {
-        if (p.name == param) device = p.tensor.device();
-      }
-    }
-    state_.push_back({s.name, s.tensor.clone().to(device)});
+    const std::string param = s.name.substr(0, s.name.rfind('.'));
+    state_.push_back({s.name, s.tensor.clone().to(params.at(param)->device())});
   }
 }
 
@@ -105,12 +130,19 @@ void SGD::step() {
   }
 }
 
+std::vector<std::string> SGD::state_names() const {
+  if (momentum_ == 0) return {};  // step() keeps nothing then
+  return {"momentum_buffer", "step"};
+}
+
 Adam::Adam(std::vector<ParamGroup> groups, double beta1, double beta2, double eps, double weight_decay)
     : Optimizer(std::move(groups)), beta1_(beta1), beta2_(beta2), eps_(eps), weight_decay_(weight_decay) {
   check(0 <= beta1 && beta1 < 1 && 0 <= beta2 && beta2 < 1, "Adam: betas must be in [0, 1), got (", beta1, ", ",
         beta2, ")");
   check(eps >= 0, "Adam: eps must be >= 0, got ", eps);
 }
+
+std::vector<std::string> Adam::state_names() const { return {"exp_avg", "exp_avg_sq", "step"}; }
 
 void Adam::step() {
   NoGradGuard no_grad;

@@ -31,10 +31,21 @@ class Optimizer {
   void zero_grad();
   std::vector<ParamGroup>& groups() { return groups_; }
 
+  // The state kinds kept for each parameter once it has been updated
+  // ("exp_avg", ...): the "<state name>" part of a state tensor's name.
+  virtual std::vector<std::string> state_names() const = 0;
+
   // The state tensors, named "<param name>.<state name>". load_state_dict
   // copies them in after checking that each belongs to a parameter of this
-  // optimizer and has its shape and dtype ("step" counters: 0-dim int64);
-  // each goes to its parameter's device.
+  // optimizer, is one of state_names(), is given once and has its shape and
+  // dtype ("step" counters: 0-dim int64); each goes to its parameter's
+  // device. The state is all or nothing: empty (an optimizer that never
+  // stepped) or every state of every parameter, because a resumed run with
+  // a moment or a counter missing silently diverges from the run it
+  // continues. (So the state of an optimizer with a parameter that never
+  // got a gradient cannot be loaded back: every app updates every one.)
+  // A refused state leaves the optimizer as it was; errors are one line,
+  // starting "optimizer state: ".
   std::vector<NamedTensor> state_dict() const;
   void load_state_dict(const std::vector<NamedTensor>& state);
 
@@ -63,6 +74,8 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<ParamGroup> groups, double momentum = 0.0, double weight_decay = 0.0, bool nesterov = false);
   void step() override;
+  // momentum_buffer and step with momentum; none without.
+  std::vector<std::string> state_names() const override;
 
  private:
   double momentum_, weight_decay_;
@@ -78,6 +91,8 @@ class Adam : public Optimizer {
   Adam(std::vector<ParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
        double weight_decay = 0.0);
   void step() override;
+  // exp_avg, exp_avg_sq and step.
+  std::vector<std::string> state_names() const override;
 
  private:
   double beta1_, beta2_, eps_, weight_decay_;
