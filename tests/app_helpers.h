@@ -2,6 +2,7 @@
 // test_gan_family.cpp) share: a tiny MNIST directory to train on.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -75,6 +76,27 @@ inline void check_run_directory_guarantees(const TempDir& dir, const TrainApp& t
     CHECK(file_bytes(run + "/losses.csv") == std::vector<uint8_t>(damaged.begin(), damaged.end()));
     CHECK(file_bytes(checkpoint) == finished);
     dl::write_file_atomic(run + "/losses.csv", log.data(), log.size());
+  }
+  {
+    INFO("a checkpoint with a NaN weight, or with a moment of the optimizer missing, is refused");
+    const dl::SafetensorsFile good = dl::load_safetensors(checkpoint);
+    std::vector<dl::NamedTensor> poisoned = good.tensors, partial;
+    for (dl::NamedTensor& t : poisoned) {
+      if (t.name == "G.main.0.weight") t.tensor = dl::full(t.tensor.shape(), NAN);
+    }
+    bool dropped = false;
+    for (const dl::NamedTensor& t : good.tensors) {
+      const bool drop = !dropped && t.name.size() > 8 && t.name.compare(t.name.size() - 8, 8, ".exp_avg") == 0;
+      dropped = dropped || drop;
+      if (!drop) partial.push_back(t);
+    }
+    REQUIRE(dropped);
+    dl::save_safetensors(checkpoint, poisoned, good.metadata);
+    CHECK_THROWS_WITH_AS(train({run, data, true, false, 2}), doctest::Contains("tensor 'G.main.0.weight' has nan"),
+                         dl::Error);
+    dl::save_safetensors(checkpoint, partial, good.metadata);
+    CHECK_THROWS_WITH_AS(train({run, data, true, false, 2}), doctest::Contains("has no 'exp_avg'"), dl::Error);
+    dl::write_file_atomic(checkpoint, finished.data(), finished.size());
   }
   {
     INFO("a resume recreates a missing samples/ and trains on");

@@ -3,9 +3,11 @@
 # survives a crash" in docs/apps.md).
 #
 # For infogan and dcgan: a short CPU run is trained once without
-# interruption, then again while being killed ATTEMPTS times and resumed after
-# each kill. The killed run must end byte-identical to the uninterrupted one:
-# the checkpoint, losses.csv and every other file of the run directory.
+# interruption, then again while being killed KILLS times and resumed after
+# each kill. Whenever the killed run completes, it must be byte-identical to
+# the uninterrupted one (the checkpoint, losses.csv and every other file of
+# the run directory, and no temporary left); it then starts over, until it
+# has been killed KILLS times, and is finished one last time.
 #
 # The kills, in a fixed pseudo-random order (RANDOM is seeded):
 #   - SIGKILL after a random delay (anywhere: loading data, mid-epoch,
@@ -17,11 +19,11 @@
 # After a kill the run is resumed with --resume when it has a checkpoint,
 # and started again with --overwrite when it died before its first one.
 #
-#   tests/crash_consistency.sh [ATTEMPTS]     (default 20; needs the built apps)
+#   tests/crash_consistency.sh [KILLS]     (default 20; needs the built apps)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-attempts=${1:-20}
+kills_wanted=${1:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 flags=(--train-limit 1024 --batch 64 --epochs 3 --threads 1 --log-every 1000 --device cpu)
@@ -49,19 +51,37 @@ for app in infogan dcgan; do
   begin=$(now_ms)
   "./apps/$app" train "${flags[@]}" --run "$ref" > "$work/$app-reference.log" 2>&1 ||
     die "$app: the uninterrupted run failed (see below)"$'\n'"$(cat "$work/$app-reference.log")"
-  # The delays are fractions of this run's length, so that the killed run
-  # needs all its attempts on a fast machine as on a slow one: a random
-  # SIGKILL comes within a third of it (about an epoch), a double SIGINT
-  # within a twelfth, so that the kills do not finish the run early.
+  # The delays are fractions of this run's length, the same share of a run
+  # on a fast machine as on a slow one: a random SIGKILL comes within a third
+  # of it (about an epoch), a double SIGINT within a twelfth.
   length=$(($(now_ms) - begin))
 
-  kills=0
-  for ((attempt = 1; attempt <= attempts; ++attempt)); do
+  # The killed run equals the reference, and left no temporary behind.
+  check_same() {
+    for file in checkpoints/latest.safetensors losses.csv; do
+      cmp "$ref/$file" "$run/$file" || die "$app: $file differs from the uninterrupted run's"
+    done
+    diff -r "$ref" "$run" > /dev/null || die "$app: the run directories differ: $(diff -rq "$ref" "$run" | head -3)"
+    local leftovers
+    leftovers=$(find "$run" -name '*.tmp.*')
+    [ -z "$leftovers" ] || die "$app: temporaries left behind: $leftovers"
+  }
+
+  # The command that goes on with the killed run: a resume, or a new start
+  # when it died before its first checkpoint.
+  set_command() {
     if [ -f "$run/checkpoints/latest.safetensors" ]; then
       command=("./apps/$app" train --resume --run "$run" --threads 1 --log-every 1000 --device cpu)
     else
       command=("./apps/$app" train "${flags[@]}" --run "$run" --overwrite)
     fi
+  }
+
+  kills=0 completed=0 attempt=0
+  while ((kills < kills_wanted)); do
+    attempt=$((attempt + 1))
+    ((attempt <= 3 * kills_wanted)) || die "$app: only $kills kills in $((attempt - 1)) attempts"
+    set_command
     point=""
     if [ $((attempt % 4)) = 1 ]; then point=${crash_points[$((attempt / 4 % ${#crash_points[@]}))]}; fi
     DL_CRASH_POINT=$point "${command[@]}" >> "$work/$app-killed.log" 2>&1 &
@@ -84,21 +104,21 @@ for app in infogan dcgan; do
     status=0
     { wait "$pid"; } 2> /dev/null || status=$?
     case "$status" in
-      0) echo "  $app attempt $attempt ($how): the run had finished" ;;
+      0)
+        # The run completed before the kill: compare, then start over.
+        check_same
+        completed=$((completed + 1))
+        rm -rf "$run"
+        ;;
       130 | 137) kills=$((kills + 1)) ;;
       *) die "$app attempt $attempt ($how): exit status $status"$'\n'"$(tail -5 "$work/$app-killed.log")" ;;
     esac
   done
 
-  # Finish the run.
-  "./apps/$app" train --resume --run "$run" --threads 1 --log-every 1000 --device cpu >> "$work/$app-killed.log" 2>&1 ||
+  set_command
+  "${command[@]}" >> "$work/$app-killed.log" 2>&1 ||
     die "$app: the final resume failed"$'\n'"$(tail -5 "$work/$app-killed.log")"
-  for file in checkpoints/latest.safetensors losses.csv; do
-    cmp "$ref/$file" "$run/$file" || die "$app: $file differs from the uninterrupted run's"
-  done
-  diff -r "$ref" "$run" > /dev/null || die "$app: the run directories differ: $(diff -rq "$ref" "$run" | head -3)"
-  leftovers=$(find "$run" -name '*.tmp.*')
-  [ -z "$leftovers" ] || die "$app: temporaries left behind: $leftovers"
-  echo "crash_consistency: $app: $kills of $attempts attempts killed the run; resumed each time, it ends" \
-    "byte-identical to the uninterrupted run ($((SECONDS - start)) s)"
+  check_same
+  echo "crash_consistency: $app: killed $kills times in $attempt attempts and resumed each time;" \
+    "$((completed + 1)) completed runs, each byte-identical to the uninterrupted run ($((SECONDS - start)) s)"
 done

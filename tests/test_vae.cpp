@@ -307,7 +307,7 @@ TEST_CASE("vae app: train, files, checkpoint round trip, resume, eval with a tin
     GanModel gan(gan_defaults("dcgan"), Device::cpu());
     gan.save(dir.file("gan.safetensors"), {});
     CHECK_THROWS_WITH_AS(load_vae(load_safetensors(dir.file("gan.safetensors")), Device::cpu()),
-                         doctest::Contains("not a VAE checkpoint"), Error);
+                         doctest::Contains("format 'gan-family-1', expected 'vae-1'"), Error);
   }
   VaeEvalOptions options;
   options.checkpoint = checkpoint;

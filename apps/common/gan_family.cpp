@@ -301,6 +301,7 @@ void GanModel::save(const std::string& path, const TrainPosition& pos) const {
 }
 
 TrainPosition GanModel::restore(const SafetensorsFile& file) {
+  check_format(file, kFormat);
   load_module(file, "G.", *G);
   if (G_ema) load_module(file, "G_ema.", *G_ema);
   load_module(file, "D.", *D);
@@ -313,6 +314,7 @@ TrainPosition GanModel::restore(const SafetensorsFile& file) {
 }
 
 std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::string& variant, Device device) {
+  check_format(file, kFormat);
   GanConfig config = gan_defaults(variant);
   if (has_metadata(file, "config")) {
     config = GanConfig::from_json(file.metadata_value("config"), file.name);

@@ -276,6 +276,7 @@ void InfoGan::save(const std::string& path, const TrainPosition& pos) const {
 }
 
 TrainPosition InfoGan::restore(const SafetensorsFile& file) {
+  check_format(file, kFormat);
   load_module(file, "G.", *G);
   load_module(file, "D.", *D);
   load_optimizer(file, "optim.d.", *opt_d);
@@ -285,6 +286,7 @@ TrainPosition InfoGan::restore(const SafetensorsFile& file) {
 }
 
 InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont) {
+  check_format(file, kFormat);
   if (has_metadata(file, "config")) return InfoGanConfig::from_json(file.metadata_value("config"), file.name);
   InfoGanConfig config;
   config.cont = cont;
@@ -311,7 +313,7 @@ int train_infogan(const InfoGanTrainOptions& options) {
     run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
     const SafetensorsFile file = load_safetensors(run->checkpoint());
     check(has_metadata(file, "config"), run->checkpoint(), ": has no config metadata, so it cannot be resumed");
-    InfoGanConfig config = InfoGanConfig::from_json(file.metadata_value("config"), file.name);
+    InfoGanConfig config = checkpoint_config(file, 0);
     if (options.resume_epochs > 0) config.epochs = options.resume_epochs;
     gan = std::make_unique<InfoGan>(config, options.device);
     pos = gan->restore(file);

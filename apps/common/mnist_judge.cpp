@@ -17,6 +17,7 @@
 namespace dl {
 
 namespace {
+constexpr const char* kFormat = "mnist-classifier-1";
 std::shared_ptr<Module> layer(std::shared_ptr<Module> module) { return module; }
 }  // namespace
 
@@ -37,7 +38,9 @@ std::unique_ptr<MnistClassifier> load_judge(const std::string& path, Device devi
         ": not found (train the judge with: ./apps/mnist_classifier train)");
   auto judge = std::make_unique<MnistClassifier>();
   judge->to(device);
-  load_module(load_safetensors(path), "model.", *judge);
+  const SafetensorsFile file = load_safetensors(path);
+  check_format(file, kFormat);
+  load_module(file, "model.", *judge);
   judge->eval();
   return judge;
 }
@@ -102,6 +105,7 @@ int train_judge(const JudgeTrainOptions& requested) {
   std::unique_ptr<SafetensorsFile> resumed;
   if (options.resume) {
     resumed = std::make_unique<SafetensorsFile>(load_safetensors(checkpoint));
+    check_format(*resumed, kFormat);
     read_judge_config(*resumed, options);
     if (requested.resume_epochs > 0) options.epochs = requested.resume_epochs;
   }
@@ -166,7 +170,7 @@ int train_judge(const JudgeTrainOptions& requested) {
     std::vector<NamedTensor> tensors = with_prefix("model.", model.state_dict());
     const std::vector<NamedTensor> state = with_prefix("optim.", adam.state_dict());
     tensors.insert(tensors.end(), state.begin(), state.end());
-    SafetensorsMetadata metadata = {{"format", "mnist-classifier-1"}, {"config", to_json(config_json(options))}};
+    SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config_json(options))}};
     const SafetensorsMetadata position = position_metadata(at);
     metadata.insert(metadata.end(), position.begin(), position.end());
     save_safetensors(checkpoint, tensors, metadata);

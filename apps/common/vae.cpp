@@ -302,10 +302,7 @@ TrainPosition VaeModel::restore(const SafetensorsFile& file) {
 
 namespace {
 VaeConfig checkpoint_config(const SafetensorsFile& file) {
-  if (has_metadata(file, "format")) {
-    check(file.metadata_value("format") == kFormat, file.name, ": not a VAE checkpoint (format '",
-          file.metadata_value("format"), "')");
-  }
+  check_format(file, kFormat);
   return has_metadata(file, "config") ? VaeConfig::from_json(file.metadata_value("config"), file.name) : VaeConfig{};
 }
 }  // namespace
