@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mnist_judge.h"
 #include "dl.h"
 #include "helpers.h"
 
@@ -49,6 +50,31 @@ struct TrainCall {
   int64_t epochs = 1;
 };
 using TrainApp = std::function<int(const TrainCall&)>;
+
+// `options` (an app's train options, made for a small run) set as `call` says.
+template <typename Options>
+Options as_called(Options options, const TrainCall& call) {
+  options.config.epochs = call.epochs;
+  options.run_dir = call.run_dir;
+  options.data_dir = call.data_dir;
+  options.resume = call.resume;
+  options.overwrite = call.overwrite;
+  options.resume_epochs = call.resume ? call.epochs : 0;
+  return options;
+}
+
+// A judge trained for one step on 4 images of `dir`'s small MNIST, into
+// <dir>/judge (train_judge's options, to train it or resume it).
+inline dl::JudgeTrainOptions tiny_judge_options(const TempDir& dir) {
+  dl::JudgeTrainOptions judge;
+  judge.epochs = 1;
+  judge.batch = 4;
+  judge.data_dir = dir.file("data");
+  judge.out_dir = dir.file("judge");
+  judge.log_every = 1000;
+  judge.train_limit = 4;  // one batch per epoch
+  return judge;
+}
 
 inline std::vector<uint8_t> file_bytes(const std::string& path) { return dl::read_file(path); }
 

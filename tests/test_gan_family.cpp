@@ -214,13 +214,7 @@ GanTrainOptions small_run(const std::string& variant, const test::TempDir& dir, 
 }
 
 std::string tiny_judge(const test::TempDir& dir) {
-  JudgeTrainOptions judge;
-  judge.epochs = 1;
-  judge.batch = 4;
-  judge.data_dir = dir.file("data");
-  judge.out_dir = dir.file("judge");
-  judge.log_every = 1000;
-  judge.train_limit = 4;
+  const JudgeTrainOptions judge = test::tiny_judge_options(dir);
   REQUIRE(train_judge(judge) == 0);
   return judge.out_dir + "/latest.safetensors";
 }
@@ -342,16 +336,8 @@ void smoke(const std::string& variant) {
 TEST_CASE("dcgan train: the run directory's guarantees (no overwrite, a rejected log kept, latest, samples/)") {
   test::TempDir dir;
   test::write_small_mnist(dir);
-  test::check_run_directory_guarantees(dir, [&](const test::TrainCall& call) {
-    GanTrainOptions o = small_run("dcgan", dir, "unused");
-    o.config.epochs = call.epochs;
-    o.run_dir = call.run_dir;
-    o.data_dir = call.data_dir;
-    o.resume = call.resume;
-    o.overwrite = call.overwrite;
-    if (call.resume) o.resume_epochs = call.epochs;
-    return train_gan(o);
-  });
+  test::check_run_directory_guarantees(
+      dir, [&](const test::TrainCall& call) { return train_gan(test::as_called(small_run("dcgan", dir, ""), call)); });
 }
 
 TEST_CASE("dcgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("dcgan"); }

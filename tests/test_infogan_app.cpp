@@ -192,13 +192,7 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
   }
   {
     INFO("the judge trains, and eval then scores columns and purity; sample writes IDX files");
-    JudgeTrainOptions judge;
-    judge.epochs = 1;
-    judge.batch = 4;
-    judge.data_dir = dir.file("data");
-    judge.out_dir = dir.file("judge");
-    judge.log_every = 1000;
-    judge.train_limit = 4;  // one batch per epoch
+    const JudgeTrainOptions judge = test::tiny_judge_options(dir);
     CHECK(train_judge(judge) == 0);
     // Resuming keeps the checkpoint's hyper-parameters (here batch 4 and the
     // 4-image limit), whatever the options say; only the epochs grow.
@@ -245,28 +239,14 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
 TEST_CASE("infogan train: the run directory's guarantees (no overwrite, a rejected log kept, latest, samples/)") {
   test::TempDir dir;
   write_small_mnist(dir);
-  test::check_run_directory_guarantees(dir, [&](const test::TrainCall& call) {
-    InfoGanTrainOptions o = small_run(dir, "unused");
-    o.config.epochs = call.epochs;
-    o.run_dir = call.run_dir;
-    o.data_dir = call.data_dir;
-    o.resume = call.resume;
-    o.overwrite = call.overwrite;
-    if (call.resume) o.resume_epochs = call.epochs;
-    return train_infogan(o);
-  });
+  test::check_run_directory_guarantees(
+      dir, [&](const test::TrainCall& call) { return train_infogan(test::as_called(small_run(dir, ""), call)); });
 }
 
 TEST_CASE("mnist_classifier train: a judge is not replaced without --overwrite, and a rejected log is kept") {
   test::TempDir dir;
   write_small_mnist(dir);
-  JudgeTrainOptions judge;
-  judge.epochs = 1;
-  judge.batch = 4;
-  judge.data_dir = dir.file("data");
-  judge.out_dir = dir.file("judge");
-  judge.log_every = 1000;
-  judge.train_limit = 4;
+  const JudgeTrainOptions judge = test::tiny_judge_options(dir);
   REQUIRE(train_judge(judge) == 0);
   const std::vector<uint8_t> trained = bytes_of(dir.file("judge/latest.safetensors"));
   CHECK_THROWS_WITH_AS(train_judge(judge), doctest::Contains("already holds a run"), Error);

@@ -69,6 +69,14 @@ DataLoader numbered_loader(int64_t n, int64_t batch) {
                     true, PixelScale::ZeroOne);
 }
 
+// The loop's options for `epochs` epochs of an app called "t".
+TrainLoopOptions loop_options(int64_t epochs) {
+  TrainLoopOptions options;
+  options.app = "t";
+  options.epochs = epochs;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("flags: values, defaults, --flag=value, switches and choices") {
@@ -350,9 +358,7 @@ TEST_CASE("the loop: the log is on disk before each checkpoint; a resume drops r
     rows_on_disk.push_back(read_csv_numbers(path).size());
     CHECK(rows_on_disk.back() == static_cast<size_t>(pos.iteration));
   };
-  TrainLoopOptions options;
-  options.app = "t";
-  options.epochs = 2;
+  const TrainLoopOptions options = loop_options(2);
   {
     CsvLog log(path, columns);
     TrainPosition pos;
@@ -394,9 +400,7 @@ TEST_CASE("the loop: a failing end-of-epoch artifact costs no checkpoint; a posi
   hooks.step = [&](const Batch&) { return tensor({1.0}, {1}); };
   hooks.end_of_epoch = [&](int64_t) { fail("samples/epoch_001.png: cannot write: No such file or directory"); };
   hooks.save = [&](const TrainPosition&) { ++saves; };
-  TrainLoopOptions options;
-  options.app = "t";
-  options.epochs = 2;
+  const TrainLoopOptions options = loop_options(2);
   CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
   TrainPosition pos;
   CHECK(run_training(loader, pos, options, log, hooks) == 0);
@@ -431,9 +435,7 @@ TEST_CASE("the loop: divergence is warned once, kept in the checkpoint's positio
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch&) { return tensor({++calls >= 4 ? 5e4 : 1.0}, {1}); };
   hooks.save = [&](const TrainPosition& pos) { saves.push_back(pos); };
-  TrainLoopOptions options;
-  options.app = "t";
-  options.epochs = 2;
+  const TrainLoopOptions options = loop_options(2);
   CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "loss"});
   TrainPosition pos;
   CHECK(run_training(loader, pos, options, log, hooks) == 0);
@@ -450,9 +452,7 @@ TEST_CASE("the loop: a NaN leaves the log written up to the iteration before it"
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch&) { return tensor({++calls == 8 ? NAN : 0.5}, {1}); };
   hooks.save = [&](const TrainPosition&) {};
-  TrainLoopOptions options;
-  options.app = "t";
-  options.epochs = 2;
+  const TrainLoopOptions options = loop_options(2);
   CsvLog log(dir.file("log.csv"), {"epoch", "iteration", "value"});
   TrainPosition pos;
   CHECK_THROWS_AS(run_training(loader, pos, options, log, hooks), Error);

@@ -237,16 +237,8 @@ VaeTrainOptions small_vae(const test::TempDir& dir, const std::string& name) {
 TEST_CASE("vae train: the run directory's guarantees (no overwrite, a rejected log kept, latest, samples/)") {
   test::TempDir dir;
   test::write_small_mnist(dir);
-  test::check_run_directory_guarantees(dir, [&](const test::TrainCall& call) {
-    VaeTrainOptions o = small_vae(dir, "unused");
-    o.config.epochs = call.epochs;
-    o.run_dir = call.run_dir;
-    o.data_dir = call.data_dir;
-    o.resume = call.resume;
-    o.overwrite = call.overwrite;
-    if (call.resume) o.resume_epochs = call.epochs;
-    return train_vae(o);
-  });
+  test::check_run_directory_guarantees(
+      dir, [&](const test::TrainCall& call) { return train_vae(test::as_called(small_vae(dir, ""), call)); });
 }
 
 TEST_CASE("vae app: train, files, checkpoint round trip, resume, eval with a tiny judge") {
