@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 kills_wanted=${1:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-flags=(--train-limit 1024 --batch 64 --epochs 3 --threads 1 --log-every 1000 --device cpu)
+flags=(--train-limit 512 --batch 64 --epochs 3 --threads 1 --log-every 1000 --device cpu)
 crash_points=(write:latest.safetensors log-written write:losses.csv checkpoint-written write:probs.svg
               write:config.json)
 RANDOM=2026
