@@ -86,18 +86,20 @@ TEST_CASE("read_idx of a FIFO names the path instead of blocking") {
 
 TEST_CASE("naming_out_of_memory turns std::bad_alloc into an Error naming the file, and nothing else") {
   const std::string path = "data/huge.safetensors";
-  CHECK(naming_out_of_memory(path, [] { return 42; }) == 42);
-  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, []() -> int { throw std::bad_alloc(); }),
+  CHECK(naming_out_of_memory(path, "reading", [] { return 42; }) == 42);
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, "reading", []() -> int { throw std::bad_alloc(); }),
                        "data/huge.safetensors: out of memory while reading it", Error);
   // std::bad_array_new_length is a std::bad_alloc too: a size read from a
   // hostile header can cause it.
-  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, [] { throw std::bad_array_new_length(); }),
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, "reading", [] { throw std::bad_array_new_length(); }),
                        "data/huge.safetensors: out of memory while reading it", Error);
-  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, [] { fail("data/huge.safetensors: truncated header"); }),
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, "reading", [] { fail("data/huge.safetensors: truncated header"); }),
                        "data/huge.safetensors: truncated header", Error);
-  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, [] { throw std::length_error("vector::reserve"); }),
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, "reading", [] { throw std::length_error("vector::reserve"); }),
                        "vector::reserve", std::length_error);
-  CHECK_THROWS_AS(naming_out_of_memory(path, [] { throw 7; }), int);
+  CHECK_THROWS_AS(naming_out_of_memory(path, "reading", [] { throw 7; }), int);
+  CHECK_THROWS_WITH_AS(naming_out_of_memory(path, "writing", []() -> int { throw std::bad_alloc(); }),
+                       "data/huge.safetensors: out of memory while writing it", Error);
 }
 
 TEST_CASE("CRC-32 and Adler-32 match their published check values, also piecewise") {

@@ -182,8 +182,7 @@ TEST_CASE("run directories: a run is never overwritten without --overwrite, and 
   write_file_atomic(run.file("losses.csv"), "epoch,iteration\n");
   write_file_atomic(run.file("samples/epoch_001.png"), "png");
   CHECK_THROWS_WITH_AS(RunDirectory::create("app", path, false),
-                       (path + ": already holds a run; continue it with --resume --run " + path +
-                        ", or start over with --overwrite")
+                       (path + ": already holds a run; continue it with --resume, or start over in it with --overwrite")
                            .c_str(),
                        Error);
   CHECK(std::filesystem::exists(run.file("losses.csv")));

@@ -85,7 +85,7 @@ void prepare_fresh_run_directory(const std::string& dir, bool overwrite) {
   }
   if (!holds_a_run) return;
   if (!overwrite) {
-    fail(dir, ": already holds a run; continue it with --resume --run ", dir, ", or start over with --overwrite");
+    fail(dir, ": already holds a run; continue it with --resume, or start over in it with --overwrite");
   }
   const bool looks_like_a_run = fs::exists(dir + "/config.json", error) || fs::exists(dir + "/checkpoints", error) ||
                                 fs::exists(dir + "/losses.csv", error) || fs::exists(dir + "/latest.safetensors", error);

@@ -151,7 +151,7 @@ std::vector<std::vector<double>> read_csv_rows(const std::string& path, std::vec
 }  // namespace
 
 std::vector<std::vector<double>> read_csv_numbers(const std::string& path, std::vector<std::string>* columns) {
-  return naming_out_of_memory(path, [&] { return read_csv_rows(path, columns); });
+  return naming_out_of_memory(path, "reading", [&] { return read_csv_rows(path, columns); });
 }
 
 }  // namespace dl

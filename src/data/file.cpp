@@ -48,7 +48,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
   // when opened, and one that shrinks is an error rather than a short read.
   const size_t size = static_cast<size_t>(status.st_size);
   std::vector<uint8_t> bytes;
-  naming_out_of_memory(path, [&] { bytes.resize(size); });
+  naming_out_of_memory(path, "reading", [&] { bytes.resize(size); });
   size_t done = 0;
   while (done < size) {
     const ssize_t n = ::read(fd, bytes.data() + done, size - done);

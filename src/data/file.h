@@ -30,16 +30,16 @@ std::vector<uint8_t> read_file(const std::string& path);
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 void write_file_atomic(const std::string& path, const std::string& text);
 
-// read() (a reader of `path`), with a std::bad_alloc from it turned into
-// Error("<path>: out of memory while reading it"): a bare "std::bad_alloc"
-// does not say which file was too big. Every other exception passes through
-// unchanged.
-template <typename Read>
-auto naming_out_of_memory(const std::string& path, Read&& read) -> decltype(read()) {
+// body() (reading or writing `path`, as `doing` says: "reading", "writing"),
+// with a std::bad_alloc from it turned into Error("<path>: out of memory
+// while reading it"): a bare "std::bad_alloc" does not say which file was
+// too big. Every other exception passes through unchanged.
+template <typename Body>
+auto naming_out_of_memory(const std::string& path, const char* doing, Body&& body) -> decltype(body()) {
   try {
-    return read();
+    return body();
   } catch (const std::bad_alloc&) {
-    fail(path, ": out of memory while reading it");
+    fail(path, ": out of memory while ", doing, " it");
   }
 }
 

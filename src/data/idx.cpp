@@ -157,7 +157,7 @@ Tensor parse_idx(const std::vector<uint8_t>& bytes, const std::string& name) {
 }
 
 Tensor read_idx(const std::string& path) {
-  return naming_out_of_memory(path, [&] {
+  return naming_out_of_memory(path, "reading", [&] {
     std::vector<uint8_t> bytes = read_file(path);
     if (is_gzip(bytes)) bytes = gunzip(bytes, path);
     return parse_idx(bytes, path);

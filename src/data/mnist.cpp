@@ -29,7 +29,7 @@ std::string find_file(const std::string& dir, const std::string& base) {
 // The file's tensor, after checking it holds unsigned bytes: MNIST's images
 // and labels are both IDX type 0x08, so anything else is the wrong file.
 Tensor read_u8_idx(const std::string& path) {
-  return naming_out_of_memory(path, [&] {
+  return naming_out_of_memory(path, "reading", [&] {
     std::vector<uint8_t> bytes = read_file(path);
     if (is_gzip(bytes)) bytes = gunzip(bytes, path);
     const IdxHeader header = parse_idx_header(bytes, path);

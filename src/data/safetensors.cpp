@@ -195,7 +195,8 @@ std::vector<uint8_t> serialize_safetensors(const std::vector<NamedTensor>& tenso
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const SafetensorsMetadata& metadata) {
-  const std::vector<uint8_t> bytes = serialize_safetensors(tensors, metadata, path);
+  const std::vector<uint8_t> bytes =
+      naming_out_of_memory(path, "writing", [&] { return serialize_safetensors(tensors, metadata, path); });
   write_file_atomic(path, bytes.data(), bytes.size());
 }
 
@@ -273,7 +274,7 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  return naming_out_of_memory(path, [&] { return parse_safetensors(read_file(path), path); });
+  return naming_out_of_memory(path, "reading", [&] { return parse_safetensors(read_file(path), path); });
 }
 
 // ---- SafetensorsFile -------------------------------------------------------------------
