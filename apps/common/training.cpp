@@ -107,12 +107,18 @@ void remove_stale_temporaries(const std::string& dir) {
     const size_t tmp = name.rfind(".tmp.");
     if (tmp == std::string::npos) continue;
     const std::string pid_text = name.substr(tmp + 5);
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    // A pid has at most 7 digits on Linux; anything else is not our temporary.
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
     const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     // A live process may be writing it this moment; only a dead one's is stale.
     if (pid == ::getpid() || (::kill(pid, 0) == 0 || errno == EPERM)) continue;
     std::error_code remove_error;
-    fs::remove(it->path(), remove_error);
+    if (!fs::remove(it->path(), remove_error) && remove_error) {
+      std::cerr << "warning: " << it->path().string() << ": cannot remove this temporary of a killed process: "
+                << remove_error.message() << "\n";
+    }
   }
 }
 
