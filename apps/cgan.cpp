@@ -1,8 +1,8 @@
 // cgan.cpp — the command line of apps/cgan: a conditional GAN. The label
 // one-hot goes into G, and into D projected to a 28x28 plane concatenated to
-// the image (report 001). eval: the judge's accuracy on samples of requested
-// labels (bar: >= 0.98 overall, >= 0.95 per digit, and a 10x10 grid with
-// one digit per column).
+// the image as a second channel. eval: the judge's accuracy on samples of
+// requested labels (bar: >= 0.98 overall, >= 0.95 per digit, and a 10x10
+// grid with one digit per column).
 // The flags and the work are shared with the other GANs of the family in
 // apps/common/gan_family.h (docs/apps.md).
 //

@@ -1,6 +1,5 @@
 // infogan.cpp — the command line of the InfoGAN app (lab spec:
-// ../shared/docs/lab-spec.md). Flags only; the work is in
-// apps/common/infogan.cpp.
+// docs/lab.md). Flags only; the work is in apps/common/infogan.cpp.
 //
 //   ./apps/infogan train     [--epochs N] [--batch B] [--preset lab|best] [--cont K] [--resume] ...
 //   ./apps/infogan eval      --checkpoint PATH [--judge PATH] [--seed S] [--out DIR]

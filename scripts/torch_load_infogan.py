@@ -4,7 +4,7 @@
 
 Selects the "G." and "D." tensors, strips the prefixes and loads them with
 strict=True into the spec's Generator and Discriminator (written out below
-from ../shared/docs/lab-spec.md). Any missing, extra or misshapen tensor
+from docs/lab.md, "The networks"). Any missing, extra or misshapen tensor
 makes PyTorch raise. PyTorch is a reference here, never a dependency of the
 project.
 """

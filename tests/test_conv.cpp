@@ -2,7 +2,7 @@
 // contiguous and strided inputs, forward and backward values against
 // PyTorch 1.13, the adjoint relation between the two convolutions, max-pool
 // ties and padding, skipped gradients, error messages, and the shapes of the
-// InfoGAN generator and discriminator (../shared/docs/lab-spec.md).
+// InfoGAN generator and discriminator (docs/lab.md).
 #include <cmath>
 #include <functional>
 
@@ -291,7 +291,7 @@ TEST_CASE("conv gradients nobody needs are skipped; the others are unchanged") {
   CHECK(conv2d(x0, w0, leaf(b0.clone())).requires_grad());
 }
 
-// ---- the InfoGAN stack (lab-spec.md) ---------------------------------------------
+// ---- the InfoGAN stack (docs/lab.md) ---------------------------------------------
 
 TEST_CASE("InfoGAN generator 64x1x1 -> 1x28x28 and discriminator 1x28x28 -> 256x1x1 shapes, with backward") {
   const Tensor none;

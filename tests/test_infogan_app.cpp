@@ -314,7 +314,7 @@ TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves
 
 TEST_CASE("infogan presets: lab is the spec's hyper-parameters, best differs only where the campaign showed a gain") {
   const InfoGanConfig lab = infogan_preset("lab");
-  // docs/lab-spec.md: noise 54 ~ N(0, 1), 10 categories, no continuous code,
+  // docs/lab.md: noise 54 ~ N(0, 1), 10 categories, no continuous code,
   // epochs 50, batch 64, Adam (0.5, 0.999), lr 1e-3 (G and Q) and 2e-4 (D),
   // info weight 0.25 (lambda_cont 0.1 inside it), and the info loss only in
   // the G step.

@@ -14,7 +14,7 @@ using namespace test;
 
 namespace {
 
-// The lab spec's generator (../shared/docs/lab-spec.md), input [N, 64, 1, 1].
+// The lab spec's generator (docs/lab.md, "The networks"), input [N, 64, 1, 1].
 std::shared_ptr<Sequential> spec_generator() {
   auto m = [](auto module) { return std::shared_ptr<Module>(std::move(module)); };
   return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{

@@ -1,13 +1,12 @@
 // gan_models.h — the discriminator of the GAN family (apps/dcgan, apps/cgan,
-// apps/acgan; see gan_family.h). It is the spec's discriminator
-// (../shared/docs/lab-spec.md, "Architecture"; built from the same parts as
-// InfoGanDiscriminator) with what each variant adds:
+// apps/acgan; see gan_family.h). It is the spec's discriminator (docs/lab.md,
+// "The networks"; built from the same parts as InfoGanDiscriminator) with
+// what each variant adds:
 //
 //   dcgan:  main.* (trunk), D.* (real/fake head)                 — no Q head
 //   cgan:   label.* Linear(10, 784): the one-hot label projected to a
-//           28x28 plane and concatenated to the image as a second channel
-//           (report 001's "toinput"), so the trunk's first conv takes 2
-//           channels; then main.*, D.*
+//           28x28 plane and concatenated to the image as a second channel,
+//           so the trunk's first conv takes 2 channels; then main.*, D.*
 //   acgan:  main.*, D.*, and C.*: a class head with the Q head's layers and
 //           10 logits (D also predicts the class)
 //

@@ -1,9 +1,9 @@
-// infogan.h — the InfoGAN of the lab spec (../shared/docs/lab-spec.md):
+// infogan.h — the InfoGAN of the lab spec (docs/lab.md):
 // configuration and presets, the training step, checkpoints, and the four
 // commands of apps/infogan (train, eval, sample, traverse), which parses
 // flags into the option structs below and calls these functions.
 //
-// One iteration (spec, "Losses"):
+// One iteration (docs/lab.md, "The training step"):
 //   D step:    L_D = BCE(D(x), 1) + BCE(D(G(z, c)).detached, 0)      -> D trunk + D head
 //   G+Q step:  L_G = BCE(D(G(z, c)), 1)   (non-saturating; or -BCE(., 0))
 //              L_I = lambda * (CE(Q_logits, c) + lambda_cont * NLL(c_cont | Q_mean, Q_log_std))

@@ -1,6 +1,6 @@
-// infogan_model.h — the InfoGAN networks of the lab spec
-// (../shared/docs/lab-spec.md, "Architecture"), with PyTorch's parameter
-// names so that checkpoints load into the spec's PyTorch classes:
+// infogan_model.h — the InfoGAN networks of the lab spec (docs/lab.md,
+// "The networks"), with PyTorch's parameter names so that checkpoints load
+// into the spec's PyTorch classes:
 // the generator's tensors are main.<i>.*, the discriminator's are the shared
 // trunk main.<i>.*, the real/fake head D.<i>.* and the code head Q.<i>.*.
 #pragma once

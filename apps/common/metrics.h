@@ -1,6 +1,6 @@
-// metrics.h — how the apps score what a generative model learned (lab spec,
-// "How the demo is scored"), shared by every app that judges codes or
-// classes: the best one-to-one code -> digit matching (our own Hungarian
+// metrics.h — how the apps score what a generative model learned
+// (docs/lab.md, "Demo and grading"), shared by every app that judges codes
+// or classes: the best one-to-one code -> digit matching (our own Hungarian
 // algorithm), majority-vote accuracy, the spec's column score for the 10x10
 // grid, and purity.
 #pragma once

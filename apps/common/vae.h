@@ -1,5 +1,5 @@
-// vae.h — apps/vae: a variational autoencoder (Kingma & Welling) on the
-// spec's networks, as report 003 builds beside its GANs:
+// vae.h — apps/vae: a variational autoencoder (Kingma & Welling) built from
+// the spec's networks (docs/lab.md), beside the GANs:
 //   encoder  E: the spec's discriminator trunk `main` ([N, 1, 28, 28] ->
 //               [N, 256, 1, 1]) and two linear heads `mu`, `logvar` (256 ->
 //               latent): the mean and log-variance of q(z | x);

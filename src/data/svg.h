@@ -1,6 +1,7 @@
 // svg.h — training curves and 2-D scatter plots as standalone SVG 1.1 files,
-// written from scratch so the apps need no plotting library (lab-spec: loss
-// curves, D(x)/D(G(z)) curves, latent maps coloured by label).
+// written from scratch so the apps need no plotting library: the loss and
+// D(x)/D(G(z)) curves of docs/lab.md, and the VAE's latent map coloured by
+// label.
 //
 // What every chart has: a title, axis labels, "nice" ticks (1, 2 or 5 x 10^k,
 // or decades on a log axis) with labels and faint grid lines, a legend at
