@@ -9,6 +9,7 @@
 #include "doctest/doctest.h"
 #include "dl.h"
 #include "helpers.h"
+#include "tensor/conv_geometry.h"
 
 using namespace dl;
 using namespace test;
@@ -59,6 +60,14 @@ void check_reference(const Fn& f, const std::vector<std::array<double, 2>>& wave
 const std::vector<std::array<double, 2>> XWB = {{0.7, 0.0}, {1.3, 0.2}, {2.1, 0.0}};  // x, weight, bias waves
 
 }  // namespace
+
+TEST_CASE("conv_out_size: PyTorch's floor mode, and no window when the kernel does not fit") {
+  CHECK(conv_out_size(28, 4, 2, 1) == 14);  // the discriminator's first conv
+  CHECK(conv_out_size(7, 7, 1, 0) == 1);    // a full-image kernel
+  CHECK(conv_out_size(5, 2, 2, 0) == 2);    // floor: the last column is left out
+  CHECK(conv_out_size(2, 3, 2, 0) == 0);    // span -1: (2 - 3) / 2 + 1 would truncate to 1
+  CHECK(conv_out_size(1, 4, 1, 1) == 0);
+}
 
 // ---- gradcheck --------------------------------------------------------------------
 

@@ -11,10 +11,9 @@
 #include <vector>
 
 #include "nn/module.h"
+#include "tensor/conv_geometry.h"
 
 namespace dl {
-
-using Pair = std::array<int64_t, 2>;
 
 // y = x W^T + b;  W [out, in], b [out]
 class Linear : public Module {

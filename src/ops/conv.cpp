@@ -26,20 +26,13 @@
 #include "autograd/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
+#include "tensor/conv_geometry.h"
 
 namespace dl {
 
 namespace {
 
-using Pair = std::array<int64_t, 2>;
-
 Shape pair_shape(Pair p) { return {p[0], p[1]}; }
-
-// Sliding windows along one dim (floor mode); may be < 1 for bad sizes.
-int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
-  const int64_t span = size + 2 * padding - kernel;
-  return span < 0 ? 0 : span / stride + 1;
-}
 
 // im2col is a plain reshape of the image [N, C, H, W] when, without
 // padding, the kernel is 1x1 with stride 1 (cols[n, c, h*W + w] = x[n, c, h, w])
@@ -50,14 +43,10 @@ bool im2col_is_reshape(int64_t h, int64_t w, Pair k, Pair s, Pair p) {
   return (k[0] == 1 && k[1] == 1 && s[0] == 1 && s[1] == 1) || (k[0] == h && k[1] == w);
 }
 
-// im2col as an op-level helper (no autograd): [N, C, H, W] -> [N, C*kh*kw, OH*OW].
-Tensor unfold(const Tensor& x, Pair k, Pair s, Pair p) {
-  const int64_t oh = window_count(x.size(2), k[0], s[0], p[0]), ow = window_count(x.size(3), k[1], s[1], p[1]);
-  const Shape cols_shape = {x.size(0), x.size(1) * k[0] * k[1], oh * ow};
-  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return x.reshape(cols_shape);
-  Tensor cols = Tensor::empty(cols_shape, x.dtype(), x.device());
-  backend(x.device()).im2col(x, k, s, p, cols);
-  return cols;
+// im2col(x) where it is a reshape (im2col_is_reshape): [N, C, H, W] -> [N, C*kh*kw, OH*OW].
+Tensor cols_by_reshape(const Tensor& x, Pair k, Pair s, Pair p) {
+  const int64_t oh = conv_out_size(x.size(2), k[0], s[0], p[0]), ow = conv_out_size(x.size(3), k[1], s[1], p[1]);
+  return x.reshape({x.size(0), x.size(1) * k[0] * k[1], oh * ow});
 }
 
 // col2im as an op-level helper (no autograd): cols -> an image of `shape`.
@@ -71,8 +60,8 @@ Tensor fold(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
 // a @ im2col(x)[n] for every image n: [M, C*kh*kw] -> [N, M, L]. The
 // backend may read the windows straight from x (Backend::matmul_im2col).
 Tensor matmul_unfold(const Tensor& a, const Tensor& x, Pair k, Pair s, Pair p) {
-  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return matmul(a, unfold(x, k, s, p));
-  const int64_t oh = window_count(x.size(2), k[0], s[0], p[0]), ow = window_count(x.size(3), k[1], s[1], p[1]);
+  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return matmul(a, cols_by_reshape(x, k, s, p));
+  const int64_t oh = conv_out_size(x.size(2), k[0], s[0], p[0]), ow = conv_out_size(x.size(3), k[1], s[1], p[1]);
   Tensor out = Tensor::empty({x.size(0), a.size(0), oh * ow}, x.dtype(), x.device());
   backend(x.device()).matmul_im2col(a, x, k, s, p, out);
   return out;
@@ -89,7 +78,7 @@ Tensor matmul_sum_batch(const Tensor& a, const Tensor& b) {
 // sum_n a[n] @ im2col(x)[n]^T: [N, M, L] -> [M, C*kh*kw], a weight gradient
 // (Backend::matmul_im2col_sum_batch).
 Tensor matmul_sum_batch_unfold(const Tensor& a, const Tensor& x, Pair k, Pair s, Pair p) {
-  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return matmul_sum_batch(a, unfold(x, k, s, p).transpose(1, 2));
+  if (im2col_is_reshape(x.size(2), x.size(3), k, s, p)) return matmul_sum_batch(a, cols_by_reshape(x, k, s, p).transpose(1, 2));
   Tensor out = Tensor::empty({a.size(1), x.size(1) * k[0] * k[1]}, a.dtype(), a.device());
   backend(x.device()).matmul_im2col_sum_batch(a, x, k, s, p, out);
   return out;
@@ -138,7 +127,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
         " expects ", weight.size(1));
   check(h + 2 * padding[0] >= k[0] && w + 2 * padding[1] >= k[1], "conv2d: input ", x.shape(), " with padding ",
         pair_shape(padding), " is smaller than the kernel ", pair_shape(k), " of weight ", weight.shape());
-  const int64_t oh = window_count(h, k[0], stride[0], padding[0]), ow = window_count(w, k[1], stride[1], padding[1]);
+  const int64_t oh = conv_out_size(h, k[0], stride[0], padding[0]), ow = conv_out_size(w, k[1], stride[1], padding[1]);
   const int64_t ck = c * k[0] * k[1];
 
   Tensor y;
@@ -235,8 +224,8 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   const int64_t h = x.size(2), w = x.size(3);
   check(h + 2 * padding[0] >= kernel[0] && w + 2 * padding[1] >= kernel[1], "max_pool2d: input ", x.shape(),
         " with padding ", pair_shape(padding), " is smaller than the kernel ", pair_shape(kernel));
-  const Shape out_shape = {x.size(0), x.size(1), window_count(h, kernel[0], stride[0], padding[0]),
-                           window_count(w, kernel[1], stride[1], padding[1])};
+  const Shape out_shape = {x.size(0), x.size(1), conv_out_size(h, kernel[0], stride[0], padding[0]),
+                           conv_out_size(w, kernel[1], stride[1], padding[1])};
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   const Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
   backend(x.device()).max_pool2d(x, kernel, stride, padding, y, indices);

@@ -1,6 +1,7 @@
 // backend.cpp — picks the backend for a device (see backend.h).
 #include "tensor/backend.h"
 
+#include "tensor/conv_geometry.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cuda_graph.h"
 #if DL_CUDA
@@ -133,7 +134,7 @@ namespace {
 // im2col(x) into a new [N, C*kh*kw, L] tensor.
 Tensor im2col_of(Backend& backend, const Tensor& x, std::array<int64_t, 2> k, std::array<int64_t, 2> s,
                  std::array<int64_t, 2> p) {
-  const int64_t oh = (x.size(2) + 2 * p[0] - k[0]) / s[0] + 1, ow = (x.size(3) + 2 * p[1] - k[1]) / s[1] + 1;
+  const int64_t oh = conv_out_size(x.size(2), k[0], s[0], p[0]), ow = conv_out_size(x.size(3), k[1], s[1], p[1]);
   Tensor cols = Tensor::empty({x.size(0), x.size(1) * k[0] * k[1], oh * ow}, x.dtype(), x.device());
   backend.im2col(x, k, s, p, cols);
   return cols;

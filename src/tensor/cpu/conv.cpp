@@ -21,6 +21,7 @@
 #include <limits>
 #include <vector>
 
+#include "tensor/conv_geometry.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/strided.h"
@@ -29,12 +30,6 @@
 namespace dl {
 
 namespace {
-
-using Pair = std::array<int64_t, 2>;
-
-int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
-  return (size + 2 * padding - kernel) / stride + 1;
-}
 
 // Image planes (n, c) per thread chunk: enough that a chunk moves about
 // kElementwiseGrain values.
@@ -49,7 +44,7 @@ int64_t planes_grain(Pair k, int64_t length) {
 // once whatever the window sizes.
 std::vector<int64_t> window_offsets(int64_t h, int64_t w, int64_t row_stride, int64_t col_stride, Pair k, Pair s,
                                     Pair p) {
-  const int64_t oh_count = window_count(h, k[0], s[0], p[0]), ow_count = window_count(w, k[1], s[1], p[1]);
+  const int64_t oh_count = conv_out_size(h, k[0], s[0], p[0]), ow_count = conv_out_size(w, k[1], s[1], p[1]);
   std::vector<int64_t> offsets;
   offsets.reserve(static_cast<size_t>(k[0] * k[1] * oh_count * ow_count));
   for (int64_t i = 0; i < k[0]; ++i)
@@ -167,8 +162,8 @@ ImplicitCols<T> implicit_cols(const Tensor& x, Pair k, Pair s, Pair p) {
   const Tensor& source = padding ? cols.padded : x;
   cols.data = source.data<T>();
   const Shape& st = source.strides();
-  const int64_t oh_count = window_count(x.shape()[2], k[0], s[0], p[0]);
-  const int64_t ow_count = window_count(x.shape()[3], k[1], s[1], p[1]);
+  const int64_t oh_count = conv_out_size(x.shape()[2], k[0], s[0], p[0]);
+  const int64_t ow_count = conv_out_size(x.shape()[3], k[1], s[1], p[1]);
   for (int64_t c = 0; c < x.shape()[1]; ++c)
     for (int64_t i = 0; i < k[0]; ++i)
       for (int64_t j = 0; j < k[1]; ++j) cols.tap_offsets.push_back(c * st[1] + i * st[2] + j * st[3]);

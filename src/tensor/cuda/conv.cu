@@ -21,12 +21,11 @@
 #include <algorithm>
 
 #include "tensor/cuda/common.cuh"
+#include "tensor/conv_geometry.h"
 
 namespace dl {
 
 namespace {
-
-using Pair = std::array<int64_t, 2>;
 
 // The convolution geometry, passed to kernels by value.
 struct Geometry {
@@ -39,7 +38,7 @@ struct Geometry {
 
 Geometry geometry(const Shape& image, Pair k, Pair s, Pair p) {
   return {image[0], image[1], image[2], image[3], k[0], k[1], s[0], s[1], p[0], p[1],
-          (image[2] + 2 * p[0] - k[0]) / s[0] + 1, (image[3] + 2 * p[1] - k[1]) / s[1] + 1};
+          conv_out_size(image[2], k[0], s[0], p[0]), conv_out_size(image[3], k[1], s[1], p[1])};
 }
 
 struct Strides4 {
