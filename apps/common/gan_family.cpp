@@ -22,16 +22,6 @@ namespace {
 
 constexpr const char* kFormat = "gan-family-1";
 constexpr int64_t kClasses = GanDiscriminator::kClasses;
-
-// Philox streams of a seed for the grid and the eval samples, far from the
-// training draws (which start at offset 0).
-Generator philox_stream(uint64_t seed, int shift) {
-  Generator g(seed);
-  g.offset = uint64_t(1) << shift;
-  return g;
-}
-constexpr int kGridShift = 62, kEvalShift = 61, kBatchNormShift = 60;
-
 }  // namespace
 
 GanTraits gan_traits(const std::string& variant) {
@@ -262,7 +252,7 @@ void GanModel::measure_batch_norm_stats(int64_t batches) {
   InfoGanGenerator& g = sampler();
   const bool was_training = g.training();
   g.train();
-  Generator stream = philox_stream(static_cast<uint64_t>(config.seed), kBatchNormShift);
+  Generator stream = side_stream(static_cast<uint64_t>(config.seed), SideStream::BatchNormStats);
   const int64_t n = 500;
   std::vector<int64_t> label_values(n);  // every label equally often, where G takes one
   for (int64_t i = 0; i < n; ++i) label_values[i] = i % kClasses;
@@ -272,7 +262,7 @@ void GanModel::measure_batch_norm_stats(int64_t batches) {
 }
 
 Tensor GanModel::grid(uint64_t seed) {
-  Generator g = philox_stream(seed, kGridShift);
+  Generator g = side_stream(seed, SideStream::Grid);
   // With labels: noise r for every column of row r; without: 100 noises.
   const Tensor noise = traits.label_in_g ? randn({10, config.noise}, DType::Float32, &g)
                                                .unsqueeze(1)
@@ -421,7 +411,7 @@ struct Samples {
   std::vector<int64_t> labels;
 };
 Samples draw_samples(GanModel& gan, int64_t n, uint64_t seed) {
-  Generator g = philox_stream(seed, kEvalShift);
+  Generator g = side_stream(seed, SideStream::EvalSamples);
   Samples s;
   for (int64_t i = 0; i < n; ++i) s.labels.push_back(i % kClasses);
   const Tensor noise = randn({n, gan.config.noise}, DType::Float32, &g);

@@ -24,19 +24,7 @@ namespace dl {
 
 namespace {
 
-// Philox offsets far from the training draws (which start at 0 and advance
-// by one per draw), so the sample grid and the evaluation samples are their
-// own streams of the same seed.
-constexpr uint64_t kGridStream = uint64_t(1) << 62;
-constexpr uint64_t kEvalStream = uint64_t(1) << 61;
-
 constexpr const char* kFormat = "infogan-1";
-
-Generator stream(uint64_t seed, uint64_t offset) {
-  Generator g(seed);
-  g.offset = offset;
-  return g;
-}
 
 }  // namespace
 
@@ -256,7 +244,7 @@ Tensor InfoGan::grid(uint64_t seed) {
   NoGradGuard no_grad;
   const bool was_training = G->training();
   G->eval();
-  Generator g = stream(seed, kGridStream);
+  Generator g = side_stream(seed, SideStream::Grid);
   const Tensor images = (*G)(grid_input(config.shape(), g).to(device));
   G->train(was_training);
   return images;
@@ -430,7 +418,7 @@ InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
     report.grid_digits.assign(10, std::vector<int>(10));
     for (int64_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);
     report.columns = column_score(report.grid_digits);
-    Generator g = stream(static_cast<uint64_t>(options.seed), kEvalStream);
+    Generator g = side_stream(static_cast<uint64_t>(options.seed), SideStream::EvalSamples);
     const Tensor samples = generate_per_code(*gan, options.purity_samples, g);
     const Judgement judged = judge_images(*judge, samples);
     std::vector<int64_t> codes;
@@ -483,7 +471,7 @@ void sample_infogan(const std::string& checkpoint, int64_t cont, int64_t per_cod
                     uint64_t seed, Device device) {
   check(per_code >= 1, "--per-code must be >= 1, got ", per_code);
   std::unique_ptr<InfoGan> gan = load_infogan(load_safetensors(checkpoint), cont, device);
-  Generator g = stream(seed, kEvalStream);
+  Generator g = side_stream(seed, SideStream::EvalSamples);
   const Tensor images = generate_per_code(*gan, per_code, g);
   // As save_image: value * 255 + 0.5, clamped, truncated.
   const Tensor bytes = clamp(images * 255.0 + 0.5, 0.0, 255.0).to(DType::UInt8).reshape({10 * per_code, 28, 28});
@@ -503,7 +491,7 @@ std::vector<std::string> traverse_infogan(const std::string& checkpoint, int64_t
   make_directories(dir);
   NoGradGuard no_grad;
   // Row r: noise r and categorical code r; column j: value -2 + 4 j / 9.
-  Generator g = stream(seed, kGridStream);
+  Generator g = side_stream(seed, SideStream::Grid);
   const Tensor noise = draw_noise(gan->config.shape(), 10, g)
                            .unsqueeze(1)
                            .expand({10, 10, gan->config.noise})

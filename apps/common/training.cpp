@@ -291,6 +291,12 @@ double scheduled_learning_rate(double lr, const std::string& decay, double progr
   return lr * 0.5 * (1.0 + std::cos(M_PI * t));
 }
 
+Generator side_stream(uint64_t seed, SideStream which) {
+  Generator generator(seed);
+  generator.offset = uint64_t(1) << static_cast<int>(which);
+  return generator;
+}
+
 std::string epoch_sample_file(int64_t epoch) {
   char name[48];
   std::snprintf(name, sizeof name, "samples/epoch_%03lld.png", static_cast<long long>(epoch));

@@ -199,6 +199,19 @@ std::vector<std::string> lr_decay_choices();
 void check_lr_decay(const std::string& decay);
 double scheduled_learning_rate(double lr, const std::string& decay, double progress);
 
+// ---- random streams ----------------------------------------------------------------
+// The Philox streams of a seed that the apps draw from besides training: a
+// training run draws from offset 0 on, one offset per draw, so streams that
+// start at 2^60, 2^61 and 2^62 never meet it. Drawing a grid or evaluation
+// samples therefore never shifts what training draws, and the same seed
+// gives the same grid in every epoch and in eval.
+enum class SideStream : int {
+  BatchNormStats = 60,  // the batches that measure a sampler's BatchNorm statistics
+  EvalSamples = 61,     // the samples eval judges
+  Grid = 62,            // the 10x10 grid of samples/epoch_NNN.png and eval
+};
+Generator side_stream(uint64_t seed, SideStream which);
+
 // "samples/epoch_NNN.png": the grid a train command writes after epoch
 // `epoch` (counted from 1).
 std::string epoch_sample_file(int64_t epoch);

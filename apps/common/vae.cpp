@@ -23,16 +23,6 @@ namespace {
 
 constexpr const char* kFormat = "vae-1";
 constexpr int64_t kTrunkChannels = 256;
-
-// Philox streams of a seed for the sample grid and the judged samples, far
-// from the training noise (which starts at offset 0).
-Generator philox_stream(uint64_t seed, int shift) {
-  Generator g(seed);
-  g.offset = uint64_t(1) << shift;
-  return g;
-}
-constexpr int kGridShift = 62, kEvalShift = 61;
-
 }  // namespace
 
 // ---- config -------------------------------------------------------------------------
@@ -271,12 +261,12 @@ Tensor VaeModel::decode(const Tensor& z) {
 }
 
 Tensor VaeModel::sample_grid(uint64_t seed) {
-  Generator g = philox_stream(seed, kGridShift);
+  Generator g = side_stream(seed, SideStream::Grid);
   return decode(randn({100, config.latent}, DType::Float32, &g));
 }
 
 Tensor VaeModel::samples(int64_t n, uint64_t seed) {
-  Generator g = philox_stream(seed, kEvalShift);
+  Generator g = side_stream(seed, SideStream::EvalSamples);
   return decode(randn({n, config.latent}, DType::Float32, &g));
 }
 
