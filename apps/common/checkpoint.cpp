@@ -133,4 +133,10 @@ Generator read_generator(const SafetensorsFile& file, uint64_t fallback_seed) {
   return generator;
 }
 
+void append_run_state(SafetensorsMetadata& metadata, const TrainPosition& pos, const Generator& rng) {
+  for (const SafetensorsMetadata& part : {position_metadata(pos), generator_metadata(rng)}) {
+    metadata.insert(metadata.end(), part.begin(), part.end());
+  }
+}
+
 }  // namespace dl

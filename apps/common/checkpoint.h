@@ -62,4 +62,8 @@ TrainPosition read_position(const SafetensorsFile& file);
 SafetensorsMetadata generator_metadata(const Generator& generator);
 Generator read_generator(const SafetensorsFile& file, uint64_t fallback_seed);
 
+// Appends a training run's state to a checkpoint's metadata: its position,
+// then its latent-code stream (what read_position and read_generator read).
+void append_run_state(SafetensorsMetadata& metadata, const TrainPosition& pos, const Generator& rng);
+
 }  // namespace dl

@@ -283,9 +283,7 @@ void GanModel::save(const std::string& path, const TrainPosition& pos) const {
   add(with_prefix("optim.g.", opt_g->state_dict()));
   SafetensorsMetadata metadata = {
       {"format", kFormat}, {"variant", config.variant}, {"config", to_json(config.to_json())}};
-  for (const auto& part : {position_metadata(pos), generator_metadata(rng)}) {
-    metadata.insert(metadata.end(), part.begin(), part.end());
-  }
+  append_run_state(metadata, pos, rng);
   metadata.push_back({"ema_updates", std::to_string(ema_updates)});
   save_safetensors(path, tensors, metadata);
 }

@@ -257,9 +257,7 @@ void InfoGan::save(const std::string& path, const TrainPosition& pos) const {
     tensors.insert(tensors.end(), part.begin(), part.end());
   }
   SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
-  for (const auto& part : {position_metadata(pos), generator_metadata(rng)}) {
-    metadata.insert(metadata.end(), part.begin(), part.end());
-  }
+  append_run_state(metadata, pos, rng);
   save_safetensors(path, tensors, metadata);
 }
 

@@ -9,6 +9,7 @@
 #include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
 #include "common/training.h"
+#include "data/file.h"
 #include "data/json.h"
 #include "data/mnist.h"
 #include "data/svg.h"

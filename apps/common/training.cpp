@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "data/crash_point.h"
+#include "data/file.h"
 #include "data/svg.h"
 #include "ops/ops.h"
 #include "tensor/error.h"
@@ -96,29 +97,6 @@ void prepare_fresh_run_directory(const std::string& dir, bool overwrite) {
   for (const fs::path& entry : entries) {
     fs::remove_all(entry, error);
     check(!error, entry.string(), ": cannot remove (for --overwrite): ", error.message());
-  }
-}
-
-void remove_stale_temporaries(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    const size_t tmp = name.rfind(".tmp.");
-    if (tmp == std::string::npos) continue;
-    const std::string pid_text = name.substr(tmp + 5);
-    // A pid has at most 7 digits on Linux; anything else is not our temporary.
-    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
-    // A live process may be writing it this moment; only a dead one's is stale.
-    if (pid == ::getpid() || (::kill(pid, 0) == 0 || errno == EPERM)) continue;
-    std::error_code remove_error;
-    if (!fs::remove(it->path(), remove_error) && remove_error) {
-      std::cerr << "warning: " << it->path().string() << ": cannot remove this temporary of a killed process: "
-                << remove_error.message() << "\n";
-    }
   }
 }
 

@@ -83,9 +83,6 @@ void make_directories(const std::string& path);
 // clears a directory that is not a run.
 void prepare_fresh_run_directory(const std::string& dir, bool overwrite);
 
-// Removes the temporaries (<name>.tmp.<pid>, data/file.h) that a process
-// killed inside a write left in `dir`, when that process is gone.
-void remove_stale_temporaries(const std::string& dir);
 
 // ---- stopping -------------------------------------------------------------------
 // Installs handlers for SIGINT and SIGTERM that only record the signal (and

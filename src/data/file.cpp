@@ -2,6 +2,7 @@
 #include "data/file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 
 #include "data/crash_point.h"
 #include "tensor/error.h"
@@ -16,6 +18,11 @@
 namespace dl {
 
 namespace {
+
+// write_file_atomic writes <path>.tmp.<pid>: the pid keeps two processes
+// writing the same path from sharing a temporary, and tells
+// remove_stale_temporaries whose it is.
+constexpr const char* kTemporaryMark = ".tmp.";
 
 // Closes the descriptor however the scope is left, errors included.
 struct ClosedAtExit {
@@ -65,8 +72,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
-  // The pid keeps two processes writing the same path from sharing a temp.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = path + kTemporaryMark + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) fail(path, ": cannot write: ", std::strerror(errno));
   auto give_up = [&](int error) {
@@ -111,6 +117,29 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   // refuse the write.
   if (::fsync(directory_fd) != 0 && errno != EINVAL) {
     fail(path, ": cannot write: cannot sync its directory: ", std::strerror(errno));
+  }
+}
+
+void remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    const size_t tmp = name.rfind(kTemporaryMark);
+    if (tmp == std::string::npos) continue;
+    const std::string pid_text = name.substr(tmp + std::strlen(kTemporaryMark));
+    // A pid has at most 7 digits on Linux; anything else is not our temporary.
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // A live process may be writing it this moment; only a dead one's is stale.
+    if (pid == ::getpid() || (::kill(pid, 0) == 0 || errno == EPERM)) continue;
+    std::error_code remove_error;
+    if (!fs::remove(it->path(), remove_error) && remove_error) {
+      std::cerr << "warning: " << it->path().string() << ": cannot remove this temporary of a killed process: "
+                << remove_error.message() << "\n";
+    }
   }
 }
 

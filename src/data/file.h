@@ -30,6 +30,11 @@ std::vector<uint8_t> read_file(const std::string& path);
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 void write_file_atomic(const std::string& path, const std::string& text);
 
+// Removes the temporaries (<name>.tmp.<pid>) that a process killed inside
+// write_file_atomic left in `dir`, when that process is gone; a live one's
+// may be in the middle of its write and stays.
+void remove_stale_temporaries(const std::string& dir);
+
 // body() (reading or writing `path`, as `doing` says: "reading", "writing"),
 // with a std::bad_alloc from it turned into Error("<path>: out of memory
 // while reading it"): a bare "std::bad_alloc" does not say which file was
