@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.h"
 #include "common/mnist_judge.h"
 #include "dl.h"
 #include "helpers.h"
@@ -51,16 +52,33 @@ struct TrainCall {
 };
 using TrainApp = std::function<int(const TrainCall&)>;
 
-// `options` (an app's train options, made for a small run) set as `call` says.
-template <typename Options>
-Options as_called(Options options, const TrainCall& call) {
-  options.config.epochs = call.epochs;
-  options.run_dir = call.run_dir;
-  options.data_dir = call.data_dir;
-  options.resume = call.resume;
-  options.overwrite = call.overwrite;
-  options.resume_epochs = call.resume ? call.epochs : 0;
-  return options;
+// An app's train command as the tests drive it: its config and its loop
+// flags (train_command's arguments).
+template <typename Config>
+struct SmallRun {
+  Config config;
+  dl::TrainLoopFlags loop;
+};
+// A small run on the CPU in `run_dir` on the data in `data_dir`, quiet.
+template <typename Config>
+SmallRun<Config> small_run(const Config& config, const std::string& data_dir, const std::string& run_dir) {
+  SmallRun<Config> run{config, {}};
+  run.loop.device = "cpu";
+  run.loop.data_dir = data_dir;
+  run.loop.run_dir = run_dir;
+  run.loop.log_every = 1000;
+  return run;
+}
+// `run` set as `call` says.
+template <typename Config>
+SmallRun<Config> as_called(SmallRun<Config> run, const TrainCall& call) {
+  run.config.epochs = call.epochs;
+  run.loop.run_dir = call.run_dir;
+  run.loop.data_dir = call.data_dir;
+  run.loop.resume = call.resume;
+  run.loop.overwrite = call.overwrite;
+  run.loop.resume_epochs = call.resume ? call.epochs : 0;
+  return run;
 }
 
 // A judge trained for one step on 4 images of `dir`'s small MNIST, into
@@ -75,6 +93,21 @@ inline dl::JudgeTrainOptions tiny_judge_options(const TempDir& dir) {
   judge.train_limit = 4;  // one batch per epoch
   return judge;
 }
+
+// Runs the enclosing scope with `dir` as the working directory, so that the
+// default judge (runs/mnist_classifier/..., relative) is surely missing.
+class InDirectory {
+ public:
+  explicit InDirectory(const std::string& dir) : previous_(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  ~InDirectory() { std::filesystem::current_path(previous_); }
+  InDirectory(const InDirectory&) = delete;
+  InDirectory& operator=(const InDirectory&) = delete;
+
+ private:
+  std::filesystem::path previous_;
+};
 
 inline std::vector<uint8_t> file_bytes(const std::string& path) { return dl::read_file(path); }
 

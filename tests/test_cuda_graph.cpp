@@ -106,8 +106,8 @@ TEST_CASE("CUDA graph: InfoGAN steps replayed from a graph give the parameters o
   Generator images(5);
   for (int step = 0; step < 5; ++step) {  // eager, capture + replay, then three replays
     const Tensor real = rand({16, 1, 28, 28}, DType::Float32, &images);
-    const std::vector<float> a = eager.train_step(real).to_vector<float>();
-    const std::vector<float> b = graphed.train_step(real).to_vector<float>();
+    const std::vector<float> a = eager.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>();
+    const std::vector<float> b = graphed.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>();
     CAPTURE(step);
     CHECK(a == b);
   }
@@ -133,6 +133,7 @@ TEST_CASE("InfoGan::use_cuda_graph is ignored on the CPU: the same steps as with
   Generator images(6);
   for (int step = 0; step < 2; ++step) {
     const Tensor real = rand({4, 1, 28, 28}, DType::Float32, &images);
-    CHECK(plain.train_step(real).to_vector<float>() == flagged.train_step(real).to_vector<float>());
+    CHECK(plain.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>() ==
+          flagged.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>());
   }
 }

@@ -117,10 +117,10 @@ TEST_CASE("gan family --lr-decay: in the JSON only when not none, and each step 
   GanModel gan(c, Device::cpu());
   Generator rng(5);
   const Tensor images = rand({4, 1, 28, 28}, DType::Float32, &rng), labels = test::int64s({1, 2, 3, 4});
-  gan.train_step(images, labels, 0.5);
+  gan.train_step(Batch{images, labels}, 0.5);
   CHECK(gan.opt_d->groups()[0].lr == doctest::Approx(c.lr_d / 2));
   CHECK(gan.opt_g->groups()[0].lr == doctest::Approx(c.lr_g / 2));
-  gan.train_step(images, labels, 0.0);
+  gan.train_step(Batch{images, labels}, 0.0);
   CHECK(gan.opt_d->groups()[0].lr == doctest::Approx(c.lr_d));
   CHECK(gan.opt_g->groups()[0].lr == doctest::Approx(c.lr_g));
 }
@@ -134,7 +134,7 @@ TEST_CASE("gan family EMA generator: starts as G, then moves towards it with the
   for (size_t i = 0; i < g.size(); ++i) CHECK(test::vals(ema[i].tensor) == test::vals(g[i].tensor));
   const Tensor before = gan.G->named_parameters()[0].tensor.clone();
   Generator rng(5);
-  const Tensor logged = gan.train_step(rand({4, 1, 28, 28}, DType::Float32, &rng), test::int64s({1, 2, 3, 4}), 0.0);
+  const Tensor logged = gan.train_step(Batch{rand({4, 1, 28, 28}, DType::Float32, &rng), test::int64s({1, 2, 3, 4})}, 0.0);
   CHECK(logged.shape() == Shape{4});
   // First update: decay min(0.999, 1 / 10) = 0.1.
   const Tensor after = gan.G->named_parameters()[0].tensor;
@@ -201,17 +201,17 @@ TEST_CASE("gan family command line: usage errors exit 2, failures 1") {
 
 namespace {
 
-GanTrainOptions small_run(const std::string& variant, const test::TempDir& dir, const std::string& name) {
-  GanTrainOptions o;
-  o.config = gan_defaults(variant);
-  o.config.epochs = 2;
-  o.config.batch = 4;  // 8 images: 2 iterations per epoch
-  o.config.seed = 3;
-  o.data_dir = dir.file("data");
-  o.run_dir = dir.file(name);
-  o.log_every = 1000;
-  return o;
+using GanRun = test::SmallRun<GanConfig>;
+
+GanRun small_run(const std::string& variant, const test::TempDir& dir, const std::string& name) {
+  GanConfig config = gan_defaults(variant);
+  config.epochs = 2;
+  config.batch = 4;  // 8 images: 2 iterations per epoch
+  config.seed = 3;
+  return test::small_run(config, dir.file("data"), dir.file(name));
 }
+
+int train(const GanRun& run) { return train_command<GanModel>(run.config.variant, run.config, run.loop); }
 
 std::string tiny_judge(const test::TempDir& dir) {
   const JudgeTrainOptions judge = test::tiny_judge_options(dir);
@@ -223,24 +223,24 @@ std::string tiny_judge(const test::TempDir& dir) {
 void smoke(const std::string& variant) {
   test::TempDir dir;
   test::write_small_mnist(dir);
-  const GanTrainOptions full = small_run(variant, dir, "full");
-  REQUIRE(train_gan(full) == 0);
+  const GanRun full = small_run(variant, dir, "full");
+  REQUIRE(train(full) == 0);
   for (const char* file : {"checkpoints/latest.safetensors", "samples/epoch_001.png", "samples/epoch_002.png",
                            "losses.csv", "losses.svg", "probs.svg", "config.json"}) {
     CAPTURE(file);
-    CHECK(std::filesystem::exists(full.run_dir + "/" + file));
+    CHECK(std::filesystem::exists(full.loop.run_dir + "/" + file));
   }
-  CHECK(std::filesystem::exists(full.run_dir + "/class_accuracy.svg") == (variant == "acgan"));
+  CHECK(std::filesystem::exists(full.loop.run_dir + "/class_accuracy.svg") == (variant == "acgan"));
   std::vector<std::string> columns;
-  const auto rows = read_csv_numbers(full.run_dir + "/losses.csv", &columns);
-  CHECK(columns == GanModel::log_columns(variant));
+  const auto rows = read_csv_numbers(full.loop.run_dir + "/losses.csv", &columns);
+  CHECK(columns == GanModel(full.config, Device::cpu()).log_columns());
   CHECK(columns.size() == (variant == "acgan" ? 9u : 6u));
   REQUIRE(rows.size() == 4);
   for (const auto& row : rows) {
     for (double v : row) CHECK(std::isfinite(v));
   }
 
-  const std::string checkpoint = full.run_dir + "/checkpoints/latest.safetensors";
+  const std::string checkpoint = full.loop.run_dir + "/checkpoints/latest.safetensors";
   const SafetensorsFile file = load_safetensors(checkpoint);
   {
     INFO("names under G., G_ema., D., optim.; the metadata holds the variant, config and position");
@@ -267,14 +267,14 @@ void smoke(const std::string& variant) {
   }
   {
     INFO("stopped mid-epoch and resumed: the same bytes as the uninterrupted run");
-    GanTrainOptions part = small_run(variant, dir, "part");
-    part.max_iterations = 3;
-    CHECK(train_gan(part) == 0);
-    GanTrainOptions rest = small_run(variant, dir, "part");
-    rest.resume = true;
-    CHECK(train_gan(rest) == 0);
-    CHECK(read_file(part.run_dir + "/checkpoints/latest.safetensors") == read_file(checkpoint));
-    CHECK(read_file(part.run_dir + "/losses.csv") == read_file(full.run_dir + "/losses.csv"));
+    GanRun part = small_run(variant, dir, "part");
+    part.loop.max_iterations = 3;
+    CHECK(train(part) == 0);
+    GanRun rest = small_run(variant, dir, "part");
+    rest.loop.resume = true;
+    CHECK(train(rest) == 0);
+    CHECK(read_file(part.loop.run_dir + "/checkpoints/latest.safetensors") == read_file(checkpoint));
+    CHECK(read_file(part.loop.run_dir + "/losses.csv") == read_file(full.loop.run_dir + "/losses.csv"));
   }
   {
     INFO("another variant's checkpoint is refused");
@@ -288,12 +288,13 @@ void smoke(const std::string& variant) {
     options.variant = variant;
     options.checkpoint = checkpoint;
     options.judge = dir.file("judge/latest.safetensors");
-    CHECK_THROWS_WITH_AS(evaluate_gan(options), doctest::Contains("no judge at"), Error);
+    CHECK_THROWS_WITH_AS(evaluate_gan(options), doctest::Contains(("--judge " + options.judge + ": no such file").c_str()),
+                         Error);
     options.judge = tiny_judge(dir);
     options.samples = 30;
     const GanReport report = evaluate_gan(options);
-    CHECK(std::filesystem::exists(full.run_dir + "/eval/grid_seed1.png"));
-    CHECK(std::filesystem::exists(full.run_dir + "/eval/eval.json"));
+    CHECK(std::filesystem::exists(full.loop.run_dir + "/eval/grid_seed1.png"));
+    CHECK(std::filesystem::exists(full.loop.run_dir + "/eval/eval.json"));
     CHECK(report.coverage.digit_share.size() == 10);
     double total = 0;
     for (double s : report.coverage.digit_share) total += s;
@@ -309,7 +310,7 @@ void smoke(const std::string& variant) {
       CHECK(report.grid_columns >= 0);
       CHECK(report.grid_columns <= 10);
     }
-    CHECK(read_file(full.run_dir + "/eval/eval.json").size() == json.size() + 1);
+    CHECK(read_file(full.loop.run_dir + "/eval/eval.json").size() == json.size() + 1);
     CHECK(json.find("\"bn_stats\":\"copied\"") != std::string::npos);
     options.bn_stats = "measured";
     CHECK(to_json(evaluate_gan(options).json()).find("\"bn_stats\":\"measured\"") != std::string::npos);
@@ -337,7 +338,7 @@ TEST_CASE("dcgan train: the run directory's guarantees (no overwrite, a rejected
   test::TempDir dir;
   test::write_small_mnist(dir);
   test::check_run_directory_guarantees(
-      dir, [&](const test::TrainCall& call) { return train_gan(test::as_called(small_run("dcgan", dir, ""), call)); });
+      dir, [&](const test::TrainCall& call) { return train(test::as_called(small_run("dcgan", dir, ""), call)); });
 }
 
 TEST_CASE("dcgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("dcgan"); }

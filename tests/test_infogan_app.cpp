@@ -19,16 +19,17 @@ using test::write_small_mnist;
 
 namespace {
 
-InfoGanTrainOptions small_run(const test::TempDir& dir, const std::string& name) {
-  InfoGanTrainOptions o;
-  o.config.epochs = 2;
-  o.config.batch = 4;  // 2 iterations per epoch
-  o.config.seed = 3;
-  o.data_dir = dir.file("data");
-  o.run_dir = dir.file(name);
-  o.log_every = 1000;
-  return o;
+using InfoGanRun = test::SmallRun<InfoGanConfig>;
+
+InfoGanRun small_run(const test::TempDir& dir, const std::string& name) {
+  InfoGanConfig config;
+  config.epochs = 2;
+  config.batch = 4;  // 2 iterations per epoch
+  config.seed = 3;
+  return test::small_run(config, dir.file("data"), dir.file(name));
 }
+
+int train(const InfoGanRun& run) { return train_command<InfoGan>("infogan", run.config, run.loop); }
 
 std::vector<uint8_t> bytes_of(const std::string& path) { return read_file(path); }
 
@@ -49,23 +50,23 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
   write_small_mnist(dir);
 
   // Uninterrupted: 2 epochs x 2 iterations.
-  const InfoGanTrainOptions full = small_run(dir, "full");
-  CHECK(train_infogan(full) == 0);
+  const InfoGanRun full = small_run(dir, "full");
+  CHECK(train(full) == 0);
   for (const char* file : {"checkpoints/latest.safetensors", "samples/epoch_001.png", "samples/epoch_002.png",
                            "losses.csv", "losses.svg", "probs.svg", "config.json"}) {
     CAPTURE(file);
-    CHECK(std::filesystem::exists(full.run_dir + "/" + file));
+    CHECK(std::filesystem::exists(full.loop.run_dir + "/" + file));
   }
   CHECK(std::filesystem::read_symlink(dir.file("latest")) == "full");
   std::vector<std::string> columns;
-  const auto rows = read_csv_numbers(full.run_dir + "/losses.csv", &columns);
-  CHECK(columns == InfoGan::log_columns());
+  const auto rows = read_csv_numbers(full.loop.run_dir + "/losses.csv", &columns);
+  CHECK(columns == InfoGan(full.config, Device::cpu()).log_columns());
   REQUIRE(rows.size() == 4);
   for (const auto& row : rows) {
     for (double v : row) CHECK(std::isfinite(v));
   }
 
-  const std::string checkpoint = full.run_dir + "/checkpoints/latest.safetensors";
+  const std::string checkpoint = full.loop.run_dir + "/checkpoints/latest.safetensors";
   const SafetensorsFile file = load_safetensors(checkpoint);
   {
     INFO("names are PyTorch's under G., D., optim.; the metadata holds config and position");
@@ -103,7 +104,7 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     limited.noise_dist = "uniform";
     CHECK(InfoGanConfig::from_json(to_json(limited.to_json()), "t").shape().uniform_noise);
     CHECK_THROWS_WITH_AS(InfoGanConfig::from_json("{\"noise_dist\": \"gamma\"}", "t"),
-                         doctest::Contains("noise_dist must be normal or uniform, got gamma"), Error);
+                         doctest::Contains("noise_dist must be normal or uniform, got 'gamma'"), Error);
   }
   {
     INFO("restore + save reproduces the file byte for byte");
@@ -114,33 +115,33 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
   }
   {
     INFO("stopped mid-epoch and resumed: the same bytes as the uninterrupted run");
-    InfoGanTrainOptions part = small_run(dir, "part");
-    part.max_iterations = 3;  // stops at epoch 2, batch 1
-    CHECK(train_infogan(part) == 0);
-    CHECK(load_safetensors(part.run_dir + "/checkpoints/latest.safetensors").metadata_value("iteration") == "3");
-    CHECK(read_csv_numbers(part.run_dir + "/losses.csv").size() == 3);
-    InfoGanTrainOptions rest = small_run(dir, "part");
-    rest.resume = true;
-    CHECK(train_infogan(rest) == 0);
-    CHECK(bytes_of(part.run_dir + "/checkpoints/latest.safetensors") == bytes_of(checkpoint));
-    CHECK(bytes_of(part.run_dir + "/losses.csv") == bytes_of(full.run_dir + "/losses.csv"));
+    InfoGanRun part = small_run(dir, "part");
+    part.loop.max_iterations = 3;  // stops at epoch 2, batch 1
+    CHECK(train(part) == 0);
+    CHECK(load_safetensors(part.loop.run_dir + "/checkpoints/latest.safetensors").metadata_value("iteration") == "3");
+    CHECK(read_csv_numbers(part.loop.run_dir + "/losses.csv").size() == 3);
+    InfoGanRun rest = small_run(dir, "part");
+    rest.loop.resume = true;
+    CHECK(train(rest) == 0);
+    CHECK(bytes_of(part.loop.run_dir + "/checkpoints/latest.safetensors") == bytes_of(checkpoint));
+    CHECK(bytes_of(part.loop.run_dir + "/losses.csv") == bytes_of(full.loop.run_dir + "/losses.csv"));
   }
   {
     INFO("a NaN stops the run naming the iteration; the last checkpoint stays as it was");
     // A Q-head weight at the edge of float32 loads (it is finite) and
     // overflows the code logits, which makes the info loss NaN.
     std::filesystem::create_directories(dir.file("nan/checkpoints"));
-    std::filesystem::copy_file(full.run_dir + "/losses.csv", dir.file("nan/losses.csv"));
+    std::filesystem::copy_file(full.loop.run_dir + "/losses.csv", dir.file("nan/losses.csv"));
     std::vector<NamedTensor> tensors = file.tensors;
     for (NamedTensor& t : tensors) {
       if (t.name == "D.Q.3.weight") t.tensor = dl::full(t.tensor.shape(), 3e38);
     }
     save_safetensors(dir.file("nan/checkpoints/latest.safetensors"), tensors, file.metadata);
     const std::vector<uint8_t> before = bytes_of(dir.file("nan/checkpoints/latest.safetensors"));
-    InfoGanTrainOptions resume = small_run(dir, "nan");
-    resume.resume = true;
-    resume.resume_epochs = 3;
-    CHECK_THROWS_WITH_AS(train_infogan(resume), doctest::Contains("loss_Info is nan at iteration 5 (epoch 3, batch 1)"), Error);
+    InfoGanRun resume = small_run(dir, "nan");
+    resume.loop.resume = true;
+    resume.loop.resume_epochs = 3;
+    CHECK_THROWS_WITH_AS(train(resume), doctest::Contains("loss_Info is nan at iteration 5 (epoch 3, batch 1)"), Error);
     CHECK(bytes_of(dir.file("nan/checkpoints/latest.safetensors")) == before);
   }
   {
@@ -149,9 +150,12 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     options.checkpoint = checkpoint;
     options.judge = dir.file("no_judge.safetensors");
     options.data_dir = dir.file("data");
+    CHECK_THROWS_WITH_AS(evaluate_infogan(options), doctest::Contains("no_judge.safetensors: no such file"), Error);
+    options.judge = "";
+    const test::InDirectory no_default_judge(dir.path.string());
     const InfoGanReport report = evaluate_infogan(options);
-    CHECK(std::filesystem::exists(full.run_dir + "/eval/grid_seed1.png"));
-    CHECK(std::filesystem::exists(full.run_dir + "/eval/eval.json"));
+    CHECK(std::filesystem::exists(full.loop.run_dir + "/eval/grid_seed1.png"));
+    CHECK(std::filesystem::exists(full.loop.run_dir + "/eval/eval.json"));
     int64_t counted = 0;
     for (const auto& row : report.confusion) {
       for (int64_t v : row) counted += v;
@@ -170,8 +174,8 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     save_safetensors(dir.file("diverged/checkpoints/latest.safetensors"), file.tensors, metadata);
     InfoGanEvalOptions options;
     options.checkpoint = dir.file("diverged/checkpoints/latest.safetensors");
-    options.judge = dir.file("no_judge.safetensors");
     options.data_dir = dir.file("data");
+    const test::InDirectory no_default_judge(dir.path.string());
     evaluate_infogan(options);
     const std::vector<uint8_t> json = bytes_of(dir.file("diverged/eval/eval.json"));
     CHECK(std::string(json.begin(), json.end()).find("\"divergence\":\"loss_G is 20000 at iteration 3") !=
@@ -240,7 +244,7 @@ TEST_CASE("infogan train: the run directory's guarantees (no overwrite, a reject
   test::TempDir dir;
   write_small_mnist(dir);
   test::check_run_directory_guarantees(
-      dir, [&](const test::TrainCall& call) { return train_infogan(test::as_called(small_run(dir, ""), call)); });
+      dir, [&](const test::TrainCall& call) { return train(test::as_called(small_run(dir, ""), call)); });
 }
 
 TEST_CASE("mnist_classifier train: a judge is not replaced without --overwrite, and a rejected log is kept") {
@@ -266,21 +270,21 @@ TEST_CASE("mnist_classifier train: a judge is not replaced without --overwrite, 
 TEST_CASE("infogan with continuous codes: resumed at an epoch boundary, and traversed") {
   test::TempDir dir;
   write_small_mnist(dir);
-  InfoGanTrainOptions full = small_run(dir, "full");
+  InfoGanRun full = small_run(dir, "full");
   full.config.cont = 2;
-  CHECK(train_infogan(full) == 0);
-  InfoGanTrainOptions first = full;
-  first.run_dir = dir.file("first");
+  CHECK(train(full) == 0);
+  InfoGanRun first = full;
+  first.loop.run_dir = dir.file("first");
   first.config.epochs = 1;
-  CHECK(train_infogan(first) == 0);
-  InfoGanTrainOptions more = first;
-  more.resume = true;
-  more.resume_epochs = 2;
-  CHECK(train_infogan(more) == 0);
-  check_same_tensors(first.run_dir + "/checkpoints/latest.safetensors", full.run_dir + "/checkpoints/latest.safetensors");
+  CHECK(train(first) == 0);
+  InfoGanRun more = first;
+  more.loop.resume = true;
+  more.loop.resume_epochs = 2;
+  CHECK(train(more) == 0);
+  check_same_tensors(first.loop.run_dir + "/checkpoints/latest.safetensors", full.loop.run_dir + "/checkpoints/latest.safetensors");
 
   const std::vector<std::string> images =
-      traverse_infogan(full.run_dir + "/checkpoints/latest.safetensors", 0, dir.file("traverse"), 1, Device::cpu());
+      traverse_infogan(full.loop.run_dir + "/checkpoints/latest.safetensors", 0, dir.file("traverse"), 1, Device::cpu());
   CHECK(images.size() == 2);
   for (const std::string& path : images) CHECK(std::filesystem::exists(path));
 }
@@ -292,8 +296,8 @@ TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves
   InfoGan plain(spec, Device::cpu()), informed(with_info, Device::cpu());
   Generator rng(11);
   const Tensor real = rand({4, 1, 28, 28}, DType::Float32, &rng);
-  const std::vector<float> logged_plain = plain.train_step(real).to_vector<float>();
-  const std::vector<float> logged_informed = informed.train_step(real).to_vector<float>();
+  const std::vector<float> logged_plain = plain.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>();
+  const std::vector<float> logged_informed = informed.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>();
   // loss_D is logged without the info term, and both start from the same weights.
   CHECK(logged_plain[0] == logged_informed[0]);
   const std::vector<NamedTensor> a = plain.D->named_parameters(), b = informed.D->named_parameters();

@@ -79,6 +79,23 @@ void load_optimizer(const SafetensorsFile& file, const std::string& prefix, Opti
   }
 }
 
+std::vector<NamedTensor> checkpoint_tensors(const CheckpointParts& parts) {
+  std::vector<NamedTensor> tensors;
+  auto add = [&](const std::vector<NamedTensor>& part) { tensors.insert(tensors.end(), part.begin(), part.end()); };
+  for (const auto& [prefix, module] : parts.modules) add(with_prefix(prefix, module->state_dict()));
+  for (const auto& [prefix, optimizer] : parts.optimizers) add(with_prefix(prefix, optimizer->state_dict()));
+  return tensors;
+}
+
+void load_modules(const SafetensorsFile& file, const CheckpointParts& parts) {
+  for (const auto& [prefix, module] : parts.modules) load_module(file, prefix, *module);
+}
+
+void load_training_state(const SafetensorsFile& file, const CheckpointParts& parts) {
+  load_modules(file, parts);
+  for (const auto& [prefix, optimizer] : parts.optimizers) load_optimizer(file, prefix, *optimizer);
+}
+
 bool has_metadata(const SafetensorsFile& file, const std::string& key) {
   for (const auto& [k, v] : file.metadata) {
     if (k == key) return true;

@@ -20,6 +20,19 @@ namespace dl {
 // `tensors` with `prefix` put in front of every name.
 std::vector<NamedTensor> with_prefix(const std::string& prefix, const std::vector<NamedTensor>& tensors);
 
+// The modules and optimizers of a training state, each under the prefix its
+// tensors have in a checkpoint ("G." -> the generator), in file order.
+struct CheckpointParts {
+  std::vector<std::pair<std::string, Module*>> modules;
+  std::vector<std::pair<std::string, Optimizer*>> optimizers;
+};
+// Every module's state_dict, then every optimizer's, under their prefixes.
+std::vector<NamedTensor> checkpoint_tensors(const CheckpointParts& parts);
+// load_module for every module of `parts` (what eval and sample need).
+void load_modules(const SafetensorsFile& file, const CheckpointParts& parts);
+// load_modules, then load_optimizer for every optimizer (what --resume needs).
+void load_training_state(const SafetensorsFile& file, const CheckpointParts& parts);
+
 // Copies the file's tensors under `prefix` into the module's parameters and
 // buffers, strictly (every one present, nothing left over, shapes and dtypes
 // equal). Every floating-point tensor under `prefix` must be finite and

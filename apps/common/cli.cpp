@@ -187,30 +187,14 @@ void TrainLoopFlags::add_to(ArgParser& args, const std::string& app) {
   args.add("--max-iters", &max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
   args.add("--read-every", &read_every,
            "read the logged values back every N iterations (0: 1 on the CPU, 25 on a GPU)");
+  args.add_choice("--cuda-graph", &cuda_graph, {"on", "off"},
+                  "on a GPU, replay each step from a CUDA graph (same numbers, less host work)");
   args.add_check([this] {
     usage_check(log_every >= 1, "--log-every", "must be >= 1");
     usage_check(max_iterations >= 0, "--max-iters", "must be >= 0");
     usage_check(read_every >= 0, "--read-every", "must be >= 0");
     usage_check(!(resume && overwrite), "--overwrite", "cannot be used with --resume");
   });
-}
-
-void add_validation(ArgParser& args, std::function<void()> validate) {
-  args.add_check([validate = std::move(validate)] {
-    try {
-      validate();
-    } catch (const UsageError&) {
-      throw;
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-  });
-}
-
-void check_not_given_when_resuming(const ArgParser& args, const std::vector<std::string>& flags) {
-  for (const std::string& flag : flags) {
-    usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
-  }
 }
 
 int run_app(const std::string& app, const std::function<int()>& body) {

@@ -86,37 +86,19 @@ Device parse_device_flag(const std::string& text);
 
 // The flags of a `train` command that belong to the loop rather than the
 // model, the same in every training app, in this order: --device --threads
-// --data --run --resume --overwrite --log-every --max-iters (with their
-// range checks; --resume and --overwrite exclude each other).
+// --data --run --resume --overwrite --log-every --max-iters --read-every
+// --cuda-graph (with their range checks; --resume and --overwrite exclude
+// each other).
 struct TrainLoopFlags {
-  std::string device = "auto", data_dir, run_dir;
+  std::string device = "auto", data_dir, run_dir, cuda_graph = "on";
   int64_t threads = 0, log_every = 100, max_iterations = 0, read_every = 0;
   bool resume = false, overwrite = false;
+  // With --resume: the new epoch count when --epochs was given, else 0 (the
+  // run keeps its own); set by parse_train_command (app_shell.h).
+  int64_t resume_epochs = 0;
   // `app` names the default run directory in --run's help (runs/<app>-<time>).
   void add_to(ArgParser& args, const std::string& app);
-  // Copies the parsed values into a train command's options (its fields
-  // device, data_dir, run_dir, resume, overwrite, log_every, max_iterations
-  // and read_every).
-  template <typename Options>
-  void apply_to(Options& options) const {
-    options.device = parse_device_flag(device);
-    options.data_dir = data_dir;
-    options.run_dir = run_dir;
-    options.resume = resume;
-    options.overwrite = overwrite;
-    options.log_every = log_every;
-    options.max_iterations = max_iterations;
-    options.read_every = read_every;
-  }
 };
-
-// A check that runs `validate` (a config's validate(), which throws
-// dl::Error) and reports its error as a UsageError.
-void add_validation(ArgParser& args, std::function<void()> validate);
-
-// With --resume, a run continues with its checkpoint's own config: each of
-// `flags` given on the command line is a UsageError.
-void check_not_given_when_resuming(const ArgParser& args, const std::vector<std::string>& flags);
 
 // Runs an app's main body, turning errors into one line on stderr and an
 // exit status: UsageError -> 2, any other error -> 1.

@@ -55,10 +55,12 @@ std::string judge_train_command(const std::string& dataset) {
   return dataset == "mnist" ? "./apps/mnist_classifier train" : "./apps/mnist_classifier train --dataset fashion";
 }
 
+std::string dataset_flag_help() {
+  return "data set: mnist, or fashion (Fashion-MNIST: data/fashion-mnist or $FASHION_MNIST_DIR, make data-fashion)";
+}
+
 void add_dataset_flag(ArgParser& args, std::string* dataset) {
-  args.add_choice("--dataset", dataset, dataset_names(),
-                  "data set: mnist, or fashion (Fashion-MNIST: data/fashion-mnist or $FASHION_MNIST_DIR, "
-                  "make data-fashion)");
+  args.add_choice("--dataset", dataset, dataset_names(), dataset_flag_help());
 }
 
 }  // namespace dl

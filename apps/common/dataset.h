@@ -36,6 +36,8 @@ std::string default_judge_dir(const std::string& dataset);
 // How to create the judge, for error messages.
 std::string judge_train_command(const std::string& dataset);
 
+// The help of --dataset.
+std::string dataset_flag_help();
 // --dataset mnist|fashion (a bad value is a UsageError naming the flag).
 void add_dataset_flag(ArgParser& args, std::string* dataset);
 

@@ -18,67 +18,22 @@ const char* summary_of(const std::string& variant) {
   return "an AC-GAN (the label into G; D also predicts the class)";
 }
 
-// The flags eval and sample share.
-struct CheckpointFlags {
-  std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto", bn_stats = "copied";
-  int64_t seed = 1, threads = 0;
-
-  void add_to(ArgParser& args) {
-    args.add("--checkpoint", &checkpoint, "checkpoint (train writes <run>/checkpoints/latest.safetensors)");
-    args.add("--seed", &seed, "seed of the grid's noise and of the samples");
-    args.add_choice("--bn-stats", &bn_stats, bn_stats_choices(),
-                    "the sampling generator's BatchNorm statistics: as saved (copied from G during training), or "
-                    "measured on 50 batches of its own samples");
-    args.add("--device", &device, "cpu, cuda, cuda:N or auto");
-    add_threads_flag(args, &threads);
-    args.add_check([this] { usage_check(seed >= 0, "--seed", "must be >= 0"); });
-  }
-  template <typename Options>
-  void apply_to(Options& options) const {
-    options.checkpoint = checkpoint;
-    options.bn_stats = bn_stats;
-    options.seed = seed;
-    options.device = parse_device_flag(device);
-  }
-};
+// --bn-stats, which eval and sample share.
+void add_bn_stats_flag(ArgParser& args, std::string* bn_stats) {
+  args.add_choice("--bn-stats", bn_stats, bn_stats_choices(),
+                  "the sampling generator's BatchNorm statistics: as saved (copied from G during training), or "
+                  "measured on 50 batches of its own samples");
+}
 
 int train(const std::string& variant, int argc, char** argv) {
-  GanConfig c = gan_defaults(variant);
-  GanTrainOptions options;
+  GanConfig config = gan_defaults(variant);
   TrainLoopFlags loop;
   ArgParser args(variant + " train", std::string("Train ") + summary_of(variant) +
                                          " on MNIST (or --dataset fashion). Writes "
                                          "checkpoints/latest.safetensors each epoch, "
                                          "samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
-  args.add("--epochs", &c.epochs, "passes over the training set");
-  args.add("--batch", &c.batch, "batch size");
-  args.add("--noise", &c.noise, "noise dimensions z ~ N(0, 1)");
-  args.add("--lr-g", &c.lr_g, "Adam learning rate of G");
-  args.add("--lr-d", &c.lr_d, "Adam learning rate of D");
-  args.add_choice("--lr-decay", &c.lr_decay, lr_decay_choices(),
-                  "both learning rates over the run: constant, or cosine-annealed to 0");
-  args.add("--beta1", &c.beta1, "Adam beta1");
-  args.add("--beta2", &c.beta2, "Adam beta2");
-  args.add_choice("--g-loss", &c.g_loss, {"nonsaturating", "saturating"}, "generator loss");
-  args.add("--real-label", &c.real_label, "D's target for real images (< 1: one-sided label smoothing)");
-  if (c.traits().class_head) args.add("--lambda-class", &c.lambda_class, "weight of the class cross-entropy");
-  args.add("--ema", &c.ema, "decay of the moving average of G's weights used for samples and eval (0: off)");
-  args.add("--seed", &c.seed, "seed of the weights, the data order and the latent codes");
-  add_dataset_flag(args, &c.dataset);
-  loop.add_to(args, variant);
-  args.add("--train-limit", &c.train_limit, "train on the first N images only (0: all)");
-  add_validation(args, [&] { c.validate(); });
-  if (!args.parse(argc, argv, 2)) return 0;
-  if (loop.resume) {
-    // A resumed run keeps its checkpoint's config; only its length may change.
-    check_not_given_when_resuming(args, {"--batch", "--noise", "--lr-g", "--lr-d", "--lr-decay", "--beta1", "--beta2",
-                                         "--g-loss", "--real-label", "--lambda-class", "--ema", "--seed", "--dataset",
-                                         "--train-limit"});
-    if (args.given("--epochs")) options.resume_epochs = c.epochs;
-  }
-  options.config = c;
-  loop.apply_to(options);
-  return train_gan(options);
+  if (!parse_train_command(args, config.table(), loop, argc, argv)) return 0;
+  return train_command<GanModel>(variant, config, loop);
 }
 
 int eval(const std::string& variant, int argc, char** argv) {
@@ -101,15 +56,16 @@ int eval(const std::string& variant, int argc, char** argv) {
                   bar.confident_share, bar.min_share, bar.max_share);
   }
   ArgParser args(variant + " eval", summary);
-  common.add_to(args);
-  args.add("--judge", &options.judge,
-           "judge checkpoint (default: runs/mnist_classifier/latest.safetensors, or "
-           "runs/fashion_classifier/latest.safetensors for a --dataset fashion run)");
+  common.add_to(args, "seed of the grid's noise and of the samples");
+  add_bn_stats_flag(args, &options.bn_stats);
+  args.add("--judge", &options.judge, kJudgeFlagHelp);
   args.add("--samples", &options.samples, "generated digits to judge");
   args.add("--out", &options.out, "output directory (default: <run>/eval)");
   args.add_check([&] { usage_check(options.samples >= 10, "--samples", "must be >= 10"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  common.apply_to(options);
+  options.checkpoint = common.checkpoint;
+  options.seed = common.seed;
+  options.device = common.parsed_device();
   print_gan_report(evaluate_gan(options));
   return 0;
 }
@@ -123,13 +79,16 @@ int sample(const std::string& variant, int argc, char** argv) {
                      ? "Write the 10x10 grid (rows: styles, column c: label c) as a PNG, and optionally --samples "
                        "digits as IDX files (label i % 10 for image i)."
                      : "Write a 10x10 grid of samples as a PNG, and optionally --samples digits as IDX files.");
-  common.add_to(args);
+  common.add_to(args, "seed of the grid's noise and of the samples");
+  add_bn_stats_flag(args, &options.bn_stats);
   args.add("--out", &options.png, "PNG path (default: <run>/eval/sample_seed<S>.png)");
   args.add("--idx", &options.idx_prefix, "also write PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte");
   args.add("--samples", &options.samples, "images in the IDX files");
   args.add_check([&] { usage_check(options.samples >= 1, "--samples", "must be >= 1"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  common.apply_to(options);
+  options.checkpoint = common.checkpoint;
+  options.seed = common.seed;
+  options.device = common.parsed_device();
   std::printf("wrote %s\n", sample_gan(options).c_str());
   if (!options.idx_prefix.empty()) {
     std::printf("wrote %s-images-idx3-ubyte and %s-labels-idx1-ubyte (%lld images)\n", options.idx_prefix.c_str(),

@@ -20,7 +20,6 @@ namespace dl {
 
 namespace {
 
-constexpr const char* kFormat = "gan-family-1";
 constexpr int64_t kClasses = GanDiscriminator::kClasses;
 }  // namespace
 
@@ -44,28 +43,35 @@ GanConfig gan_defaults(const std::string& variant) {
   return c;
 }
 
-JsonValue GanConfig::to_json() const {
-  JsonValue::Object members = {
-      {"variant", JsonValue::string(variant)},
-      {"epochs", JsonValue::integer(epochs)},
-      {"batch", JsonValue::integer(batch)},
-      {"noise", JsonValue::integer(noise)},
-      {"lr_g", JsonValue::number(lr_g)},
-      {"lr_d", JsonValue::number(lr_d)},
-      {"beta1", JsonValue::number(beta1)},
-      {"beta2", JsonValue::number(beta2)},
-      {"g_loss", JsonValue::string(g_loss)},
-      {"real_label", JsonValue::number(real_label)},
-      {"lambda_class", JsonValue::number(lambda_class)},
-      {"ema", JsonValue::number(ema)},
-      {"seed", JsonValue::integer(seed)},
-      {"train_limit", JsonValue::integer(train_limit)},
+std::vector<ConfigEntry> GanConfig::table() {
+  return {
+      {"variant", &variant, "", "", Choices{"dcgan", "cgan", "acgan"}},
+      {ConfigEntry("epochs", &epochs, "--epochs", "passes over the training set", Range::at_least(1))
+           .resumable_flag()},
+      {"batch", &batch, "--batch", "batch size", Range::at_least(1)},
+      {"noise", &noise, "--noise", "noise dimensions z ~ N(0, 1)", Range::at_least(1)},
+      {"lr_g", &lr_g, "--lr-g", "Adam learning rate of G", Range::above(0)},
+      {"lr_d", &lr_d, "--lr-d", "Adam learning rate of D", Range::above(0)},
+      {"beta1", &beta1, "--beta1", "Adam beta1", Range::from_below(0, 1)},
+      {"beta2", &beta2, "--beta2", "Adam beta2", Range::from_below(0, 1)},
+      {"g_loss", &g_loss, "--g-loss", "generator loss", Choices{"nonsaturating", "saturating"}},
+      {"real_label", &real_label, "--real-label", "D's target for real images (< 1: one-sided label smoothing)",
+       Range::above_to(0, 1)},
+      {"lambda_class", &lambda_class, traits().class_head ? "--lambda-class" : "",
+       "weight of the class cross-entropy", Range::at_least(0)},
+      {"ema", &ema, "--ema", "decay of the moving average of G's weights used for samples and eval (0: off)",
+       Range::from_below(0, 1)},
+      {"seed", &seed, "--seed", "seed of the weights, the data order and the latent codes", Range::at_least(0)},
+      {"train_limit", &train_limit, "--train-limit", "train on the first N images only (0: all)",
+       Range::at_least(0)},
+      // MNIST configs with a constant rate stay as they were before
+      // --dataset and --lr-decay existed.
+      {ConfigEntry("dataset", &dataset, "--dataset", dataset_flag_help(), dataset_names())
+           .added_later(std::string("mnist"))},
+      {ConfigEntry("lr_decay", &lr_decay, "--lr-decay",
+                   "both learning rates over the run: constant, or cosine-annealed to 0", lr_decay_choices())
+           .added_later(std::string("none"))},
   };
-  // MNIST configs with a constant rate stay as they were before --dataset
-  // and --lr-decay existed.
-  if (dataset != "mnist") members.push_back({"dataset", JsonValue::string(dataset)});
-  if (lr_decay != "none") members.push_back({"lr_decay", JsonValue::string(lr_decay)});
-  return JsonValue::object(std::move(members));
 }
 
 GanConfig GanConfig::from_json(const std::string& text, const std::string& source) {
@@ -74,32 +80,8 @@ GanConfig GanConfig::from_json(const std::string& text, const std::string& sourc
   const JsonValue* variant = json.find("variant");
   check(variant != nullptr && variant->is_string(), source, ": config has no string 'variant'");
   GanConfig c = gan_defaults(variant->as_string());
-  read_config(json, source,
-              {{"variant", &c.variant}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise},
-               {"seed", &c.seed}, {"train_limit", &c.train_limit}, {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d},
-               {"lr_decay", &c.lr_decay},
-               {"beta1", &c.beta1}, {"beta2", &c.beta2}, {"real_label", &c.real_label},
-               {"lambda_class", &c.lambda_class}, {"ema", &c.ema}, {"g_loss", &c.g_loss}, {"dataset", &c.dataset}});
-  c.validate();
+  read_config_json(text, source, c.table());
   return c;
-}
-
-void GanConfig::validate() const {
-  gan_traits(variant);
-  check_dataset(dataset);
-  check(epochs >= 1, "epochs must be >= 1, got ", epochs);
-  check(batch >= 1, "batch must be >= 1, got ", batch);
-  check(noise >= 1, "noise must be >= 1, got ", noise);
-  check(lr_g > 0 && lr_d > 0, "learning rates must be > 0");
-  check_lr_decay(lr_decay);
-  check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
-  check(g_loss == "nonsaturating" || g_loss == "saturating", "g_loss must be nonsaturating or saturating, got ",
-        g_loss);
-  check(real_label > 0 && real_label <= 1, "real_label must be in (0, 1], got ", real_label);
-  check(lambda_class >= 0, "lambda_class must be >= 0, got ", lambda_class);
-  check(ema >= 0 && ema < 1, "ema must be in [0, 1), got ", ema);
-  check(seed >= 0, "seed must be >= 0, got ", seed);
-  check(train_limit >= 0, "train_limit must be >= 0, got ", train_limit);
 }
 
 // ---- the model --------------------------------------------------------------------
@@ -149,9 +131,15 @@ GanModel::Latent GanModel::sample_latent(int64_t n, Generator& generator) const 
   return latent;
 }
 
-std::vector<std::string> GanModel::log_columns(const std::string& variant) {
+GanConfig GanModel::resumed_config(const SafetensorsFile& file, const GanConfig& requested) {
+  const GanConfig config = GanConfig::from_json(file.metadata_value("config"), file.name);
+  check(config.variant == requested.variant, file.name, ": a ", config.variant, " run, not ", requested.variant);
+  return config;
+}
+
+std::vector<std::string> GanModel::log_columns() const {
   std::vector<std::string> columns = {"epoch", "iteration", "loss_D", "loss_G", "D(x)", "D(G(z))"};
-  if (gan_traits(variant).class_head) columns.insert(columns.end(), {"loss_C", "acc_C(x)", "acc_C(G(z))"});
+  if (traits.class_head) columns.insert(columns.end(), {"loss_C", "acc_C(x)", "acc_C(G(z))"});
   return columns;
 }
 
@@ -161,7 +149,9 @@ Tensor accuracy(const Tensor& logits, const Tensor& labels) {
 }
 }  // namespace
 
-Tensor GanModel::train_step(const Tensor& real_images, const Tensor& real_labels, double progress) {
+Tensor GanModel::train_step(const Batch& batch, double progress) {
+  const Tensor& real_images = batch.images;
+  const Tensor& real_labels = batch.labels;
   opt_d->groups()[0].lr = scheduled_learning_rate(config.lr_d, config.lr_decay, progress);
   opt_g->groups()[0].lr = scheduled_learning_rate(config.lr_g, config.lr_decay, progress);
   G->train();
@@ -273,36 +263,41 @@ Tensor GanModel::grid(uint64_t seed) {
   return generate(noise, labels);
 }
 
-void GanModel::save(const std::string& path, const TrainPosition& pos) const {
-  std::vector<NamedTensor> tensors;
-  auto add = [&](const std::vector<NamedTensor>& part) { tensors.insert(tensors.end(), part.begin(), part.end()); };
-  add(with_prefix("G.", G->state_dict()));
-  if (G_ema) add(with_prefix("G_ema.", G_ema->state_dict()));
-  add(with_prefix("D.", D->state_dict()));
-  add(with_prefix("optim.d.", opt_d->state_dict()));
-  add(with_prefix("optim.g.", opt_g->state_dict()));
+CheckpointParts GanModel::checkpoint_parts() const {
+  CheckpointParts parts{{{"G.", G.get()}}, {{"optim.d.", opt_d.get()}, {"optim.g.", opt_g.get()}}};
+  if (G_ema) parts.modules.push_back({"G_ema.", G_ema.get()});
+  parts.modules.push_back({"D.", D.get()});
+  return parts;
+}
+
+SafetensorsMetadata GanModel::checkpoint_metadata(const TrainPosition& pos) const {
   SafetensorsMetadata metadata = {
       {"format", kFormat}, {"variant", config.variant}, {"config", to_json(config.to_json())}};
   append_run_state(metadata, pos, rng);
   metadata.push_back({"ema_updates", std::to_string(ema_updates)});
-  save_safetensors(path, tensors, metadata);
+  return metadata;
 }
 
-TrainPosition GanModel::restore(const SafetensorsFile& file) {
-  check_format(file, kFormat);
-  load_module(file, "G.", *G);
-  if (G_ema) load_module(file, "G_ema.", *G_ema);
-  load_module(file, "D.", *D);
-  load_optimizer(file, "optim.d.", *opt_d);
-  load_optimizer(file, "optim.g.", *opt_g);
+void GanModel::restore_metadata(const SafetensorsFile& file) {
   rng = read_generator(file, static_cast<uint64_t>(config.seed));
   ema_updates = metadata_int(file, "ema_updates", 0);
   check(ema_updates >= 0, file.name, ": negative ema_updates in metadata");
-  return read_position(file);
+}
+
+void GanModel::end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) {
+  save_image_grid(run.file(epoch_sample_file(epoch + 1)), grid(static_cast<uint64_t>(config.seed)), 10, 2);
+  std::vector<std::string> losses = {"loss_D", "loss_G"};
+  if (traits.class_head) losses.push_back("loss_C");
+  write_log_chart(run.file("losses.svg"), config.variant + " losses", "loss", log, losses);
+  write_log_chart(run.file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
+  if (traits.class_head) {
+    write_log_chart(run.file("class_accuracy.svg"), "Class head accuracy", "accuracy", log,
+                    {"acc_C(x)", "acc_C(G(z))"});
+  }
 }
 
 std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::string& variant, Device device) {
-  check_format(file, kFormat);
+  check_format(file, GanModel::kFormat);
   GanConfig config = gan_defaults(variant);
   if (has_metadata(file, "config")) {
     config = GanConfig::from_json(file.metadata_value("config"), file.name);
@@ -313,72 +308,10 @@ std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::strin
     config.ema = file.with_prefix("G_ema.").empty() ? 0.0 : config.ema;
   }
   auto gan = std::make_unique<GanModel>(config, device);
-  load_module(file, "G.", *gan->G);
-  if (gan->G_ema) load_module(file, "G_ema.", *gan->G_ema);
-  load_module(file, "D.", *gan->D);
+  load_modules(file, gan->checkpoint_parts());
   gan->G->eval();
   gan->D->eval();
   return gan;
-}
-
-// ---- train ------------------------------------------------------------------------
-
-int train_gan(const GanTrainOptions& options) {
-  const std::string& app = options.config.variant;
-  std::unique_ptr<GanModel> gan;
-  TrainPosition pos;
-  std::unique_ptr<RunDirectory> run;
-  if (options.resume) {
-    run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
-    const SafetensorsFile file = load_safetensors(run->checkpoint());
-    check(has_metadata(file, "config"), run->checkpoint(), ": has no config metadata, so it cannot be resumed");
-    GanConfig config = GanConfig::from_json(file.metadata_value("config"), file.name);
-    check(config.variant == app, run->checkpoint(), ": a ", config.variant, " run, not ", app);
-    if (options.resume_epochs > 0) config.epochs = options.resume_epochs;
-    gan = std::make_unique<GanModel>(config, options.device);
-    pos = gan->restore(file);
-    std::cout << app << ": resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
-              << " (iteration " << pos.iteration << ")\n";
-  } else {
-    run = std::make_unique<RunDirectory>(RunDirectory::create(app, options.run_dir, options.overwrite));
-    gan = std::make_unique<GanModel>(options.config, options.device);
-  }
-  const GanConfig& config = gan->config;
-  write_file_atomic(run->file("config.json"), to_json(config.to_json()) + "\n");
-
-  CsvLog log(run->file("losses.csv"), GanModel::log_columns(app));
-  if (options.resume) restore_log(log.path(), pos.iteration, log);
-  const MnistSplit train =
-      load_training_split(resolve_data_dir(config.dataset, options.data_dir), config.train_limit);
-  DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
-                    PixelScale::ZeroOne);
-  std::cout << app << ": run " << run->path() << ", " << loader.size() << " images, " << loader.batches_per_epoch()
-            << " batches of " << config.batch << " per epoch, device " << gan->device << "\n";
-
-  install_stop_handlers();
-  const TrainLoopOptions loop = train_loop_options(app, config.epochs, options.log_every, options.max_iterations,
-                                                  options.read_every, options.device);
-  TrainLoopHooks hooks;
-  // The schedule spans the configured epochs (a resume with more --epochs
-  // stretches what is left of it).
-  const double total_iterations = static_cast<double>(config.epochs * loader.batches_per_epoch());
-  hooks.step = [&](const Batch& batch) {
-    // The values stay on the device until the loop reads them (read_every).
-    return gan->train_step(batch.images, batch.labels, static_cast<double>(pos.iteration) / total_iterations);
-  };
-  hooks.end_of_epoch = [&](int64_t epoch) {
-    save_image_grid(run->file(epoch_sample_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
-    std::vector<std::string> losses = {"loss_D", "loss_G"};
-    if (gan->traits.class_head) losses.push_back("loss_C");
-    write_log_chart(run->file("losses.svg"), app + " losses", "loss", log, losses);
-    write_log_chart(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
-    if (gan->traits.class_head) {
-      write_log_chart(run->file("class_accuracy.svg"), "Class head accuracy", "accuracy", log,
-                   {"acc_C(x)", "acc_C(G(z))"});
-    }
-  };
-  hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
-  return run_train_command(loader, pos, loop, log, hooks, *run);
 }
 
 // ---- eval and sample --------------------------------------------------------------
@@ -422,11 +355,20 @@ Samples draw_samples(GanModel& gan, int64_t n, uint64_t seed) {
 JsonValue GanReport::json() const {
   JsonValue::Object members = {{"variant", JsonValue::string(variant)},
                                {"bn_stats", JsonValue::string(bn_stats)},
-                               {"samples", JsonValue::integer(samples)},
+                               {"samples", JsonValue::integer(samples)}};
+  if (!judged) {
+    // What needs the judge is null, as in the other apps' reports.
+    for (const char* key : {"confident_share", "digit_share", "min_share", "max_share", "passes"}) {
+      members.push_back({key, JsonValue::null()});
+    }
+    add_divergence(members, divergence);
+    return JsonValue::object(std::move(members));
+  }
+  members.insert(members.end(), {
                                {"confident_share", JsonValue::number(coverage.confident_share)},
                                {"digit_share", JsonValue::numbers(coverage.digit_share)},
                                {"min_share", JsonValue::number(coverage.min_share)},
-                               {"max_share", JsonValue::number(coverage.max_share)}};
+                               {"max_share", JsonValue::number(coverage.max_share)}});
   if (gan_traits(variant).label_in_g) {
     members.push_back({"accuracy", JsonValue::number(accuracy.overall)});
     members.push_back({"min_class_accuracy", JsonValue::number(accuracy.min)});
@@ -457,42 +399,42 @@ GanReport evaluate_gan(const GanEvalOptions& options) {
   check(options.samples >= kClasses, "--samples must be >= ", kClasses, ", got ", options.samples);
   const SafetensorsFile file = load_safetensors(options.checkpoint);
   std::unique_ptr<GanModel> gan = load_sampler(file, options.variant, options.device, options.bn_stats);
-  const std::string& dataset = gan->config.dataset;
-  const std::string judge_path = options.judge.empty() ? default_judge_path(dataset) : options.judge;
-  check(std::filesystem::exists(judge_path), "no judge at ", judge_path, " (create it with: ",
-        judge_train_command(dataset), ", or pass --judge PATH)");
-  std::unique_ptr<MnistClassifier> judge = load_judge(judge_path, options.device);
+  const std::unique_ptr<MnistClassifier> judge = find_judge(options.judge, gan->config.dataset, options.device);
   const std::string out = options.out.empty() ? eval_dir_of(options.checkpoint) : options.out;
   make_directories(out);
 
   GanReport report;
   report.divergence = read_position(file).divergence;
   report.variant = options.variant;
+  report.dataset = gan->config.dataset;
   report.bn_stats = options.bn_stats;
-  report.samples = options.samples;
   report.bar = gan_bar(options.variant);
   const Tensor grid = gan->grid(static_cast<uint64_t>(options.seed));
   report.grid_path = out + "/grid_seed" + std::to_string(options.seed) + ".png";
   save_image_grid(report.grid_path, grid, 10, 2);
-  const Judgement grid_judged = judge_images(*judge, grid);
-  report.grid_digits.assign(10, std::vector<int>(10));
-  for (size_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);
+  if (judge) {
+    report.judged = true;
+    report.samples = options.samples;
+    const Judgement grid_judged = judge_images(*judge, grid);
+    report.grid_digits.assign(10, std::vector<int>(10));
+    for (size_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);
 
-  const Samples samples = draw_samples(*gan, options.samples, static_cast<uint64_t>(options.seed));
-  const Judgement judged = judge_images(*judge, samples.images);
-  const GanBar& bar = report.bar;
-  report.coverage = coverage(judged.digit, judged.confidence, bar.confidence, kClasses);
-  if (gan->traits.label_in_g) {
-    report.accuracy = label_accuracy(samples.labels, judged.digit, kClasses);
-    std::vector<int64_t> columns;
-    for (int64_t i = 0; i < 100; ++i) columns.push_back(i % 10);
-    report.grid_accuracy = label_accuracy(columns, grid_judged.digit, kClasses);
-    for (double a : report.grid_accuracy.per_class) report.grid_columns += a >= 0.7;
-    report.passes = report.accuracy.overall >= bar.accuracy && report.accuracy.min >= bar.class_accuracy &&
-                    (!bar.grid_columns || report.grid_columns == 10);
-  } else {
-    report.passes = report.coverage.confident_share >= bar.confident_share &&
-                    report.coverage.min_share >= bar.min_share && report.coverage.max_share <= bar.max_share;
+    const Samples samples = draw_samples(*gan, options.samples, static_cast<uint64_t>(options.seed));
+    const Judgement judged = judge_images(*judge, samples.images);
+    const GanBar& bar = report.bar;
+    report.coverage = coverage(judged.digit, judged.confidence, bar.confidence, kClasses);
+    if (gan->traits.label_in_g) {
+      report.accuracy = label_accuracy(samples.labels, judged.digit, kClasses);
+      std::vector<int64_t> columns;
+      for (int64_t i = 0; i < 100; ++i) columns.push_back(i % 10);
+      report.grid_accuracy = label_accuracy(columns, grid_judged.digit, kClasses);
+      for (double a : report.grid_accuracy.per_class) report.grid_columns += a >= 0.7;
+      report.passes = report.accuracy.overall >= bar.accuracy && report.accuracy.min >= bar.class_accuracy &&
+                      (!bar.grid_columns || report.grid_columns == 10);
+    } else {
+      report.passes = report.coverage.confident_share >= bar.confident_share &&
+                      report.coverage.min_share >= bar.min_share && report.coverage.max_share <= bar.max_share;
+    }
   }
   write_file_atomic(out + "/eval.json", to_json(report.json()) + "\n");
   return report;
@@ -503,6 +445,11 @@ void print_gan_report(const GanReport& report) {
   const GanBar& bar = report.bar;
   const bool labelled = gan_traits(report.variant).label_in_g;
   std::printf("grid: %s\n", report.grid_path.c_str());
+  if (!report.judged) {
+    print_missing_judge(report.dataset);
+    std::printf("%s\n", to_json(report.json()).c_str());
+    return;
+  }
   std::printf("grid digits read by the judge (%s):\n",
               labelled ? "rows: styles, columns: labels 0-9" : "100 samples");
   for (const auto& row : report.grid_digits) {

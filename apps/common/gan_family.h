@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "common/app_shell.h"
+#include "common/config_table.h"
 #include "common/gan_models.h"
 #include "common/metrics.h"
 #include "common/training.h"
@@ -37,8 +39,8 @@ struct GanTraits {
 // "dcgan", "cgan" or "acgan"; Error otherwise.
 GanTraits gan_traits(const std::string& variant);
 
-// Every hyper-parameter; a flag each (apps/dcgan.cpp, cgan.cpp, acgan.cpp).
-struct GanConfig {
+// Every hyper-parameter; a flag each (table()).
+struct GanConfig : TabledConfig<GanConfig> {
   std::string variant = "dcgan";
   std::string dataset = "mnist";  // or "fashion" (dataset.h); in the JSON only when not mnist
   int64_t epochs = 10;
@@ -64,12 +66,10 @@ struct GanConfig {
   GanTraits traits() const { return gan_traits(variant); }
   // G's input size: noise (+ 10 with the label).
   int64_t generator_input() const { return noise + (traits().label_in_g ? GanDiscriminator::kClasses : 0); }
-  JsonValue to_json() const;
-  // Missing keys keep the variant's defaults; unknown keys and wrong types
-  // are errors naming `source`.
+  // The variant is fixed by the app (no flag); --lambda-class is acgan's only.
+  std::vector<ConfigEntry> table();
+  // Missing keys keep the defaults of the config's variant (gan_defaults).
   static GanConfig from_json(const std::string& text, const std::string& source);
-  // Error naming the offending field when a value is out of range.
-  void validate() const;
 };
 
 // The defaults of a variant (the spec's hyper-parameters; noise 64 or 54).
@@ -77,9 +77,14 @@ GanConfig gan_defaults(const std::string& variant);
 
 // The networks, their optimizers, the EMA generator and the latent-code
 // generator: the whole training state except the position in the data.
-class GanModel {
+class GanModel : public TrainedModel {
  public:
+  using Config = GanConfig;
+  static constexpr const char* kFormat = "gan-family-1";
   GanModel(const GanConfig& config, Device device);
+  // A resumed run's config: the checkpoint's, which must be of the
+  // requested variant.
+  static GanConfig resumed_config(const SafetensorsFile& file, const GanConfig& requested);
 
   // A batch of generator inputs drawn from `rng`: noise ~ N(0, 1) and a
   // uniformly drawn label (drawn for every variant, used where it is fed).
@@ -95,13 +100,16 @@ class GanModel {
   // The log's columns after epoch and iteration: loss_D, loss_G, D(x),
   // D(G(z)); acgan adds loss_C (D's class cross-entropy on real + fake) and
   // the class accuracy on the real batch and on the fakes in the G step.
-  static std::vector<std::string> log_columns(const std::string& variant);
+  std::vector<std::string> log_columns() const override;
 
   // One iteration on a batch of real images [n, 1, 28, 28] in [0, 1] and
   // their int64 labels [n], at `progress` = iteration / total iterations of
   // the run (for --lr-decay); returns the values of log_columns() as one
   // float32 tensor on the device (nothing here waits for the GPU).
-  Tensor train_step(const Tensor& real_images, const Tensor& real_labels, double progress);
+  Tensor train_step(const Batch& batch, double progress) override;
+  // The epoch's grid, and the charts of the losses, D's outputs (and the
+  // class head's accuracy).
+  void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
 
   // The generator that samples come from: the EMA one, or G without --ema.
   InfoGanGenerator& sampler() { return G_ema ? *G_ema : *G; }
@@ -123,10 +131,10 @@ class GanModel {
   Tensor grid(uint64_t seed);
 
   // Checkpoint: G., G_ema. (with --ema), D., optim.d., optim.g. tensors;
-  // config, position, RNG state and EMA update count as metadata.
-  void save(const std::string& path, const TrainPosition& pos) const;
-  // Restores everything save() wrote; returns the position.
-  TrainPosition restore(const SafetensorsFile& file);
+  // variant, config, position, RNG state and EMA update count as metadata.
+  CheckpointParts checkpoint_parts() const override;
+  SafetensorsMetadata checkpoint_metadata(const TrainPosition& pos) const override;
+  void restore_metadata(const SafetensorsFile& file) override;
 
   GanConfig config;
   GanTraits traits;
@@ -142,25 +150,6 @@ class GanModel {
 };
 
 // ---- commands ---------------------------------------------------------------------
-
-struct GanTrainOptions {
-  GanConfig config;
-  Device device;
-  std::string data_dir;  // "" = resolve_data_dir's default for the config's dataset
-  std::string run_dir;   // "" = runs/<variant>-<timestamp> (or runs/latest with resume)
-  // Continue the run's latest checkpoint with its own config; only the
-  // epoch count may change (resume_epochs > 0).
-  bool resume = false;
-  // Start over in a run directory that already holds a run (see
-  // prepare_fresh_run_directory); without it such a directory is refused.
-  bool overwrite = false;
-  int64_t resume_epochs = 0;
-  int64_t log_every = 100;
-  int64_t max_iterations = 0;  // stop (with a checkpoint) after this many; 0 = no limit
-  int64_t read_every = 0;      // read the logged values every N iterations (0: default_read_every)
-};
-// Returns the process exit status (0, or 130/143 when stopped by a signal).
-int train_gan(const GanTrainOptions& options);
 
 // A checkpoint's model for `variant`, in eval mode on `device`: its
 // metadata's config (Error if it belongs to another variant), or the
@@ -181,7 +170,7 @@ GanBar gan_bar(const std::string& variant);
 std::vector<std::string> bn_stats_choices();
 
 struct GanEvalOptions {
-  // judge "": default_judge_path of the checkpoint's dataset.
+  // judge: find_judge's flag.
   std::string variant, checkpoint, judge, out;
   std::string bn_stats = "copied";
   int64_t seed = 1;
@@ -189,7 +178,7 @@ struct GanEvalOptions {
   Device device;
 };
 struct GanReport {
-  std::string variant, grid_path, bn_stats;
+  std::string variant, dataset, grid_path, bn_stats;
   int64_t samples = 0;
   Coverage coverage;            // every variant: confident share and digit shares
   LabelAccuracy accuracy;       // cgan, acgan: judge accuracy per requested label
@@ -197,11 +186,11 @@ struct GanReport {
   int grid_columns = 0;         // cgan, acgan: columns with >= 7 of 10 judged as their label
   std::vector<std::vector<int>> grid_digits;  // [row][column], judged
   GanBar bar;
+  bool judged = false;  // false: no judge, so only the grid (find_judge)
   bool passes = false;
   std::string divergence;  // the training loop's warning, from the checkpoint ("": none)
   JsonValue json() const;
 };
-// Error when there is no judge at options.judge.
 GanReport evaluate_gan(const GanEvalOptions& options);
 void print_gan_report(const GanReport& report);
 

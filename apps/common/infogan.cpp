@@ -1,8 +1,6 @@
 // infogan.cpp — see infogan.h.
 #include "common/infogan.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -22,65 +20,41 @@
 
 namespace dl {
 
-namespace {
-
-constexpr const char* kFormat = "infogan-1";
-
-}  // namespace
-
 // ---- config -----------------------------------------------------------------------
 
-JsonValue InfoGanConfig::to_json() const {
-  JsonValue::Object members = {
-      {"preset", JsonValue::string(preset)},
-      {"epochs", JsonValue::integer(epochs)},
-      {"batch", JsonValue::integer(batch)},
-      {"noise", JsonValue::integer(noise)},
-      {"cont", JsonValue::integer(cont)},
-      {"lambda_info", JsonValue::number(lambda_info)},
-      {"lambda_cont", JsonValue::number(lambda_cont)},
-      {"lr_g", JsonValue::number(lr_g)},
-      {"lr_d", JsonValue::number(lr_d)},
-      {"beta1", JsonValue::number(beta1)},
-      {"beta2", JsonValue::number(beta2)},
-      {"g_loss", JsonValue::string(g_loss)},
-      {"seed", JsonValue::integer(seed)},
-      {"train_limit", JsonValue::integer(train_limit)},
+std::vector<ConfigEntry> InfoGanConfig::table() {
+  return {
+      {"preset", &preset, "--preset", "hyper-parameter preset (lab = the spec); the other flags override it",
+       Choices{"lab", "best"}},
+      {ConfigEntry("epochs", &epochs, "--epochs", "passes over the training set", Range::at_least(1))
+           .resumable_flag()},
+      {"batch", &batch, "--batch", "batch size", Range::at_least(1)},
+      {"noise", &noise, "--noise", "noise dimensions z", Range::at_least(1)},
+      {"cont", &cont, "--cont", "continuous codes ~ U(-1, 1)", Range::from_to(0, 16)},
+      {"lambda_info", &lambda_info, "--lambda", "weight of the info loss", Range::at_least(0)},
+      {"lambda_cont", &lambda_cont, "--lambda-cont", "weight of the continuous codes' NLL in the info loss",
+       Range::at_least(0)},
+      {"lr_g", &lr_g, "--lr-g", "Adam learning rate of G and the Q head", Range::above(0)},
+      {"lr_d", &lr_d, "--lr-d", "Adam learning rate of the D trunk and head", Range::above(0)},
+      {"beta1", &beta1, "--beta1", "Adam beta1", Range::from_below(0, 1)},
+      {"beta2", &beta2, "--beta2", "Adam beta2", Range::from_below(0, 1)},
+      {"g_loss", &g_loss, "--g-loss", "generator loss", Choices{"nonsaturating", "saturating"}},
+      {"seed", &seed, "--seed", "seed of the weights, the data order and the codes", Range::at_least(0)},
+      {"train_limit", &train_limit, "--train-limit", "train on the first N images only (0: all)",
+       Range::at_least(0)},
+      // Configs of the spec's step on MNIST stay as they were before
+      // --info-d, --dataset and --noise-dist existed.
+      {ConfigEntry("info_d", &info_d, "--info-d",
+                   "weight of the info loss in the D step, so that it trains the D trunk too (0: spec)",
+                   Range::at_least(0))
+           .added_later(0.0)},
+      {ConfigEntry("dataset", &dataset, "--dataset", dataset_flag_help(), dataset_names())
+           .added_later(std::string("mnist"))},
+      {ConfigEntry("noise_dist", &noise_dist, "--noise-dist",
+                   "distribution of z: N(0, 1) (the spec) or U(-1, 1) (the InfoGAN paper's code)",
+                   Choices{"normal", "uniform"})
+           .added_later(std::string("normal"))},
   };
-  // Configs of the spec's step on MNIST stay as they were before --info-d,
-  // --dataset and --noise-dist existed.
-  if (info_d != 0) members.push_back({"info_d", JsonValue::number(info_d)});
-  if (dataset != "mnist") members.push_back({"dataset", JsonValue::string(dataset)});
-  if (noise_dist != "normal") members.push_back({"noise_dist", JsonValue::string(noise_dist)});
-  return JsonValue::object(std::move(members));
-}
-
-InfoGanConfig InfoGanConfig::from_json(const std::string& text, const std::string& source) {
-  InfoGanConfig c;
-  read_config(parse_json(text, source), source,
-              {{"preset", &c.preset}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"noise", &c.noise},
-               {"cont", &c.cont}, {"lambda_info", &c.lambda_info}, {"lambda_cont", &c.lambda_cont},
-               {"info_d", &c.info_d}, {"lr_g", &c.lr_g}, {"lr_d", &c.lr_d}, {"beta1", &c.beta1},
-               {"beta2", &c.beta2}, {"g_loss", &c.g_loss}, {"seed", &c.seed}, {"train_limit", &c.train_limit},
-               {"dataset", &c.dataset}, {"noise_dist", &c.noise_dist}});
-  c.validate();
-  return c;
-}
-
-void InfoGanConfig::validate() const {
-  check(epochs >= 1, "epochs must be >= 1, got ", epochs);
-  check(batch >= 1, "batch must be >= 1, got ", batch);
-  check(noise >= 1, "noise must be >= 1, got ", noise);
-  check(noise_dist == "normal" || noise_dist == "uniform", "noise_dist must be normal or uniform, got ", noise_dist);
-  check(cont >= 0 && cont <= 16, "cont must be in [0, 16], got ", cont);
-  check(lambda_info >= 0 && lambda_cont >= 0 && info_d >= 0, "lambda_info, lambda_cont and info_d must be >= 0");
-  check(lr_g > 0 && lr_d > 0, "learning rates must be > 0");
-  check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
-  check(g_loss == "nonsaturating" || g_loss == "saturating", "g_loss must be nonsaturating or saturating, got ",
-        g_loss);
-  check(seed >= 0, "seed must be >= 0, got ", seed);
-  check(train_limit >= 0, "train_limit must be >= 0, got ", train_limit);
-  check_dataset(dataset);
 }
 
 InfoGanConfig infogan_preset(const std::string& name) {
@@ -160,37 +134,18 @@ InfoGan::Latent InfoGan::sample_latent(int64_t n, Generator& generator) const {
   return latent;
 }
 
-std::vector<std::string> InfoGan::log_columns() {
+InfoGanConfig InfoGan::resumed_config(const SafetensorsFile& file, const InfoGanConfig&) {
+  return InfoGanConfig::from_json(file.metadata_value("config"), file.name);
+}
+
+std::vector<std::string> InfoGan::log_columns() const {
   return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
 }
 
-Tensor InfoGan::train_step(const Tensor& real_images) {
-  const Tensor real = real_images.to(device);
-  const int64_t n = real.size(0);
-  const Latent latent = sample_latent(n, rng);
-  if (!use_cuda_graph || !device.is_cuda()) return step_on(real, latent);
-  if (!captured_ || captured_->real.size(0) != n) {
-    captured_.reset();  // a new batch size: the old graph (and its memory) goes
-    if (eager_batch_ != n) {
-      eager_batch_ = n;
-      return step_on(real, latent);
-    }
-    // The capture records this step's kernels on copies of its inputs; the
-    // replay below then runs it.
-    captured_ = std::make_unique<CapturedStep>(device);
-    CapturedStep& step = *captured_;
-    step.real = real.clone();
-    step.latent = {latent.input.clone(), latent.code.clone(), latent.cont.clone()};
-    step.graph.capture([&] { step.values = step_on(step.real, step.latent); });
-  } else {
-    CapturedStep& step = *captured_;
-    step.real.copy_(real);
-    step.latent.input.copy_(latent.input);
-    step.latent.code.copy_(latent.code);
-    step.latent.cont.copy_(latent.cont);
-  }
-  captured_->graph.replay();
-  return captured_->values.clone();  // the next replay overwrites values
+Tensor InfoGan::train_step(const Batch& batch, double) {
+  const Tensor real = batch.images.to(device);
+  const Latent latent = sample_latent(real.size(0), rng);
+  return captured_step_({real, latent.input, latent.code, latent.cont}, use_cuda_graph);
 }
 
 Tensor InfoGan::step_on(const Tensor& real, const Latent& latent) {
@@ -250,29 +205,28 @@ Tensor InfoGan::grid(uint64_t seed) {
   return images;
 }
 
-void InfoGan::save(const std::string& path, const TrainPosition& pos) const {
-  std::vector<NamedTensor> tensors = with_prefix("G.", G->state_dict());
-  for (const auto& part : {with_prefix("D.", D->state_dict()), with_prefix("optim.d.", opt_d->state_dict()),
-                           with_prefix("optim.gq.", opt_gq->state_dict())}) {
-    tensors.insert(tensors.end(), part.begin(), part.end());
-  }
-  SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
-  append_run_state(metadata, pos, rng);
-  save_safetensors(path, tensors, metadata);
+CheckpointParts InfoGan::checkpoint_parts() const {
+  return {{{"G.", G.get()}, {"D.", D.get()}}, {{"optim.d.", opt_d.get()}, {"optim.gq.", opt_gq.get()}}};
 }
 
-TrainPosition InfoGan::restore(const SafetensorsFile& file) {
-  check_format(file, kFormat);
-  load_module(file, "G.", *G);
-  load_module(file, "D.", *D);
-  load_optimizer(file, "optim.d.", *opt_d);
-  load_optimizer(file, "optim.gq.", *opt_gq);
+SafetensorsMetadata InfoGan::checkpoint_metadata(const TrainPosition& pos) const {
+  SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
+  append_run_state(metadata, pos, rng);
+  return metadata;
+}
+
+void InfoGan::restore_metadata(const SafetensorsFile& file) {
   rng = read_generator(file, static_cast<uint64_t>(config.seed));
-  return read_position(file);
+}
+
+void InfoGan::end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) {
+  save_image_grid(run.file(epoch_sample_file(epoch + 1)), grid(static_cast<uint64_t>(config.seed)), 10, 2);
+  write_log_chart(run.file("losses.svg"), "InfoGAN losses", "loss", log, {"loss_D", "loss_G", "loss_Info"});
+  write_log_chart(run.file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
 }
 
 InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont) {
-  check_format(file, kFormat);
+  check_format(file, InfoGan::kFormat);
   if (has_metadata(file, "config")) return InfoGanConfig::from_json(file.metadata_value("config"), file.name);
   InfoGanConfig config;
   config.cont = cont;
@@ -281,61 +235,10 @@ InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont) {
 
 std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont, Device device) {
   auto gan = std::make_unique<InfoGan>(checkpoint_config(file, cont), device);
-  load_module(file, "G.", *gan->G);
-  load_module(file, "D.", *gan->D);
+  load_modules(file, gan->checkpoint_parts());
   gan->G->eval();
   gan->D->eval();
   return gan;
-}
-
-// ---- train ------------------------------------------------------------------------
-
-int train_infogan(const InfoGanTrainOptions& options) {
-  std::unique_ptr<InfoGan> gan;
-  TrainPosition pos;
-  std::unique_ptr<RunDirectory> run;
-
-  if (options.resume) {
-    run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
-    const SafetensorsFile file = load_safetensors(run->checkpoint());
-    check(has_metadata(file, "config"), run->checkpoint(), ": has no config metadata, so it cannot be resumed");
-    InfoGanConfig config = checkpoint_config(file, 0);
-    if (options.resume_epochs > 0) config.epochs = options.resume_epochs;
-    gan = std::make_unique<InfoGan>(config, options.device);
-    pos = gan->restore(file);
-    std::cout << "infogan: resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
-              << " (iteration " << pos.iteration << ")\n";
-  } else {
-    run = std::make_unique<RunDirectory>(RunDirectory::create("infogan", options.run_dir, options.overwrite));
-    gan = std::make_unique<InfoGan>(options.config, options.device);
-  }
-  const InfoGanConfig& config = gan->config;
-  write_file_atomic(run->file("config.json"), to_json(config.to_json()) + "\n");
-
-  CsvLog log(run->file("losses.csv"), InfoGan::log_columns());
-  if (options.resume) restore_log(run->file("losses.csv"), pos.iteration, log);
-
-  const MnistSplit train =
-      load_training_split(resolve_data_dir(config.dataset, options.data_dir), config.train_limit);
-  DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
-                    PixelScale::ZeroOne);
-  std::cout << "infogan: run " << run->path() << ", " << loader.size() << " images, "
-            << loader.batches_per_epoch() << " batches of " << config.batch << " per epoch, device "
-            << gan->device << ", preset " << config.preset << "\n";
-
-  install_stop_handlers();
-  const TrainLoopOptions loop = train_loop_options("infogan", config.epochs, options.log_every, options.max_iterations,
-                                                  options.read_every, gan->device);
-  gan->use_cuda_graph = options.cuda_graph;
-  TrainLoopHooks hooks;
-  hooks.step = [&](const Batch& batch) { return gan->train_step(batch.images); };
-  hooks.end_of_epoch = [&](int64_t epoch) {
-    save_image_grid(run->file(epoch_sample_file(epoch + 1)), gan->grid(static_cast<uint64_t>(config.seed)), 10, 2);
-    write_log_chart(run->file("losses.svg"), "InfoGAN losses", "loss", log, {"loss_D", "loss_G", "loss_Info"});
-    write_log_chart(run->file("probs.svg"), "Discriminator outputs", "mean probability", log, {"D(x)", "D(G(z))"});
-  };
-  hooks.save = [&](const TrainPosition& at) { gan->save(run->checkpoint(), at); };
-  return run_train_command(loader, pos, loop, log, hooks, *run);
 }
 
 // ---- eval -------------------------------------------------------------------------
@@ -355,11 +258,6 @@ JsonValue InfoGanReport::json() const {
 }
 
 namespace {
-
-bool file_exists(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0;
-}
 
 // Q's categorical prediction for each test image.
 std::vector<int64_t> q_codes(InfoGan& gan, const Tensor& images_u8) {
@@ -409,9 +307,7 @@ InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
   report.matching = best_matching(report.confusion);
   report.majority_accuracy = majority_accuracy(report.confusion);
 
-  const std::string judge_path = options.judge.empty() ? default_judge_path(report.dataset) : options.judge;
-  if (file_exists(judge_path)) {
-    std::unique_ptr<MnistClassifier> judge = load_judge(judge_path, options.device);
+  if (std::unique_ptr<MnistClassifier> judge = find_judge(options.judge, report.dataset, options.device)) {
     const Judgement grid_judged = judge_images(*judge, grid);
     report.grid_digits.assign(10, std::vector<int>(10));
     for (int64_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);
@@ -457,8 +353,7 @@ void print_report(const InfoGanReport& report) {
     std::printf("\npurity mean %.4f, min %.4f, majority digits all different: %s\n", report.purity.mean,
                 report.purity.min, report.purity.distinct_digits ? "yes" : "no");
   } else {
-    std::printf("no judge found, so no column score or purity (create it with: %s)\n",
-                judge_train_command(report.dataset).c_str());
+    print_missing_judge(report.dataset);
   }
   std::printf("%s\n", to_json(report.json()).c_str());
 }

@@ -19,18 +19,20 @@
 #include <string>
 #include <vector>
 
+#include "common/app_shell.h"
+#include "common/captured_step.h"
+#include "common/config_table.h"
 #include "common/infogan_model.h"
 #include "common/metrics.h"
 #include "common/training.h"
 #include "data/json.h"
 #include "data/safetensors.h"
 #include "optim/optimizer.h"
-#include "tensor/cuda_graph.h"
 
 namespace dl {
 
-// Every hyper-parameter of the spec; a flag each (apps/infogan.cpp).
-struct InfoGanConfig {
+// Every hyper-parameter of the spec; a flag each (table()).
+struct InfoGanConfig : TabledConfig<InfoGanConfig> {
   std::string preset = "lab";
   int64_t epochs = 50;
   int64_t batch = 64;
@@ -49,12 +51,7 @@ struct InfoGanConfig {
   std::string dataset = "mnist";  // or "fashion" (dataset.h); in the JSON only when not mnist
 
   InfoGanShape shape() const { return {noise, 10, cont, noise_dist == "uniform"}; }
-  JsonValue to_json() const;
-  // Missing keys keep their defaults (older checkpoints); unknown keys and
-  // wrong types are errors naming `source`.
-  static InfoGanConfig from_json(const std::string& text, const std::string& source);
-  // Error naming the offending field when a value is out of range.
-  void validate() const;
+  std::vector<ConfigEntry> table();
 };
 
 // The presets: "lab" is the spec, exactly; "best" is the default of `train`
@@ -65,9 +62,13 @@ InfoGanConfig infogan_preset(const std::string& name);
 
 // The networks, their optimizers and the latent-code generator: the whole
 // training state except the position in the data.
-class InfoGan {
+class InfoGan : public TrainedModel {
  public:
+  using Config = InfoGanConfig;
+  static constexpr const char* kFormat = "infogan-1";
   InfoGan(const InfoGanConfig& config, Device device);
+  // A resumed run's config: the checkpoint's.
+  static InfoGanConfig resumed_config(const SafetensorsFile& file, const InfoGanConfig& requested);
 
   // A batch of generator inputs: noise (N(0, 1) or U(-1, 1)), a uniformly drawn
   // categorical code, continuous codes ~ U(-1, 1), drawn from `rng`.
@@ -84,14 +85,13 @@ class InfoGan {
   // of log_columns() after epoch and iteration, {loss_D, loss_G, loss_Info,
   // D(x), D(G(z))}, as one float32 tensor [5] on the device: nothing in the
   // step waits for the GPU, and the caller reads all five with one copy.
-  Tensor train_step(const Tensor& real);
-  // On a GPU, train_step replays the whole step from a CUDA graph
-  // (tensor/cuda_graph.h) when this is set (--cuda-graph on): for each batch
-  // size the first step runs eagerly (it creates the optimizers' state), the
-  // second is captured and replayed, and every later one only copies its
-  // inputs in and replays. The numbers are those of the eager step.
-  bool use_cuda_graph = false;
-  static std::vector<std::string> log_columns();
+  // On a GPU with use_cuda_graph (--cuda-graph on), replayed from a CUDA
+  // graph (CapturedStep) with the same numbers.
+  Tensor train_step(const Batch& batch, double progress) override;
+  std::vector<std::string> log_columns() const override;
+  // The epoch's grid, and the charts of the losses and D's outputs.
+  void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
+  std::string summary() const override { return ", preset " + config.preset; }
 
   // The spec's 10x10 grid for `seed` from the generator in eval mode:
   // [100, 1, 28, 28], row = style, column = code.
@@ -99,9 +99,9 @@ class InfoGan {
 
   // Checkpoint: G., D., optim.d., optim.gq. tensors; config, position and
   // RNG state as metadata.
-  void save(const std::string& path, const TrainPosition& pos) const;
-  // Restores everything save() wrote; returns the position.
-  TrainPosition restore(const SafetensorsFile& file);
+  CheckpointParts checkpoint_parts() const override;
+  SafetensorsMetadata checkpoint_metadata(const TrainPosition& pos) const override;
+  void restore_metadata(const SafetensorsFile& file) override;
 
   InfoGanConfig config;
   Device device;
@@ -116,39 +116,12 @@ class InfoGan {
   // CE(Q_logits, code) + lambda_cont * NLL(cont | Q_mean, Q_log_std), before
   // the weight lambda.
   Tensor info_loss(const InfoGanDiscriminator::Heads& heads, const Latent& latent) const;
-  // The captured step: its graph, the tensors it reads its inputs from and
-  // the one it writes its values to.
-  struct CapturedStep {
-    explicit CapturedStep(Device device) : graph(device) {}
-    CudaGraph graph;
-    Tensor real, values;
-    Latent latent;
-  };
-  std::unique_ptr<CapturedStep> captured_;
-  int64_t eager_batch_ = 0;  // the batch size of the last eager step
+  CapturedStep captured_step_{[this](const std::vector<Tensor>& in) {
+    return step_on(in[0], Latent{in[1], in[2], in[3]});
+  }};
 };
 
 // ---- commands ---------------------------------------------------------------------
-
-struct InfoGanTrainOptions {
-  InfoGanConfig config;
-  Device device;
-  std::string data_dir;  // "" = resolve_data_dir's default for the config's dataset
-  std::string run_dir;   // "" = runs/infogan-<timestamp> (or runs/latest with resume)
-  // Continue the run's latest checkpoint with its own config; only the
-  // epoch count may change (resume_epochs > 0).
-  bool resume = false;
-  // Start over in a run directory that already holds a run (see
-  // prepare_fresh_run_directory); without it such a directory is refused.
-  bool overwrite = false;
-  int64_t resume_epochs = 0;
-  int64_t log_every = 100;
-  int64_t max_iterations = 0;  // stop (with a checkpoint) after this many; 0 = no limit
-  bool cuda_graph = true;      // replay the step from a CUDA graph on a GPU (InfoGan::use_cuda_graph)
-  int64_t read_every = 0;      // read the logged values every N iterations (0: default_read_every)
-};
-// Returns the process exit status (0, or 130/143 when stopped by a signal).
-int train_infogan(const InfoGanTrainOptions& options);
 
 // The checkpoint's config: its metadata's, or the defaults (with `cont`
 // codes) when it has none, so weights exported from PyTorch load.

@@ -38,6 +38,11 @@ void make_directories(const std::string& path) {
   check(::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode), path, ": exists and is not a directory");
 }
 
+bool path_exists(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0;
+}
+
 namespace {
 
 bool is_directory(const std::string& path) {

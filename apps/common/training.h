@@ -72,6 +72,8 @@ class RunDirectory {
 
 // Creates a directory and its parents (like mkdir -p); Error naming it on failure.
 void make_directories(const std::string& path);
+// Whether a file or directory is at `path` (false when it cannot be told).
+bool path_exists(const std::string& path);
 
 // Before a fresh (not resumed) run writes into `dir`: nothing to do when it
 // is missing or empty, or holds only what a start that failed before its

@@ -21,52 +21,31 @@ namespace dl {
 
 namespace {
 
-constexpr const char* kFormat = "vae-1";
 constexpr int64_t kTrunkChannels = 256;
 }  // namespace
 
 // ---- config -------------------------------------------------------------------------
 
-JsonValue VaeConfig::to_json() const {
-  return JsonValue::object({
-      {"dataset", JsonValue::string(dataset)},
-      {"epochs", JsonValue::integer(epochs)},
-      {"batch", JsonValue::integer(batch)},
-      {"latent", JsonValue::integer(latent)},
-      {"lr", JsonValue::number(lr)},
-      {"lr_decay", JsonValue::string(lr_decay)},
-      {"beta1", JsonValue::number(beta1)},
-      {"beta2", JsonValue::number(beta2)},
-      {"beta", JsonValue::number(beta)},
-      {"recon", JsonValue::string(recon)},
-      {"seed", JsonValue::integer(seed)},
-      {"train_limit", JsonValue::integer(train_limit)},
-  });
-}
-
-VaeConfig VaeConfig::from_json(const std::string& text, const std::string& source) {
-  VaeConfig c;
-  c.lr_decay = "none";  // the rate of configs written before --lr-decay existed
-  read_config(parse_json(text, source), source,
-              {{"dataset", &c.dataset}, {"epochs", &c.epochs}, {"batch", &c.batch}, {"latent", &c.latent},
-               {"lr", &c.lr}, {"lr_decay", &c.lr_decay}, {"beta1", &c.beta1}, {"beta2", &c.beta2},
-               {"beta", &c.beta}, {"recon", &c.recon}, {"seed", &c.seed}, {"train_limit", &c.train_limit}});
-  c.validate();
-  return c;
-}
-
-void VaeConfig::validate() const {
-  check_dataset(dataset);
-  check(epochs >= 1, "epochs must be >= 1, got ", epochs);
-  check(batch >= 2, "batch must be >= 2 (BatchNorm needs two images), got ", batch);
-  check(latent >= 1 && latent <= 1024, "latent must be in [1, 1024], got ", latent);
-  check(lr > 0, "lr must be > 0, got ", lr);
-  check_lr_decay(lr_decay);
-  check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
-  check(beta >= 0, "beta must be >= 0, got ", beta);
-  check(recon == "bce" || recon == "mse", "recon must be bce or mse, got '", recon, "'");
-  check(seed >= 0, "seed must be >= 0, got ", seed);
-  check(train_limit >= 0, "train_limit must be >= 0, got ", train_limit);
+std::vector<ConfigEntry> VaeConfig::table() {
+  return {
+      {"dataset", &dataset, "--dataset", dataset_flag_help(), dataset_names()},
+      {ConfigEntry("epochs", &epochs, "--epochs", "passes over the training set", Range::at_least(1))
+           .resumable_flag()},
+      {"batch", &batch, "--batch", "batch size (>= 2: BatchNorm needs two images)", Range::at_least(2)},
+      {"latent", &latent, "--latent", "latent dimensions", Range::from_to(1, 1024)},
+      {"lr", &lr, "--lr", "Adam learning rate", Range::above(0)},
+      // Configs written before the flag existed trained at a constant rate.
+      {ConfigEntry("lr_decay", &lr_decay, "--lr-decay",
+                   "learning rate over the run: constant, or cosine-annealed from --lr to 0", lr_decay_choices())
+           .absent_means(std::string("none"))},
+      {"beta1", &beta1, "--beta1", "Adam beta1", Range::from_below(0, 1)},
+      {"beta2", &beta2, "--beta2", "Adam beta2", Range::from_below(0, 1)},
+      {"beta", &beta, "--beta", "weight of the KL term", Range::at_least(0)},
+      {"recon", &recon, "--recon", "reconstruction loss, summed over the pixels", Choices{"bce", "mse"}},
+      {"seed", &seed, "--seed", "seed of the weights, the data order and the reparameterisation noise",
+       Range::at_least(0)},
+      {"train_limit", &train_limit, "--train-limit", "train on the first N images only (0: all)", Range::at_least(0)},
+  };
 }
 
 // ---- networks and loss ------------------------------------------------------------------
@@ -221,9 +200,16 @@ VaeModel::VaeModel(const VaeConfig& config_, Device device_)
   opt = std::make_unique<Adam>(std::vector<ParamGroup>{{params, config.lr}}, config.beta1, config.beta2);
 }
 
-std::vector<std::string> VaeModel::log_columns() { return {"epoch", "iteration", "loss", "recon", "kl", "mse"}; }
+VaeConfig VaeModel::resumed_config(const SafetensorsFile& file, const VaeConfig&) {
+  return VaeConfig::from_json(file.metadata_value("config"), file.name);
+}
 
-Tensor VaeModel::train_step(const Tensor& images, double progress) {
+std::vector<std::string> VaeModel::log_columns() const {
+  return {"epoch", "iteration", "loss", "recon", "kl", "mse"};
+}
+
+Tensor VaeModel::train_step(const Batch& batch, double progress) {
+  const Tensor& images = batch.images;
   opt->groups()[0].lr = scheduled_learning_rate(config.lr, config.lr_decay, progress);
   E->train();
   G->train();
@@ -270,91 +256,39 @@ Tensor VaeModel::samples(int64_t n, uint64_t seed) {
   return decode(randn({n, config.latent}, DType::Float32, &g));
 }
 
-void VaeModel::save(const std::string& path, const TrainPosition& pos) const {
-  std::vector<NamedTensor> tensors = with_prefix("E.", E->state_dict());
-  for (const auto& part : {with_prefix("G.", G->state_dict()), with_prefix("optim.", opt->state_dict())}) {
-    tensors.insert(tensors.end(), part.begin(), part.end());
-  }
-  SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
-  append_run_state(metadata, pos, rng);
-  save_safetensors(path, tensors, metadata);
+CheckpointParts VaeModel::checkpoint_parts() const {
+  return {{{"E.", E.get()}, {"G.", G.get()}}, {{"optim.", opt.get()}}};
 }
 
-TrainPosition VaeModel::restore(const SafetensorsFile& file) {
-  load_module(file, "E.", *E);
-  load_module(file, "G.", *G);
-  load_optimizer(file, "optim.", *opt);
+SafetensorsMetadata VaeModel::checkpoint_metadata(const TrainPosition& pos) const {
+  SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
+  append_run_state(metadata, pos, rng);
+  return metadata;
+}
+
+void VaeModel::restore_metadata(const SafetensorsFile& file) {
   rng = read_generator(file, static_cast<uint64_t>(config.seed));
-  return read_position(file);
+}
+
+void VaeModel::end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) {
+  save_image_grid(run.file(epoch_sample_file(epoch + 1)), sample_grid(static_cast<uint64_t>(config.seed)), 10, 2);
+  write_log_chart(run.file("losses.svg"), "VAE loss per image", "loss", log, {"loss", "recon", "kl"}, false);
+  write_log_chart(run.file("mse.svg"), "Training reconstruction MSE per pixel", "MSE", log, {"mse"}, true);
 }
 
 namespace {
 VaeConfig checkpoint_config(const SafetensorsFile& file) {
-  check_format(file, kFormat);
+  check_format(file, VaeModel::kFormat);
   return has_metadata(file, "config") ? VaeConfig::from_json(file.metadata_value("config"), file.name) : VaeConfig{};
 }
 }  // namespace
 
 std::unique_ptr<VaeModel> load_vae(const SafetensorsFile& file, Device device) {
   auto vae = std::make_unique<VaeModel>(checkpoint_config(file), device);
-  load_module(file, "E.", *vae->E);
-  load_module(file, "G.", *vae->G);
+  load_modules(file, vae->checkpoint_parts());
   vae->E->eval();
   vae->G->eval();
   return vae;
-}
-
-// ---- train ------------------------------------------------------------------------------
-
-int train_vae(const VaeTrainOptions& options) {
-  std::unique_ptr<VaeModel> vae;
-  TrainPosition pos;
-  std::unique_ptr<RunDirectory> run;
-  if (options.resume) {
-    run = std::make_unique<RunDirectory>(RunDirectory::open(options.run_dir));
-    const SafetensorsFile file = load_safetensors(run->checkpoint());
-    check(has_metadata(file, "config"), run->checkpoint(), ": has no config metadata, so it cannot be resumed");
-    VaeConfig config = checkpoint_config(file);
-    if (options.resume_epochs > 0) config.epochs = options.resume_epochs;
-    vae = std::make_unique<VaeModel>(config, options.device);
-    pos = vae->restore(file);
-    std::cout << "vae: resuming " << run->path() << " at epoch " << pos.epoch + 1 << ", batch " << pos.batch
-              << " (iteration " << pos.iteration << ")\n";
-  } else {
-    run = std::make_unique<RunDirectory>(RunDirectory::create("vae", options.run_dir, options.overwrite));
-    vae = std::make_unique<VaeModel>(options.config, options.device);
-  }
-  const VaeConfig& config = vae->config;
-  write_file_atomic(run->file("config.json"), to_json(config.to_json()) + "\n");
-
-  CsvLog log(run->file("losses.csv"), VaeModel::log_columns());
-  if (options.resume) restore_log(log.path(), pos.iteration, log);
-  const MnistSplit train =
-      load_training_split(resolve_data_dir(config.dataset, options.data_dir), config.train_limit);
-  DataLoader loader(train.images, train.labels, config.batch, true, static_cast<uint64_t>(config.seed), true,
-                    PixelScale::ZeroOne);
-  std::cout << "vae: run " << run->path() << ", " << dataset_title(config.dataset) << ", " << loader.size()
-            << " images, " << loader.batches_per_epoch() << " batches of " << config.batch << " per epoch, device "
-            << vae->device << "\n";
-
-  install_stop_handlers();
-  const TrainLoopOptions loop = train_loop_options("vae", config.epochs, options.log_every, options.max_iterations,
-                                                  options.read_every, options.device);
-  TrainLoopHooks hooks;
-  // The schedule spans the configured epochs (a resume with more --epochs
-  // stretches what is left of it).
-  const double total_iterations = static_cast<double>(config.epochs * loader.batches_per_epoch());
-  hooks.step = [&](const Batch& batch) {
-    return vae->train_step(batch.images, static_cast<double>(pos.iteration) / total_iterations);
-  };
-  hooks.end_of_epoch = [&](int64_t epoch) {
-    save_image_grid(run->file(epoch_sample_file(epoch + 1)), vae->sample_grid(static_cast<uint64_t>(config.seed)), 10,
-                    2);
-    write_log_chart(run->file("losses.svg"), "VAE loss per image", "loss", log, {"loss", "recon", "kl"}, false);
-    write_log_chart(run->file("mse.svg"), "Training reconstruction MSE per pixel", "MSE", log, {"mse"}, true);
-  };
-  hooks.save = [&](const TrainPosition& at) { vae->save(run->checkpoint(), at); };
-  return run_train_command(loader, pos, loop, log, hooks, *run);
 }
 
 // ---- eval -------------------------------------------------------------------------------
@@ -439,10 +373,7 @@ VaeReport evaluate_vae(const VaeEvalOptions& options) {
   write_scatter(report.latent_path, ScatterPlot{title, "PC 1", "PC 2", pca.x, pca.y, test.labels.to_vector<int64_t>(),
                                                 dataset_class_names(report.dataset)});
 
-  const std::string judge_path = options.judge.empty() ? default_judge_path(report.dataset) : options.judge;
-  std::error_code error;
-  if (std::filesystem::exists(judge_path, error)) {
-    std::unique_ptr<MnistClassifier> judge = load_judge(judge_path, options.device);
+  if (std::unique_ptr<MnistClassifier> judge = find_judge(options.judge, report.dataset, options.device)) {
     const Judgement judged = judge_images(*judge, vae->samples(options.samples, static_cast<uint64_t>(options.seed)));
     report.coverage = coverage(judged.digit, judged.confidence, report.bar.confidence, 10);
     report.samples = options.samples;
@@ -470,8 +401,7 @@ void print_vae_report(const VaeReport& report) {
     for (double s : report.coverage.digit_share) std::printf(" %.3f", s);
     std::printf("\n");
   } else {
-    std::printf("no judge found, so the random samples are not scored (create it with: %s)\n",
-                judge_train_command(report.dataset).c_str());
+    print_missing_judge(report.dataset);
   }
   if (report.bar_applies) {
     std::printf("bar: MSE <= %.3f and confident share >= %.2f: %s\n", report.bar.mse, report.bar.confident_share,

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "common/app_shell.h"
+#include "common/config_table.h"
 #include "common/infogan_model.h"
 #include "common/metrics.h"
 #include "common/training.h"
@@ -27,8 +29,8 @@
 
 namespace dl {
 
-// Every hyper-parameter; a flag each (apps/vae, vae_cli.cpp).
-struct VaeConfig {
+// Every hyper-parameter; a flag each (table()).
+struct VaeConfig : TabledConfig<VaeConfig> {
   std::string dataset = "mnist";  // or "fashion" (dataset.h)
   int64_t epochs = 20;
   int64_t batch = 64;
@@ -49,12 +51,7 @@ struct VaeConfig {
   int64_t seed = 1;
   int64_t train_limit = 0;            // train on the first N images only (0: all 60,000)
 
-  JsonValue to_json() const;
-  // Missing keys keep their defaults; unknown keys and wrong types are
-  // errors naming `source`.
-  static VaeConfig from_json(const std::string& text, const std::string& source);
-  // Error naming the offending field when a value is out of range.
-  void validate() const;
+  std::vector<ConfigEntry> table();
 };
 
 // Images [N, 1, 28, 28] -> the mean and log-variance of q(z | x), [N, latent].
@@ -107,17 +104,23 @@ Pca2 pca_2d(const std::vector<double>& points, int64_t n, int64_t d);
 // ---- the model --------------------------------------------------------------------------
 // The networks, the optimizer and the reparameterisation noise's Philox
 // stream: the whole training state except the position in the data.
-class VaeModel {
+class VaeModel : public TrainedModel {
  public:
+  using Config = VaeConfig;
+  static constexpr const char* kFormat = "vae-1";
   VaeModel(const VaeConfig& config, Device device);
+  // A resumed run's config: the checkpoint's.
+  static VaeConfig resumed_config(const SafetensorsFile& file, const VaeConfig& requested);
 
   // The log's columns after epoch and iteration: loss, recon, kl (per image)
   // and mse (per pixel, of G(z) on the training batch).
-  static std::vector<std::string> log_columns();
+  std::vector<std::string> log_columns() const override;
   // One Adam step on images [n, 1, 28, 28] in [0, 1], at `progress` =
   // iteration / total iterations of the run (for --lr-decay); returns the
   // values of log_columns() as one float32 tensor on the device (nothing waits).
-  Tensor train_step(const Tensor& images, double progress);
+  Tensor train_step(const Batch& batch, double progress) override;
+  // The epoch's grid of samples, and the loss and MSE charts.
+  void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
 
   // G(z) for z [n, latent] (CPU), in eval mode without autograd, in batches
   // of 500; on the CPU.
@@ -130,8 +133,9 @@ class VaeModel {
 
   // Checkpoint: E., G., optim. tensors; format, config, position and the
   // noise's Philox state as metadata.
-  void save(const std::string& path, const TrainPosition& pos) const;
-  TrainPosition restore(const SafetensorsFile& file);
+  CheckpointParts checkpoint_parts() const override;
+  SafetensorsMetadata checkpoint_metadata(const TrainPosition& pos) const override;
+  void restore_metadata(const SafetensorsFile& file) override;
 
   VaeConfig config;
   Device device;
@@ -147,21 +151,6 @@ std::unique_ptr<VaeModel> load_vae(const SafetensorsFile& file, Device device);
 
 // ---- commands ---------------------------------------------------------------------------
 
-struct VaeTrainOptions {
-  VaeConfig config;
-  Device device;
-  std::string data_dir;  // "" = resolve_data_dir's default for the config's dataset
-  std::string run_dir;   // "" = runs/vae-<timestamp> (or runs/latest with resume)
-  bool resume = false;
-  // Start over in a run directory that already holds a run (see
-  // prepare_fresh_run_directory); without it such a directory is refused.
-  bool overwrite = false;
-  int64_t resume_epochs = 0;  // > 0: the new epoch count of a resumed run
-  int64_t log_every = 100;
-  int64_t max_iterations = 0;
-  int64_t read_every = 0;  // 0: default_read_every
-};
-int train_vae(const VaeTrainOptions& options);
 
 // The bar (MNIST, latent 16, 20 epochs).
 struct VaeBar {
@@ -171,8 +160,8 @@ struct VaeBar {
 };
 
 struct VaeEvalOptions {
-  // judge "": default_judge_path of the checkpoint's dataset (eval goes on
-  // without one); data_dir "": resolve_data_dir's default for it.
+  // judge: find_judge's flag; data_dir "": resolve_data_dir's default for
+  // the checkpoint's dataset.
   std::string checkpoint, judge, out, data_dir;
   int64_t seed = 1;
   int64_t samples = 10000;  // random samples judged

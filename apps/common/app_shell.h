@@ -1,0 +1,132 @@
+// app_shell.h — the shell every training app runs in: a train command that
+// opens (or resumes) its run, trains and checkpoints, and the flags and
+// judge lookup that eval commands share. An app supplies its config (a
+// table, config_table.h) and its model (a TrainedModel); everything else is
+// here, the same for every app.
+//
+//   int train(int argc, char** argv) {
+//     VaeConfig config;
+//     TrainLoopFlags loop;
+//     ArgParser args("vae train", "Train a VAE ...");
+//     if (!parse_train_command(args, config.table(), loop, argc, argv)) return 0;  // --help
+//     return train_command<VaeModel>("vae", config, loop);
+//   }
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/checkpoint.h"
+#include "common/cli.h"
+#include "common/config_table.h"
+#include "common/mnist_judge.h"
+#include "common/training.h"
+#include "data/safetensors.h"
+
+namespace dl {
+
+// A model that the shell trains: InfoGan, GanModel, VaeModel. It owns its
+// networks, optimizers and latent streams; the shell owns the run
+// directory, the data, the log and the loop.
+class TrainedModel {
+ public:
+  virtual ~TrainedModel() = default;
+
+  // The modules and optimizers a checkpoint holds, under their prefixes.
+  virtual CheckpointParts checkpoint_parts() const = 0;
+  // The checkpoint's metadata at `pos`: format, config, position (and the
+  // latent streams and counters the model keeps).
+  virtual SafetensorsMetadata checkpoint_metadata(const TrainPosition& pos) const = 0;
+  // Restores what checkpoint_metadata wrote besides the position.
+  virtual void restore_metadata(const SafetensorsFile& file) = 0;
+
+  // The log's columns, "epoch" and "iteration" first.
+  virtual std::vector<std::string> log_columns() const = 0;
+  // One iteration on a batch at `progress` = iteration / the run's total
+  // iterations (for learning-rate schedules); returns the values of the
+  // log's columns after "iteration" as a 1-D tensor on the device.
+  virtual Tensor train_step(const Batch& batch, double progress) = 0;
+  // After epoch `epoch` (0-based): its sample grid and the log's charts.
+  virtual void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) = 0;
+  // What the first line of a run says of the model besides the data and the
+  // device (", preset best"), or "".
+  virtual std::string summary() const { return ""; }
+
+  // On a GPU, run each step from a CUDA graph (--cuda-graph; CapturedStep).
+  bool use_cuda_graph = false;
+
+  // The checkpoint at `path`: checkpoint_parts' tensors and checkpoint_metadata.
+  void save(const std::string& path, const TrainPosition& pos) const;
+  // Everything save() wrote: modules, optimizers, metadata; returns the position.
+  TrainPosition restore(const SafetensorsFile& file);
+};
+
+// Adds a train command's flags (the config's, in table order, then the
+// loop's) and parses argv[2..]. With --resume, a flag of a config entry
+// that is not resumable is a UsageError, and --epochs sets
+// loop.resume_epochs. Returns false after printing --help.
+bool parse_train_command(ArgParser& args, const std::vector<ConfigEntry>& table, TrainLoopFlags& loop, int argc,
+                         char** argv);
+
+// A train command's run directory and, with --resume, its checkpoint.
+struct TrainRun {
+  RunDirectory directory;
+  std::unique_ptr<SafetensorsFile> resumed;  // null for a fresh run
+  std::string app;                           // for messages: "infogan"
+  Device device;                             // --device, resolved
+};
+// The run of `loop`: created fresh (RunDirectory::create), or opened with
+// its checkpoint for --resume (an Error unless the checkpoint has `format`
+// and config metadata).
+TrainRun open_train_run(const std::string& app, const std::string& format, const TrainLoopFlags& loop);
+
+// What the loop needs from a config besides the model: the data and the length.
+struct TrainData {
+  std::string dataset;
+  int64_t batch, seed, train_limit, epochs;
+};
+// Trains `model` in `run` (restored from run.resumed when resuming) on
+// `data`: writes config.json (`config`), the log, the epochs' samples and
+// the checkpoints; returns the exit status (0, or 128 + the signal).
+int train_model(TrainRun& run, TrainedModel& model, const JsonValue& config, const TrainData& data,
+                const TrainLoopFlags& loop);
+
+// The train command of an app whose model is `Model`, which provides:
+//   Model::Config, Model::kFormat, Model(const Config&, Device), Model::config,
+//   static Config Model::resumed_config(const SafetensorsFile&, const Config& requested)
+// (the checkpoint's config, checked against what the command line asked for).
+template <typename Model>
+int train_command(const std::string& app, const typename Model::Config& requested, const TrainLoopFlags& loop) {
+  TrainRun run = open_train_run(app, Model::kFormat, loop);
+  typename Model::Config config = requested;
+  if (run.resumed) {
+    config = Model::resumed_config(*run.resumed, requested);
+    if (loop.resume_epochs > 0) config.epochs = loop.resume_epochs;
+  }
+  Model model(config, run.device);
+  return train_model(run, model, config.to_json(),
+                     {config.dataset, config.batch, config.seed, config.train_limit, config.epochs}, loop);
+}
+
+// The flags that the commands reading a checkpoint share (eval, sample,
+// traverse): --checkpoint, --seed, --device, --threads.
+struct CheckpointFlags {
+  std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto";
+  int64_t seed = 1, threads = 0;
+  void add_to(ArgParser& args, const std::string& seed_help);
+  Device parsed_device() const { return parse_device_flag(device); }
+};
+
+// The --judge flag's help, the same for every eval command.
+extern const char* const kJudgeFlagHelp;
+
+// The judge an eval command scores with. A --judge path that is not there
+// is an Error; when `flag` is "" and the data set's default judge
+// (default_judge_path) is missing, returns null: eval then reports what
+// needs no judge, and print_missing_judge says how to create it.
+std::unique_ptr<MnistClassifier> find_judge(const std::string& flag, const std::string& dataset, Device device);
+// The line an eval prints instead of the judged scores.
+void print_missing_judge(const std::string& dataset);
+
+}  // namespace dl
