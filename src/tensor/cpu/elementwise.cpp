@@ -1,7 +1,8 @@
 // elementwise.cpp — unary, binary and where kernels on the CPU.
 //
 // Each kernel is one generic loop (map_unary / map_binary) instantiated with
-// a small lambda per op, so the compiler inlines the math into the loop. The
+// a small lambda per op, so the compiler inlines the math into the loop; the
+// math itself is tensor/elementwise_math.h, which the CUDA kernels share. The
 // loops run on parallel_for_each_strided_row (strided.h): runs of the
 // innermost merged dim, split across threads on large tensors; every
 // element is computed on its own, so the thread count never changes a result.
@@ -15,13 +16,12 @@
 #pragma GCC optimize("tree-vectorize", "no-trapping-math")
 #endif
 
-#include <algorithm>
-#include <cmath>
 #include <type_traits>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/convert.h"
 #include "tensor/cpu/strided.h"
+#include "tensor/elementwise_math.h"
 
 namespace dl {
 
@@ -73,40 +73,26 @@ void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
 }
 
 template <typename T>
-T sigmoid(T v) {
-  // Two forms so that exp() never overflows: for v < 0, exp(v) is small.
-  if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-  const T e = std::exp(v);
-  return e / (T(1) + e);
-}
-
-template <typename T>
 void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
   const T lo = param_as<T>(a), hi = param_as<T>(b);
   if constexpr (!std::is_same_v<T, bool>) {
     switch (op) {
-      case UnaryOp::Neg: return map_unary<T, T>(x, out, [](T v) { return T(-v); });
-      // Floats use std::abs, which also clears the sign of -0.0.
-      case UnaryOp::Abs:
-        return map_unary<T, T>(x, out, [](T v) {
-          if constexpr (std::is_floating_point_v<T>) return std::abs(v);
-          else return v < T(0) ? T(-v) : v;
-        });
-      // Written so that NaN (for which every comparison is false) passes through, as in PyTorch.
-      case UnaryOp::Relu: return map_unary<T, T>(x, out, [](T v) { return v < T(0) ? T(0) : v; });
-      case UnaryOp::Clamp: return map_unary<T, T>(x, out, [=](T v) { return std::min(std::max(v, lo), hi); });
+      case UnaryOp::Neg: return map_unary<T, T>(x, out, [](T v) { return scalar::neg(v); });
+      case UnaryOp::Abs: return map_unary<T, T>(x, out, [](T v) { return scalar::abs(v); });
+      case UnaryOp::Relu: return map_unary<T, T>(x, out, [](T v) { return scalar::relu(v); });
+      case UnaryOp::Clamp: return map_unary<T, T>(x, out, [=](T v) { return scalar::clamp(v, lo, hi); });
       default: break;
     }
   }
   if constexpr (std::is_floating_point_v<T>) {
     switch (op) {
-      case UnaryOp::Exp: return map_unary<T, T>(x, out, [](T v) { return std::exp(v); });
-      case UnaryOp::Log: return map_unary<T, T>(x, out, [](T v) { return std::log(v); });
-      case UnaryOp::Sqrt: return map_unary<T, T>(x, out, [](T v) { return std::sqrt(v); });
-      case UnaryOp::LeakyRelu: return map_unary<T, T>(x, out, [=](T v) { return v > T(0) ? v : v * lo; });
-      case UnaryOp::Sigmoid: return map_unary<T, T>(x, out, [](T v) { return sigmoid(v); });
-      case UnaryOp::Tanh: return map_unary<T, T>(x, out, [](T v) { return std::tanh(v); });
-      case UnaryOp::Pow: return map_unary<T, T>(x, out, [=](T v) { return std::pow(v, lo); });
+      case UnaryOp::Exp: return map_unary<T, T>(x, out, [](T v) { return scalar::exp(v); });
+      case UnaryOp::Log: return map_unary<T, T>(x, out, [](T v) { return scalar::log(v); });
+      case UnaryOp::Sqrt: return map_unary<T, T>(x, out, [](T v) { return scalar::sqrt(v); });
+      case UnaryOp::LeakyRelu: return map_unary<T, T>(x, out, [=](T v) { return scalar::leaky_relu(v, lo); });
+      case UnaryOp::Sigmoid: return map_unary<T, T>(x, out, [](T v) { return scalar::sigmoid(v); });
+      case UnaryOp::Tanh: return map_unary<T, T>(x, out, [](T v) { return scalar::tanh(v); });
+      case UnaryOp::Pow: return map_unary<T, T>(x, out, [=](T v) { return scalar::pow(v, lo); });
       default: break;
     }
   }
@@ -116,20 +102,20 @@ void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, double a, doubl
 template <typename T>
 void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   switch (op) {
-    case BinaryOp::Eq: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x == y; });
-    case BinaryOp::Ne: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x != y; });
-    case BinaryOp::Lt: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x < y; });
-    case BinaryOp::Le: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x <= y; });
-    case BinaryOp::Gt: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x > y; });
-    case BinaryOp::Ge: return map_binary<T, bool>(a, b, out, [](T x, T y) { return x >= y; });
+    case BinaryOp::Eq: return map_binary<T, bool>(a, b, out, [](T x, T y) { return scalar::eq(x, y); });
+    case BinaryOp::Ne: return map_binary<T, bool>(a, b, out, [](T x, T y) { return scalar::ne(x, y); });
+    case BinaryOp::Lt: return map_binary<T, bool>(a, b, out, [](T x, T y) { return scalar::lt(x, y); });
+    case BinaryOp::Le: return map_binary<T, bool>(a, b, out, [](T x, T y) { return scalar::le(x, y); });
+    case BinaryOp::Gt: return map_binary<T, bool>(a, b, out, [](T x, T y) { return scalar::gt(x, y); });
+    case BinaryOp::Ge: return map_binary<T, bool>(a, b, out, [](T x, T y) { return scalar::ge(x, y); });
     default: break;
   }
   if constexpr (!std::is_same_v<T, bool>) {
     switch (op) {
-      case BinaryOp::Add: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x + y); });
-      case BinaryOp::Sub: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x - y); });
-      case BinaryOp::Mul: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x * y); });
-      case BinaryOp::Div: return map_binary<T, T>(a, b, out, [](T x, T y) { return T(x / y); });
+      case BinaryOp::Add: return map_binary<T, T>(a, b, out, [](T x, T y) { return scalar::add(x, y); });
+      case BinaryOp::Sub: return map_binary<T, T>(a, b, out, [](T x, T y) { return scalar::sub(x, y); });
+      case BinaryOp::Mul: return map_binary<T, T>(a, b, out, [](T x, T y) { return scalar::mul(x, y); });
+      case BinaryOp::Div: return map_binary<T, T>(a, b, out, [](T x, T y) { return scalar::div(x, y); });
       default: break;
     }
   }
@@ -151,7 +137,7 @@ void CpuBackend::leaky_relu_backward(const Tensor& x, const Tensor& dy, double s
   visit_floating(x.dtype(), "leaky_relu_backward", [&](auto tag) {
     using T = decltype(tag);
     const T s = param_as<T>(slope);
-    map_binary<T, T>(x, dy, dx, [=](T v, T g) { return v > T(0) ? g : T(g * s); });
+    map_binary<T, T>(x, dy, dx, [=](T v, T g) { return scalar::leaky_relu_backward(v, g, s); });
   });
 }
 

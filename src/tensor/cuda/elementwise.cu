@@ -6,14 +6,15 @@
 // The op is a runtime switch inside the kernel rather than one kernel per op:
 // every thread of a launch takes the same branch, so it costs next to
 // nothing, and it keeps the number of instantiations (and nvcc's time) small.
-// The math mirrors cpu/elementwise.cpp expression for expression, so NaN,
-// overflow and integer wrap-around behave as on the CPU.
+// The math is tensor/elementwise_math.h, the same functions the CPU kernels
+// call, so NaN, overflow and integer wrap-around behave as on the CPU.
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "tensor/convert.h"
 #include "tensor/cuda/common.cuh"
+#include "tensor/elementwise_math.h"
 
 namespace dl {
 
@@ -27,46 +28,28 @@ bool unary_defined(UnaryOp op, DType dtype) {
   return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp;
 }
 
-// v < 0 for signed T; unsigned values never are (and comparing them with 0
-// would only draw a warning).
-template <typename T>
-__device__ bool is_negative(T v) {
-  if constexpr (std::is_signed_v<T>) return v < T(0);
-  else return false;
-}
-
+// The ops unary_defined lets through for T: all of them for float, the sign
+// and clamping ones for integers (the rest is refused on the host).
 template <typename T>
 __device__ T unary_apply(UnaryOp op, T v, T lo, T hi) {
   if constexpr (std::is_floating_point_v<T>) {
     switch (op) {
-      case UnaryOp::Neg: return -v;
-      case UnaryOp::Abs: return fabsf(v);  // also clears the sign of -0.0, as std::abs
-      case UnaryOp::Exp: return expf(v);
-      case UnaryOp::Log: return logf(v);
-      case UnaryOp::Sqrt: return sqrtf(v);
-      case UnaryOp::Relu: return v < T(0) ? T(0) : v;  // NaN passes through
-      case UnaryOp::LeakyRelu: return v > T(0) ? v : v * lo;
-      case UnaryOp::Sigmoid: {
-        // Two forms so that exp() never overflows: for v < 0, exp(v) is small.
-        if (v >= T(0)) return T(1) / (T(1) + expf(-v));
-        const T e = expf(v);
-        return e / (T(1) + e);
-      }
-      case UnaryOp::Tanh: return tanhf(v);
-      case UnaryOp::Pow: return powf(v, lo);
-      case UnaryOp::Clamp: break;
-    }
-  } else {
-    switch (op) {
-      case UnaryOp::Neg: return T(-v);
-      case UnaryOp::Abs: return is_negative(v) ? T(-v) : v;
-      case UnaryOp::Relu: return is_negative(v) ? T(0) : v;
-      default: break;  // Clamp below; the rest is refused on the host
+      case UnaryOp::Exp: return scalar::exp(v);
+      case UnaryOp::Log: return scalar::log(v);
+      case UnaryOp::Sqrt: return scalar::sqrt(v);
+      case UnaryOp::LeakyRelu: return scalar::leaky_relu(v, lo);
+      case UnaryOp::Sigmoid: return scalar::sigmoid(v);
+      case UnaryOp::Tanh: return scalar::tanh(v);
+      case UnaryOp::Pow: return scalar::pow(v, lo);
+      default: break;
     }
   }
-  // std::min(std::max(v, lo), hi) spelled out (std:: is host-only): NaN stays NaN.
-  const T low_clamped = v < lo ? lo : v;
-  return hi < low_clamped ? hi : low_clamped;
+  switch (op) {
+    case UnaryOp::Neg: return scalar::neg(v);
+    case UnaryOp::Abs: return scalar::abs(v);
+    case UnaryOp::Relu: return scalar::relu(v);
+    default: return scalar::clamp(v, lo, hi);
+  }
 }
 
 template <typename T>
@@ -91,12 +74,12 @@ __global__ void compare_kernel(int64_t n, StridedIndex<3> index, BinaryOp op, co
     const T x = a[off[0]], y = b[off[1]];
     bool r = false;
     switch (op) {
-      case BinaryOp::Eq: r = x == y; break;
-      case BinaryOp::Ne: r = x != y; break;
-      case BinaryOp::Lt: r = x < y; break;
-      case BinaryOp::Le: r = x <= y; break;
-      case BinaryOp::Gt: r = x > y; break;
-      case BinaryOp::Ge: r = x >= y; break;
+      case BinaryOp::Eq: r = scalar::eq(x, y); break;
+      case BinaryOp::Ne: r = scalar::ne(x, y); break;
+      case BinaryOp::Lt: r = scalar::lt(x, y); break;
+      case BinaryOp::Le: r = scalar::le(x, y); break;
+      case BinaryOp::Gt: r = scalar::gt(x, y); break;
+      case BinaryOp::Ge: r = scalar::ge(x, y); break;
       default: break;  // arithmetic goes to arithmetic_kernel
     }
     out[off[2]] = r;
@@ -111,10 +94,10 @@ __global__ void arithmetic_kernel(int64_t n, StridedIndex<3> index, BinaryOp op,
     const T x = a[off[0]], y = b[off[1]];
     T r = T(0);
     switch (op) {
-      case BinaryOp::Add: r = T(x + y); break;
-      case BinaryOp::Sub: r = T(x - y); break;
-      case BinaryOp::Mul: r = T(x * y); break;
-      case BinaryOp::Div: r = T(x / y); break;
+      case BinaryOp::Add: r = scalar::add(x, y); break;
+      case BinaryOp::Sub: r = scalar::sub(x, y); break;
+      case BinaryOp::Mul: r = scalar::mul(x, y); break;
+      case BinaryOp::Div: r = scalar::div(x, y); break;
       default: break;  // comparisons go to compare_kernel
     }
     out[off[2]] = r;
