@@ -1,9 +1,10 @@
 // norm_math.h — batch_norm's per-channel scalars, one channel at a time,
-// shared by the CPU (tensor/cpu/norm.cpp) and CUDA (tensor/cuda/norm.cu)
-// kernels of Backend::batch_norm_forward_params / _backward_params, so that
-// both round alike (tensor/rounding.h). ops/norm.cpp computed them before
-// with a dozen tensor ops per layer (a kernel launch each on a GPU); the
-// operations and their order are the same.
+// and its element-wise normalization, one element at a time, shared by the
+// CPU (tensor/cpu/norm.cpp) and CUDA (tensor/cuda/norm.cu) kernels of
+// Backend::batch_norm_forward_params / _backward_params / batch_norm_elemt,
+// so that both round alike (tensor/rounding.h). ops/norm.cpp computed the
+// scalars before with a dozen tensor ops per layer (a kernel launch each on
+// a GPU); the operations and their order are the same.
 //   forward:   invstd = 1 / sqrt(var + eps),  scale = invstd * weight  (invstd without a weight)
 //              running_mean = running_mean * (1 - momentum) + mean * momentum
 //              running_var  = running_var  * (1 - momentum) + var * (momentum * count / (count - 1))
@@ -11,6 +12,7 @@
 //              xmu_coef    = scale * invstd * sum_dy_xhat * (-1 / count)
 //              const_coef  = scale * sum_dy * (-1 / count)
 //   so that dx = dy * scale + (x - mean) * xmu_coef + const_coef.
+//   elemt:     out = (x - mean) * scale + shift  (+ dy * dy_scale)
 #pragma once
 
 #include <cstdint>
@@ -55,6 +57,19 @@ DL_HOST_DEVICE inline void batch_norm_backward_at(int64_t c, const T* sum_dy, co
   sum_dy_xhat[c] = xhat;
   xmu_coef[c] = rn_mul(rn_mul(rn_mul(scale[c], invstd[c]), xhat), k.minus_inv_count);
   const_coef[c] = rn_mul(rn_mul(scale[c], sum_dy[c]), k.minus_inv_count);
+}
+
+// batch_norm_elemt of one element: (x - mean) * scale + shift, each
+// operation rounded to T (no fused multiply-add on the device).
+template <typename T>
+DL_HOST_DEVICE inline T batch_norm_elemt_at(T x, T mean, T scale, T shift) {
+  return rn_add(rn_mul(rn_sub(x, mean), scale), shift);
+}
+
+// The same plus the gradient term: ((x - mean) * scale + shift) + dy * dy_scale.
+template <typename T>
+DL_HOST_DEVICE inline T batch_norm_elemt_at(T x, T mean, T scale, T shift, T dy, T dy_scale) {
+  return rn_add(batch_norm_elemt_at(x, mean, scale, shift), rn_mul(dy, dy_scale));
 }
 
 }  // namespace dl

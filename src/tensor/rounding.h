@@ -18,11 +18,13 @@ namespace dl {
 #if defined(__CUDA_ARCH__)
 DL_HOST_DEVICE inline float rn_mul(float a, float b) { return __fmul_rn(a, b); }
 DL_HOST_DEVICE inline float rn_add(float a, float b) { return __fadd_rn(a, b); }
+DL_HOST_DEVICE inline float rn_sub(float a, float b) { return __fsub_rn(a, b); }
 DL_HOST_DEVICE inline float rn_div(float a, float b) { return __fdiv_rn(a, b); }
 DL_HOST_DEVICE inline float rn_sqrt(float a) { return __fsqrt_rn(a); }
 #else
 template <typename T> T rn_mul(T a, T b) { return a * b; }
 template <typename T> T rn_add(T a, T b) { return a + b; }
+template <typename T> T rn_sub(T a, T b) { return a - b; }
 template <typename T> T rn_div(T a, T b) { return a / b; }
 template <typename T> T rn_sqrt(T a) { return std::sqrt(a); }
 #endif

@@ -2,7 +2,9 @@
 //   stats:            mean[c] = sum x / M,  var[c] = sum (x - mean[c])^2 / M
 //   elemt:            out = (x - mean[c]) * scale[c] + shift[c]  (+ dy * dy_scale[c])
 //   backward_reduce:  sum_dy[c] = sum dy,  sum_dy_xmu[c] = sum dy * (x - mean[c])
-//   forward_params, backward_params: the per-channel scalars (tensor/norm_math.h)
+//   forward_params, backward_params: the per-channel scalars
+// The formulas of elemt and of the scalars are tensor/norm_math.h, which the
+// CUDA kernels share.
 // Each is one pass over its operands (stats two: the mean, then the squared
 // deviations, while the channel is still in cache), where the composite
 // default makes three to five passes and as many temporaries.
@@ -128,11 +130,12 @@ void elemt_typed(const Tensor& x, const Tensor& mean, const Tensor& scale, const
                    const T* xr = px.data + i * px.n_stride + c * px.c_stride;
                    T* dst = o + plane * l;
                    if (g.empty()) {
-                     for (int64_t j = 0; j < l; ++j) dst[j] = T(T(xr[j * px.l_stride] - mu[c]) * a[c] + b[c]);
+                     for (int64_t j = 0; j < l; ++j)
+                       dst[j] = batch_norm_elemt_at(xr[j * px.l_stride], mu[c], a[c], b[c]);
                    } else {
                      const T* gr = pg.data + i * pg.n_stride + c * pg.c_stride;
                      for (int64_t j = 0; j < l; ++j)
-                       dst[j] = T(T(T(xr[j * px.l_stride] - mu[c]) * a[c] + b[c]) + T(gr[j * pg.l_stride] * g[c]));
+                       dst[j] = batch_norm_elemt_at(xr[j * px.l_stride], mu[c], a[c], b[c], gr[j * pg.l_stride], g[c]);
                    }
                  }
                });

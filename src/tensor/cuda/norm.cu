@@ -37,9 +37,10 @@
 // cancels next to nothing (the naive sum x^2 - M mean^2 loses everything
 // for |mean| >> std). It equals the CPU's two-pass result to double rounding.
 //
-// The element-wise kernels (elemt, leaky_relu_backward) round exactly as the
-// CPU, one float operation at a time (__fmul_rn etc. keep nvcc from
-// contracting a * b + c into an fma), so they match it bit for bit.
+// The element-wise kernels (elemt, leaky_relu_backward) call the CPU's
+// formulas (tensor/norm_math.h, tensor/elementwise_math.h), rounded one
+// float operation at a time (rn_mul etc. keep nvcc from contracting
+// a * b + c into an fma), so they match it bit for bit.
 //
 // Performance note: for [N, C] inputs (L = 1) the reduction threads of one
 // block read one channel, C floats apart; the tensor is small there
@@ -49,6 +50,7 @@
 #include <cstdint>
 
 #include "tensor/cuda/common.cuh"
+#include "tensor/elementwise_math.h"
 #include "tensor/norm_math.h"
 
 namespace dl {
@@ -290,19 +292,21 @@ __global__ void elemt_kernel(Index total, Index channels, Index l, Plane x, Plan
     const Index c = plane % channels, n = plane / channels;
     const int64_t nn = n, cc = c, jj = j;
     const float v = x.data[nn * x.n_stride + cc * x.c_stride + jj * x.l_stride];
-    float y = __fadd_rn(__fmul_rn(__fsub_rn(v, mean[c]), scale[c]), shift[c]);
+    float y;
     if (dy_scale != nullptr) {
       const float g = dy.data[nn * dy.n_stride + cc * dy.c_stride + jj * dy.l_stride];
-      y = __fadd_rn(y, __fmul_rn(g, dy_scale[c]));
+      y = batch_norm_elemt_at(v, mean[c], scale[c], shift[c], g, dy_scale[c]);
+    } else {
+      y = batch_norm_elemt_at(v, mean[c], scale[c], shift[c]);
     }
     out[nn * out_layout.n_stride + cc * out_layout.c_stride + jj * out_layout.l_stride] = y;
   }
 }
 
-// dx = x > 0 ? dy : dy * slope (NaN x takes dy * slope, as the CPU), on
+// dx = x > 0 ? dy : dy * slope (scalar::leaky_relu_backward, as the CPU), on
 // contiguous operands (one index) or through StridedIndex for any views.
 __global__ void leaky_relu_backward_dense(int64_t n, const float* x, const float* dy, float slope, float* dx) {
-  for (int64_t i = grid_start(); i < n; i += grid_step()) dx[i] = x[i] > 0.0f ? dy[i] : __fmul_rn(dy[i], slope);
+  for (int64_t i = grid_start(); i < n; i += grid_step()) dx[i] = scalar::leaky_relu_backward(x[i], dy[i], slope);
 }
 
 __global__ void leaky_relu_backward_strided(int64_t n, StridedIndex<3> index, const float* x, const float* dy,
@@ -310,8 +314,7 @@ __global__ void leaky_relu_backward_strided(int64_t n, StridedIndex<3> index, co
   for (int64_t i = grid_start(); i < n; i += grid_step()) {
     int64_t off[3];
     index.offsets(i, off);
-    const float g = dy[off[1]];
-    dx[off[2]] = x[off[0]] > 0.0f ? g : __fmul_rn(g, slope);
+    dx[off[2]] = scalar::leaky_relu_backward(x[off[0]], dy[off[1]], slope);
   }
 }
 
