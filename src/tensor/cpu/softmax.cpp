@@ -1,13 +1,11 @@
-// softmax.cpp — softmax and log-softmax along one dim on the CPU.
-//
-//   softmax(x)_i     = exp(x_i - m) / sum_j exp(x_j - m),   m = max_j x_j
-//   log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m))
-// Subtracting the max keeps exp() from overflowing and does not change the
-// result. Each row along `dim` is handled on its own, summing in double.
+// softmax.cpp — softmax and log-softmax along one dim on the CPU (the
+// formulas: tensor/softmax_math.h). Each row along `dim` is handled on its
+// own, summing in double, in order.
 #include <cmath>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/strided.h"
+#include "tensor/softmax_math.h"
 
 namespace dl {
 
@@ -28,11 +26,11 @@ void softmax_typed(const Tensor& x, int64_t dim, bool log, const Tensor& out) {
     double max = -INFINITY;
     for (int64_t i = 0; i < length; ++i) max = std::fmax(max, static_cast<double>(row[i * x_step]));
     double sum = 0.0;
-    for (int64_t i = 0; i < length; ++i) sum += std::exp(static_cast<double>(row[i * x_step]) - max);
+    for (int64_t i = 0; i < length; ++i) sum += softmax_term(static_cast<double>(row[i * x_step]), max);
     const double log_sum = std::log(sum);
     for (int64_t i = 0; i < length; ++i) {
-      const double shifted = static_cast<double>(row[i * x_step]) - max;
-      out_row[i * out_step] = static_cast<T>(log ? shifted - log_sum : std::exp(shifted) / sum);
+      out_row[i * out_step] =
+          static_cast<T>(softmax_output(static_cast<double>(row[i * x_step]), max, sum, log_sum, log));
     }
   });
 }

@@ -1,13 +1,13 @@
-// softmax.cu — softmax and log-softmax along one dim on CUDA.
+// softmax.cu — softmax and log-softmax along one dim on CUDA (the formulas:
+// tensor/softmax_math.h, shared with cpu/softmax.cpp).
 //
-//   softmax(x)_i     = exp(x_i - m) / sum_j exp(x_j - m),   m = max_j x_j
-//   log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m))
 // One block per row along `dim` (grid-stride over rows). The threads stride
 // over the row; the max and the sum are folded across the block in shared
-// memory. As on the CPU (cpu/softmax.cpp) the arithmetic is in double and
-// the max is fmax, which skips NaN (a NaN in the row then makes every
-// output NaN through the sum), so both backends round the same values.
+// memory. As on the CPU the arithmetic is in double and the max is fmax,
+// which skips NaN (a NaN in the row then makes every output NaN through the
+// sum), so both backends round the same values.
 #include "tensor/cuda/common.cuh"
+#include "tensor/softmax_math.h"
 
 namespace dl {
 
@@ -44,12 +44,13 @@ __global__ void softmax_kernel(int64_t rows, int64_t length, StridedIndex<2> row
     for (int64_t i = threadIdx.x; i < length; i += blockDim.x) max = fmax(max, static_cast<double>(in[i * x_step]));
     max = block_fold<true>(max, scratch);
     double sum = 0.0;
-    for (int64_t i = threadIdx.x; i < length; i += blockDim.x) sum += exp(static_cast<double>(in[i * x_step]) - max);
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
+      sum += softmax_term(static_cast<double>(in[i * x_step]), max);
+    }
     sum = block_fold<false>(sum, scratch);
     const double log_sum = ::log(sum);
     for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
-      const double shifted = static_cast<double>(in[i * x_step]) - max;
-      o[i * out_step] = static_cast<float>(log ? shifted - log_sum : exp(shifted) / sum);
+      o[i * out_step] = static_cast<float>(softmax_output(static_cast<double>(in[i * x_step]), max, sum, log_sum, log));
     }
   }
 }
