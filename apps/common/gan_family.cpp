@@ -150,21 +150,35 @@ Tensor accuracy(const Tensor& logits, const Tensor& labels) {
 }  // namespace
 
 Tensor GanModel::train_step(const Batch& batch, double progress) {
-  const Tensor& real_images = batch.images;
-  const Tensor& real_labels = batch.labels;
+  // A rate that changes every step is a host scalar of the optimizers, which
+  // a graph would freeze: with --lr-decay the step runs eagerly.
   opt_d->groups()[0].lr = scheduled_learning_rate(config.lr_d, config.lr_decay, progress);
   opt_g->groups()[0].lr = scheduled_learning_rate(config.lr_g, config.lr_decay, progress);
+  const Tensor real = batch.images.to(device);
+  const Latent latent = sample_latent(real.size(0), rng);
+  std::vector<Tensor> inputs = {real, batch.labels.to(device), latent.input, latent.labels, latent.one_hot};
+  if (G_ema) {
+    // The EMA's decay ramps up, min(ema, (1 + t) / (10 + t)) at update t:
+    // an input of the step, so that a replayed graph reads this step's.
+    const double t = static_cast<double>(ema_updates++);
+    const double decay = std::min(config.ema, (1.0 + t) / (10.0 + t));
+    inputs.push_back(full({}, decay, DType::Float32, device));
+    inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
+  }
+  return captured_step_(inputs, use_cuda_graph && config.lr_decay == "none");
+}
+
+Tensor GanModel::step_on(const std::vector<Tensor>& inputs) {
+  const Tensor& real = inputs[0];
+  const Tensor& labels = inputs[1];
+  const Latent latent{inputs[2], inputs[3], inputs[4]};
   G->train();
   D->train();
-  const Tensor real = real_images.to(device);
   const int64_t n = real.size(0);
   const Tensor real_target = full({n}, config.real_label, DType::Float32, device);
   const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
-  const Tensor labels = real_labels.to(device);
   // The label plane's input for the real batch (D ignores it without one).
-  const Tensor real_one_hot =
-      traits.label_plane ? one_hot(real_labels, kClasses).to(DType::Float32).to(device) : Tensor();
-  const Latent latent = sample_latent(n, rng);
+  const Tensor real_one_hot = traits.label_plane ? one_hot(labels, kClasses).to(DType::Float32) : Tensor();
   const Tensor fake = (*G)(latent.input);
 
   // D step: real -> real_label, fake -> 0 (detached, so G gets nothing);
@@ -196,7 +210,7 @@ Tensor GanModel::train_step(const Batch& batch, double progress) {
     loss_g.backward();
   }
   opt_g->step();
-  update_ema();
+  if (G_ema) update_ema(inputs[5], inputs[6]);
 
   NoGradGuard no_grad;
   std::vector<Tensor> logged = {loss_d, loss_g, mean(on_real.real), mean(on_fake.real)};
@@ -207,14 +221,13 @@ Tensor GanModel::train_step(const Batch& batch, double progress) {
   return stack(logged);
 }
 
-void GanModel::update_ema() {
-  if (!G_ema) return;
+void GanModel::update_ema(const Tensor& decay, const Tensor& rest) {
   NoGradGuard no_grad;
-  const double t = static_cast<double>(ema_updates++);
-  const double decay = std::min(config.ema, (1.0 + t) / (10.0 + t));
+  // average = decay * average + (1 - decay) * G, the scalars as 0-dim tensors
+  // (what mul_(double) and add_(x, alpha) make of them, so the same bits).
   const std::vector<NamedTensor> params = G->named_parameters();
   std::vector<NamedTensor> averages = G_ema->named_parameters();
-  for (size_t i = 0; i < params.size(); ++i) averages[i].tensor.mul_(decay).add_(params[i].tensor, 1.0 - decay);
+  for (size_t i = 0; i < params.size(); ++i) averages[i].tensor.mul_(decay).add_(params[i].tensor * rest);
   // BatchNorm's running statistics are copied: they belong to the weights
   // in use, and G's are the freshest estimate.
   const std::vector<NamedTensor> buffers = G->named_buffers();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/app_shell.h"
+#include "common/captured_step.h"
 #include "common/config_table.h"
 #include "common/gan_models.h"
 #include "common/metrics.h"
@@ -105,7 +106,9 @@ class GanModel : public TrainedModel {
   // One iteration on a batch of real images [n, 1, 28, 28] in [0, 1] and
   // their int64 labels [n], at `progress` = iteration / total iterations of
   // the run (for --lr-decay); returns the values of log_columns() as one
-  // float32 tensor on the device (nothing here waits for the GPU).
+  // float32 tensor on the device (nothing here waits for the GPU). With
+  // use_cuda_graph on a GPU it is replayed from a CUDA graph (CapturedStep),
+  // unless --lr-decay changes the rates every step.
   Tensor train_step(const Batch& batch, double progress) override;
   // The epoch's grid, and the charts of the losses, D's outputs (and the
   // class head's accuracy).
@@ -146,7 +149,13 @@ class GanModel : public TrainedModel {
   int64_t ema_updates = 0;
 
  private:
-  void update_ema();
+  // The step on what it reads, all on the device: real images, their
+  // labels, the latent input, labels and one-hot, and with --ema its decay
+  // and 1 - decay as 0-dim tensors (CapturedStep's inputs).
+  Tensor step_on(const std::vector<Tensor>& inputs);
+  // G_ema = decay * G_ema + rest * G, rest = 1 - decay.
+  void update_ema(const Tensor& decay, const Tensor& rest);
+  CapturedStep captured_step_{[this](const std::vector<Tensor>& inputs) { return step_on(inputs); }};
 };
 
 // ---- commands ---------------------------------------------------------------------

@@ -209,16 +209,21 @@ std::vector<std::string> VaeModel::log_columns() const {
 }
 
 Tensor VaeModel::train_step(const Batch& batch, double progress) {
-  const Tensor& images = batch.images;
+  // A rate that changes every step is a host scalar of the optimizer, which
+  // a graph would freeze: with --lr-decay cosine the step runs eagerly.
   opt->groups()[0].lr = scheduled_learning_rate(config.lr, config.lr_decay, progress);
-  E->train();
-  G->train();
-  const Tensor x = images.to(device);
-  const int64_t n = x.size(0);
-  const VaeEncoder::Output q = E->encode(x);
+  const Tensor x = batch.images.to(device);
   // The noise comes from the model's own Philox stream (saved with the
   // checkpoint), drawn on the CPU, so a resumed run draws the same.
-  const Tensor eps = randn({n, config.latent}, DType::Float32, &rng).to(device);
+  const Tensor eps = randn({x.size(0), config.latent}, DType::Float32, &rng).to(device);
+  return captured_step_({x, eps}, use_cuda_graph && config.lr_decay == "none");
+}
+
+Tensor VaeModel::step_on(const Tensor& x, const Tensor& eps) {
+  E->train();
+  G->train();
+  const int64_t n = x.size(0);
+  const VaeEncoder::Output q = E->encode(x);
   const Tensor z = reparameterize(q.mean, q.log_var, eps);
   const Tensor output = (*G)(z.reshape({n, config.latent, 1, 1}));
   const Tensor recon = vae_reconstruction(output, x, config.recon);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/app_shell.h"
+#include "common/captured_step.h"
 #include "common/config_table.h"
 #include "common/infogan_model.h"
 #include "common/metrics.h"
@@ -118,6 +119,8 @@ class VaeModel : public TrainedModel {
   // One Adam step on images [n, 1, 28, 28] in [0, 1], at `progress` =
   // iteration / total iterations of the run (for --lr-decay); returns the
   // values of log_columns() as one float32 tensor on the device (nothing waits).
+  // With use_cuda_graph on a GPU it is replayed from a CUDA graph
+  // (CapturedStep), unless --lr-decay cosine changes the rate every step.
   Tensor train_step(const Batch& batch, double progress) override;
   // The epoch's grid of samples, and the loss and MSE charts.
   void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
@@ -143,6 +146,11 @@ class VaeModel : public TrainedModel {
   std::shared_ptr<InfoGanGenerator> G;
   std::unique_ptr<Adam> opt;
   Generator rng;  // eps of the reparameterisation in training
+
+ private:
+  // The step on images x and noise eps, both on the device (CapturedStep's inputs).
+  Tensor step_on(const Tensor& x, const Tensor& eps);
+  CapturedStep captured_step_{[this](const std::vector<Tensor>& in) { return step_on(in[0], in[1]); }};
 };
 
 // A checkpoint's model in eval mode on `device`: its metadata's config, or
