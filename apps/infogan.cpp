@@ -42,13 +42,12 @@ void add_cont_flag(ArgParser& args, int64_t* cont) {
 
 int eval(int argc, char** argv) {
   CheckpointFlags common;
-  int64_t cont = 0;
   InfoGanEvalOptions options;
   ArgParser args("infogan eval", "Evaluate a checkpoint: the 10x10 grid for --seed, Q-accuracy on the 10,000 MNIST "
                                  "test images, and (with the judge) the column score and purity. Prints one JSON "
                                  "line last and writes it to <out>/eval.json.");
   common.add_to(args, "seed of the grid's noise and the purity samples");
-  add_cont_flag(args, &cont);
+  add_cont_flag(args, &options.cont);
   args.add("--judge", &options.judge, kJudgeFlagHelp);
   args.add("--out", &options.out, "output directory (default: <run>/eval)");
   args.add("--data", &options.data_dir,
@@ -57,10 +56,7 @@ int eval(int argc, char** argv) {
   args.add("--purity-samples", &options.purity_samples, "samples per code for purity");
   args.add_check([&] { usage_check(options.purity_samples >= 1, "--purity-samples", "must be >= 1"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.checkpoint = common.checkpoint;
-  options.seed = common.seed;
-  options.cont = cont;
-  options.device = common.parsed_device();
+  common.apply_to(options);
   print_report(evaluate_infogan(options));
   return 0;
 }
@@ -80,7 +76,8 @@ int sample(int argc, char** argv) {
     usage_check(!out.empty(), "--out", "must be given (a path prefix)");
   });
   if (!args.parse(argc, argv, 2)) return 0;
-  sample_infogan(common.checkpoint, cont, per_code, out, static_cast<uint64_t>(common.seed), common.parsed_device());
+  sample_infogan(common.checkpoint, cont, per_code, out, static_cast<uint64_t>(common.seed),
+                 parse_device_flag(common.device));
   std::printf("wrote %s-images-idx3-ubyte and %s-labels-idx1-ubyte (%lld images)\n", out.c_str(), out.c_str(),
               static_cast<long long>(10 * per_code));
   return 0;
@@ -97,7 +94,7 @@ int traverse(int argc, char** argv) {
   args.add("--out", &out, "output directory (default: <run>/eval)");
   if (!args.parse(argc, argv, 2)) return 0;
   for (const std::string& path : traverse_infogan(common.checkpoint, cont, out, static_cast<uint64_t>(common.seed),
-                                                  common.parsed_device())) {
+                                                  parse_device_flag(common.device))) {
     std::printf("wrote %s\n", path.c_str());
   }
   return 0;

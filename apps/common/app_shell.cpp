@@ -89,6 +89,12 @@ void CheckpointFlags::add_to(ArgParser& args, const std::string& seed_help) {
   args.add_check([this] { usage_check(seed >= 0, "--seed", "must be >= 0"); });
 }
 
+void CheckpointFlags::apply_to(CheckpointSource& source) const {
+  source.checkpoint = checkpoint;
+  source.seed = seed;
+  source.device = parse_device_flag(device);
+}
+
 const char* const kJudgeFlagHelp =
     "judge checkpoint (default: runs/mnist_classifier/latest.safetensors, or "
     "runs/fashion_classifier/latest.safetensors for a --dataset fashion run; without it, the judged scores are "

@@ -109,13 +109,21 @@ int train_command(const std::string& app, const typename Model::Config& requeste
                      {config.dataset, config.batch, config.seed, config.train_limit, config.epochs}, loop);
 }
 
-// The flags that the commands reading a checkpoint share (eval, sample,
-// traverse): --checkpoint, --seed, --device, --threads.
+// What the commands that read a checkpoint (eval, sample, traverse) start
+// from; their option structs derive from it.
+struct CheckpointSource {
+  std::string checkpoint;
+  int64_t seed = 1;  // of the noise they draw
+  Device device;
+};
+
+// The flags of a CheckpointSource: --checkpoint, --seed, --device, --threads.
 struct CheckpointFlags {
   std::string checkpoint = "runs/latest/checkpoints/latest.safetensors", device = "auto";
   int64_t seed = 1, threads = 0;
   void add_to(ArgParser& args, const std::string& seed_help);
-  Device parsed_device() const { return parse_device_flag(device); }
+  // Sets the source's fields from the parsed flags.
+  void apply_to(CheckpointSource& source) const;
 };
 
 // The --judge flag's help, the same for every eval command.

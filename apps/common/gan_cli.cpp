@@ -63,9 +63,7 @@ int eval(const std::string& variant, int argc, char** argv) {
   args.add("--out", &options.out, "output directory (default: <run>/eval)");
   args.add_check([&] { usage_check(options.samples >= 10, "--samples", "must be >= 10"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.checkpoint = common.checkpoint;
-  options.seed = common.seed;
-  options.device = common.parsed_device();
+  common.apply_to(options);
   print_gan_report(evaluate_gan(options));
   return 0;
 }
@@ -86,9 +84,7 @@ int sample(const std::string& variant, int argc, char** argv) {
   args.add("--samples", &options.samples, "images in the IDX files");
   args.add_check([&] { usage_check(options.samples >= 1, "--samples", "must be >= 1"); });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.checkpoint = common.checkpoint;
-  options.seed = common.seed;
-  options.device = common.parsed_device();
+  common.apply_to(options);
   std::printf("wrote %s\n", sample_gan(options).c_str());
   if (!options.idx_prefix.empty()) {
     std::printf("wrote %s-images-idx3-ubyte and %s-labels-idx1-ubyte (%lld images)\n", options.idx_prefix.c_str(),

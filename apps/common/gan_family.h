@@ -178,13 +178,11 @@ GanBar gan_bar(const std::string& variant);
 // (as the checkpoint has them) or "measured" (GanModel::measure_batch_norm_stats).
 std::vector<std::string> bn_stats_choices();
 
-struct GanEvalOptions {
+struct GanEvalOptions : CheckpointSource {
   // judge: find_judge's flag.
-  std::string variant, checkpoint, judge, out;
+  std::string variant, judge, out;
   std::string bn_stats = "copied";
-  int64_t seed = 1;
   int64_t samples = 10000;  // judged samples; with labels, label i % 10 for sample i
-  Device device;
 };
 struct GanReport {
   std::string variant, dataset, grid_path, bn_stats;
@@ -207,11 +205,10 @@ void print_gan_report(const GanReport& report);
 // returns the path written) (and, with idx_prefix, `samples`
 // images as IDX files PREFIX-images-idx3-ubyte / PREFIX-labels-idx1-ubyte,
 // label i % 10 for image i).
-struct GanSampleOptions {
-  std::string variant, checkpoint, png, idx_prefix;
+struct GanSampleOptions : CheckpointSource {
+  std::string variant, png, idx_prefix;
   std::string bn_stats = "copied";
-  int64_t seed = 1, samples = 100;
-  Device device;
+  int64_t samples = 100;
 };
 std::string sample_gan(const GanSampleOptions& options);
 

@@ -129,14 +129,12 @@ InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont);
 // G and D of a checkpoint, in eval mode on `device` (shapes checked).
 std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont, Device device);
 
-struct InfoGanEvalOptions {
-  // judge "": default_judge_path of the checkpoint's dataset; data_dir "":
-  // resolve_data_dir's default for it.
-  std::string checkpoint, judge, out, data_dir;
-  int64_t seed = 1;
+struct InfoGanEvalOptions : CheckpointSource {
+  // judge: find_judge's flag; data_dir "": resolve_data_dir's default for
+  // the checkpoint's dataset.
+  std::string judge, out, data_dir;
   int64_t cont = 0;
   int64_t purity_samples = 1000;
-  Device device;
 };
 struct InfoGanReport {
   CountMatrix confusion;  // [code][digit] on the MNIST test set

@@ -167,14 +167,12 @@ struct VaeBar {
   double confident_share = 0.7;  // of the random samples
 };
 
-struct VaeEvalOptions {
+struct VaeEvalOptions : CheckpointSource {
   // judge: find_judge's flag; data_dir "": resolve_data_dir's default for
   // the checkpoint's dataset.
-  std::string checkpoint, judge, out, data_dir;
-  int64_t seed = 1;
+  std::string judge, out, data_dir;
   int64_t samples = 10000;  // random samples judged
   int64_t test_limit = 0;   // the first N test images only (0: all)
-  Device device;
 };
 struct VaeReport {
   std::string dataset;

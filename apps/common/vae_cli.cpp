@@ -48,9 +48,7 @@ int eval(int argc, char** argv) {
     usage_check(options.test_limit >= 0, "--test-limit", "must be >= 0");
   });
   if (!args.parse(argc, argv, 2)) return 0;
-  options.checkpoint = common.checkpoint;
-  options.seed = common.seed;
-  options.device = common.parsed_device();
+  common.apply_to(options);
   print_vae_report(evaluate_vae(options));
   return 0;
 }
