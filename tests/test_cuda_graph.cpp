@@ -112,8 +112,8 @@ void check_graphed_steps(const typename Model::Config& config, Device device) {
     const Batch batch{rand({config.batch, 1, 28, 28}, DType::Float32, &images),
                       (rand({config.batch}, DType::Float32, &images) * 9.99).to(DType::Int64)};
     CAPTURE(step);
-    CHECK(eager.train_step(batch, 0.0).template to_vector<float>() ==
-          graphed.train_step(batch, 0.0).template to_vector<float>());
+    CHECK(eager.train_step(batch, StepClock{}).template to_vector<float>() ==
+          graphed.train_step(batch, StepClock{}).template to_vector<float>());
   }
   const std::vector<NamedTensor> a = checkpoint_tensors(eager.checkpoint_parts()),
                                  b = checkpoint_tensors(graphed.checkpoint_parts());

@@ -117,10 +117,10 @@ TEST_CASE("gan family --lr-decay: in the JSON only when not none, and each step 
   GanModel gan(c, Device::cpu());
   Generator rng(5);
   const Tensor images = rand({4, 1, 28, 28}, DType::Float32, &rng), labels = test::int64s({1, 2, 3, 4});
-  gan.train_step(Batch{images, labels}, 0.5);
+  gan.train_step(Batch{images, labels}, StepClock{0, 0, 0.5});
   CHECK(gan.opt_d->groups()[0].lr == doctest::Approx(c.lr_d / 2));
   CHECK(gan.opt_g->groups()[0].lr == doctest::Approx(c.lr_g / 2));
-  gan.train_step(Batch{images, labels}, 0.0);
+  gan.train_step(Batch{images, labels}, StepClock{});
   CHECK(gan.opt_d->groups()[0].lr == doctest::Approx(c.lr_d));
   CHECK(gan.opt_g->groups()[0].lr == doctest::Approx(c.lr_g));
 }
@@ -134,7 +134,8 @@ TEST_CASE("gan family EMA generator: starts as G, then moves towards it with the
   for (size_t i = 0; i < g.size(); ++i) CHECK(test::vals(ema[i].tensor) == test::vals(g[i].tensor));
   const Tensor before = gan.G->named_parameters()[0].tensor.clone();
   Generator rng(5);
-  const Tensor logged = gan.train_step(Batch{rand({4, 1, 28, 28}, DType::Float32, &rng), test::int64s({1, 2, 3, 4})}, 0.0);
+  const Batch batch{rand({4, 1, 28, 28}, DType::Float32, &rng), test::int64s({1, 2, 3, 4})};
+  const Tensor logged = gan.train_step(batch, StepClock{});
   CHECK(logged.shape() == Shape{4});
   // First update: decay min(0.999, 1 / 10) = 0.1.
   const Tensor after = gan.G->named_parameters()[0].tensor;

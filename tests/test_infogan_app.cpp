@@ -296,8 +296,9 @@ TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves
   InfoGan plain(spec, Device::cpu()), informed(with_info, Device::cpu());
   Generator rng(11);
   const Tensor real = rand({4, 1, 28, 28}, DType::Float32, &rng);
-  const std::vector<float> logged_plain = plain.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>();
-  const std::vector<float> logged_informed = informed.train_step(Batch{real, Tensor()}, 0.0).to_vector<float>();
+  const Batch batch{real, Tensor()};
+  const std::vector<float> logged_plain = plain.train_step(batch, StepClock{}).to_vector<float>();
+  const std::vector<float> logged_informed = informed.train_step(batch, StepClock{}).to_vector<float>();
   // loss_D is logged without the info term, and both start from the same weights.
   CHECK(logged_plain[0] == logged_informed[0]);
   const std::vector<NamedTensor> a = plain.D->named_parameters(), b = informed.D->named_parameters();

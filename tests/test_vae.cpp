@@ -158,9 +158,9 @@ TEST_CASE("vae learning rate: --lr-decay in the config, and set by each step") {
   c.latent = 3;
   VaeModel vae(c, Device::cpu());
   const Tensor images = rand({2, 1, 28, 28});
-  vae.train_step(Batch{images, Tensor()}, 0.5);
+  vae.train_step(Batch{images, Tensor()}, StepClock{0, 0, 0.5});
   CHECK(vae.opt->groups()[0].lr == doctest::Approx(0.001));
-  vae.train_step(Batch{images, Tensor()}, 0.25);
+  vae.train_step(Batch{images, Tensor()}, StepClock{0, 0, 0.25});
   CHECK(vae.opt->groups()[0].lr == doctest::Approx(0.001 * (1 + std::sqrt(0.5))));
 }
 

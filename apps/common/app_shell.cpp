@@ -74,7 +74,7 @@ int train_model(TrainRun& run, TrainedModel& model, const JsonValue& config, con
   const double total_iterations = static_cast<double>(data.epochs * loader.batches_per_epoch());
   TrainLoopHooks hooks;
   hooks.step = [&](const Batch& batch) {
-    return model.train_step(batch, static_cast<double>(pos.iteration) / total_iterations);
+    return model.train_step(batch, {pos.epoch, pos.iteration, static_cast<double>(pos.iteration) / total_iterations});
   };
   hooks.end_of_epoch = [&](int64_t epoch) { model.end_of_epoch(directory, log, epoch); };
   hooks.save = [&](const TrainPosition& at) { model.save(directory.checkpoint(), at); };

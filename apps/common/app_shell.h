@@ -26,6 +26,14 @@
 
 namespace dl {
 
+// Where a step stands in its run: the epoch and iteration it trains (as
+// TrainPosition counts them) and `progress` = iteration / the run's total
+// iterations, for learning-rate schedules.
+struct StepClock {
+  int64_t epoch = 0, iteration = 0;
+  double progress = 0;
+};
+
 // A model that the shell trains: InfoGan, GanModel, VaeModel. It owns its
 // networks, optimizers and latent streams; the shell owns the run
 // directory, the data, the log and the loop.
@@ -43,10 +51,9 @@ class TrainedModel {
 
   // The log's columns, "epoch" and "iteration" first.
   virtual std::vector<std::string> log_columns() const = 0;
-  // One iteration on a batch at `progress` = iteration / the run's total
-  // iterations (for learning-rate schedules); returns the values of the
-  // log's columns after "iteration" as a 1-D tensor on the device.
-  virtual Tensor train_step(const Batch& batch, double progress) = 0;
+  // One iteration on a batch at `clock`; returns the values of the log's
+  // columns after "iteration" as a 1-D tensor on the device.
+  virtual Tensor train_step(const Batch& batch, const StepClock& clock) = 0;
   // After epoch `epoch` (0-based): its sample grid and the log's charts.
   virtual void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) = 0;
   // What the first line of a run says of the model besides the data and the

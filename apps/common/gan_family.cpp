@@ -149,11 +149,11 @@ Tensor accuracy(const Tensor& logits, const Tensor& labels) {
 }
 }  // namespace
 
-Tensor GanModel::train_step(const Batch& batch, double progress) {
+Tensor GanModel::train_step(const Batch& batch, const StepClock& clock) {
   // A rate that changes every step is a host scalar of the optimizers, which
   // a graph would freeze: with --lr-decay the step runs eagerly.
-  opt_d->groups()[0].lr = scheduled_learning_rate(config.lr_d, config.lr_decay, progress);
-  opt_g->groups()[0].lr = scheduled_learning_rate(config.lr_g, config.lr_decay, progress);
+  opt_d->groups()[0].lr = scheduled_learning_rate(config.lr_d, config.lr_decay, clock.progress);
+  opt_g->groups()[0].lr = scheduled_learning_rate(config.lr_g, config.lr_decay, clock.progress);
   const Tensor real = batch.images.to(device);
   const Latent latent = sample_latent(real.size(0), rng);
   std::vector<Tensor> inputs = {real, batch.labels.to(device), latent.input, latent.labels, latent.one_hot};

@@ -104,12 +104,12 @@ class GanModel : public TrainedModel {
   std::vector<std::string> log_columns() const override;
 
   // One iteration on a batch of real images [n, 1, 28, 28] in [0, 1] and
-  // their int64 labels [n], at `progress` = iteration / total iterations of
-  // the run (for --lr-decay); returns the values of log_columns() as one
+  // their int64 labels [n], at `clock` (its progress sets the rates of
+  // --lr-decay); returns the values of log_columns() as one
   // float32 tensor on the device (nothing here waits for the GPU). With
   // use_cuda_graph on a GPU it is replayed from a CUDA graph (CapturedStep),
   // unless --lr-decay changes the rates every step.
-  Tensor train_step(const Batch& batch, double progress) override;
+  Tensor train_step(const Batch& batch, const StepClock& clock) override;
   // The epoch's grid, and the charts of the losses, D's outputs (and the
   // class head's accuracy).
   void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;

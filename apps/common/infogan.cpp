@@ -142,7 +142,7 @@ std::vector<std::string> InfoGan::log_columns() const {
   return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
 }
 
-Tensor InfoGan::train_step(const Batch& batch, double) {
+Tensor InfoGan::train_step(const Batch& batch, const StepClock&) {
   const Tensor real = batch.images.to(device);
   const Latent latent = sample_latent(real.size(0), rng);
   return captured_step_({real, latent.input, latent.code, latent.cont}, use_cuda_graph);

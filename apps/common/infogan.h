@@ -87,7 +87,7 @@ class InfoGan : public TrainedModel {
   // step waits for the GPU, and the caller reads all five with one copy.
   // On a GPU with use_cuda_graph (--cuda-graph on), replayed from a CUDA
   // graph (CapturedStep) with the same numbers.
-  Tensor train_step(const Batch& batch, double progress) override;
+  Tensor train_step(const Batch& batch, const StepClock& clock) override;
   std::vector<std::string> log_columns() const override;
   // The epoch's grid, and the charts of the losses and D's outputs.
   void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;

@@ -208,10 +208,10 @@ std::vector<std::string> VaeModel::log_columns() const {
   return {"epoch", "iteration", "loss", "recon", "kl", "mse"};
 }
 
-Tensor VaeModel::train_step(const Batch& batch, double progress) {
+Tensor VaeModel::train_step(const Batch& batch, const StepClock& clock) {
   // A rate that changes every step is a host scalar of the optimizer, which
   // a graph would freeze: with --lr-decay cosine the step runs eagerly.
-  opt->groups()[0].lr = scheduled_learning_rate(config.lr, config.lr_decay, progress);
+  opt->groups()[0].lr = scheduled_learning_rate(config.lr, config.lr_decay, clock.progress);
   const Tensor x = batch.images.to(device);
   // The noise comes from the model's own Philox stream (saved with the
   // checkpoint), drawn on the CPU, so a resumed run draws the same.

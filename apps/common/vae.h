@@ -116,12 +116,12 @@ class VaeModel : public TrainedModel {
   // The log's columns after epoch and iteration: loss, recon, kl (per image)
   // and mse (per pixel, of G(z) on the training batch).
   std::vector<std::string> log_columns() const override;
-  // One Adam step on images [n, 1, 28, 28] in [0, 1], at `progress` =
-  // iteration / total iterations of the run (for --lr-decay); returns the
+  // One Adam step on images [n, 1, 28, 28] in [0, 1], at `clock` (its
+  // progress sets the rate of --lr-decay); returns the
   // values of log_columns() as one float32 tensor on the device (nothing waits).
   // With use_cuda_graph on a GPU it is replayed from a CUDA graph
   // (CapturedStep), unless --lr-decay cosine changes the rate every step.
-  Tensor train_step(const Batch& batch, double progress) override;
+  Tensor train_step(const Batch& batch, const StepClock& clock) override;
   // The epoch's grid of samples, and the loss and MSE charts.
   void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
 
