@@ -3,9 +3,7 @@
 #pragma once
 
 #include "autograd/dot.h"
-#include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
-#include "autograd/node.h"
 #include "data/csv.h"
 #include "data/file.h"
 #include "data/idx.h"
@@ -14,6 +12,8 @@
 #include "data/png.h"
 #include "data/safetensors.h"
 #include "data/svg.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 #include "nn/layers.h"
 #include "nn/module.h"
 #include "ops/ops.h"

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
 #include "common/dataset.h"
 #include "common/mnist_judge.h"
@@ -14,6 +13,7 @@
 #include "data/idx.h"
 #include "data/png.h"
 #include "data/svg.h"
+#include "graph/grad_mode.h"
 #include "ops/ops.h"
 
 namespace dl {

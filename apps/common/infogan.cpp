@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <iostream>
 
-#include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
 #include "common/cli.h"
 #include "common/dataset.h"
@@ -16,6 +15,7 @@
 #include "data/mnist.h"
 #include "data/png.h"
 #include "data/svg.h"
+#include "graph/grad_mode.h"
 #include "ops/ops.h"
 
 namespace dl {

@@ -6,13 +6,13 @@
 #include <cmath>
 #include <iostream>
 
-#include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
 #include "common/training.h"
 #include "data/file.h"
 #include "data/json.h"
 #include "data/mnist.h"
 #include "data/svg.h"
+#include "graph/grad_mode.h"
 #include "ops/ops.h"
 
 namespace dl {

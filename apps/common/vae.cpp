@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include "autograd/grad_mode.h"
 #include "common/checkpoint.h"
 #include "common/dataset.h"
 #include "common/mnist_judge.h"
@@ -15,6 +14,7 @@
 #include "data/mnist.h"
 #include "data/png.h"
 #include "data/svg.h"
+#include "graph/grad_mode.h"
 #include "ops/ops.h"
 
 namespace dl {

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/node.h"
 #include "data/file.h"
+#include "graph/node.h"
 #include "tensor/error.h"
 
 namespace dl {

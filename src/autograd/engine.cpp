@@ -1,7 +1,7 @@
 // engine.cpp — the reverse-mode autograd engine.
 //
-// Forward: every differentiable op calls record(), which hangs a Node on its
-// output. The Node remembers where each input came from and holds a closure
+// Forward: every differentiable op calls record() (graph/node.cpp), which
+// hangs a Node on its output. The Node remembers where each input came from and holds a closure
 // that maps dL/d(output) to dL/d(inputs).
 //
 // Backward (run_backward):
@@ -15,107 +15,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 
 namespace dl {
-
-// ---- grad mode ---------------------------------------------------------------
-
-namespace {
-thread_local bool grad_mode_enabled = true;
-}
-
-bool grad_enabled() { return grad_mode_enabled; }
-NoGradGuard::NoGradGuard() : previous_(grad_mode_enabled) { grad_mode_enabled = false; }
-NoGradGuard::~NoGradGuard() { grad_mode_enabled = previous_; }
-
-FrozenParameters::FrozenParameters(std::vector<NamedTensor> params) : params_(std::move(params)) {
-  for (NamedTensor& p : params_) p.tensor.set_requires_grad(false);
-}
-FrozenParameters::~FrozenParameters() {
-  for (NamedTensor& p : params_) p.tensor.set_requires_grad(true);
-}
-
-// ---- graph lifetime ------------------------------------------------------------
-
-// Dropping the last reference to the end of a 100,000-op chain would destroy
-// Node -> input Node -> ... recursively and overflow the call stack. Instead,
-// a dying Node takes over its inputs and releases them from a loop: an input
-// that nobody else holds has its own inputs moved out first, so its
-// destructor has nothing left to recurse into.
-Node::~Node() {
-  std::vector<std::shared_ptr<Node>> to_release;
-  for (Edge& edge : inputs) {
-    if (edge.node) to_release.push_back(std::move(edge.node));
-  }
-  while (!to_release.empty()) {
-    std::shared_ptr<Node> node = std::move(to_release.back());
-    to_release.pop_back();
-    if (node.use_count() == 1) {
-      for (Edge& edge : node->inputs) {
-        if (edge.node) to_release.push_back(std::move(edge.node));
-      }
-    }
-  }
-}
-
-// ---- recording ---------------------------------------------------------------
-
-SavedTensor::SavedTensor(const Tensor& tensor) : tensor_(tensor.detach()), version_(tensor.storage()->version()) {}
-
-const Tensor& SavedTensor::get() const {
-  check(tensor_.storage()->version() == version_,
-        "a tensor saved for backward was modified in place after it was saved (storage version ",
-        tensor_.storage()->version(), ", saved at ", version_, "); clone() it before modifying");
-  return tensor_;
-}
-
-namespace {
-// The non-differentiable op, if any, that cut the graph above these inputs:
-// kept on outputs so that backward() far below can still name it.
-const char* inherited_cut(const TensorList& inputs) {
-  for (const Tensor& input : inputs) {
-    if (input.impl().made_by_non_differentiable_op) return input.impl().made_by_non_differentiable_op;
-  }
-  return nullptr;
-}
-}  // namespace
-
-void record(const char* name, const TensorList& inputs, const Tensor& out, BackwardFn backward) {
-  if (!grad_enabled()) return;
-  bool any_requires_grad = false;
-  for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();
-  if (!any_requires_grad) {
-    out.impl().made_by_non_differentiable_op = inherited_cut(inputs);
-    return;
-  }
-
-  auto node = std::make_shared<Node>();
-  node->name = name;
-  node->output_shape = out.shape();
-  node->backward = std::move(backward);
-  for (const Tensor& input : inputs) {
-    Node::Edge edge;
-    edge.shape = input.shape();
-    edge.dtype = input.dtype();
-    edge.device = input.device();
-    if (input.requires_grad()) {
-      if (input.is_leaf()) edge.leaf = input.impl_ptr();
-      else edge.node = input.grad_fn();
-    }
-    node->inputs.push_back(std::move(edge));
-  }
-  out.impl().grad_fn = std::move(node);
-  out.impl().requires_grad = true;
-}
-
-void mark_non_differentiable(const char* name, const TensorList& inputs, const Tensor& out) {
-  bool any_requires_grad = false;
-  for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();
-  out.impl().made_by_non_differentiable_op = any_requires_grad ? name : inherited_cut(inputs);
-}
 
 // ---- backward ----------------------------------------------------------------
 
@@ -160,8 +64,6 @@ void release(Node& node) {
   node.backward = nullptr;
   node.released = true;
 }
-
-}  // namespace
 
 void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph) {
   if (!root.requires_grad()) {
@@ -220,6 +122,8 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
     }
   }
 }
+
+}  // namespace
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const { run_backward(*this, gradient, retain_graph); }
 

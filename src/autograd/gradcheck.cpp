@@ -4,7 +4,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "autograd/grad_mode.h"
+#include "graph/grad_mode.h"
 #include "ops/ops.h"
 
 namespace dl {

@@ -11,7 +11,7 @@
 #include <functional>
 #include <string>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 
 namespace dl {
 

@@ -8,9 +8,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "autograd/grad_mode.h"
 #include "data/file.h"
 #include "data/json.h"
+#include "graph/grad_mode.h"
 #include "tensor/backend.h"
 #include "tensor/error.h"
 

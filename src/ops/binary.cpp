@@ -10,7 +10,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "ops/view.h"
 #include "tensor/backend.h"

@@ -22,8 +22,8 @@
 // gradient needs are not saved.
 #include <optional>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 #include "tensor/conv_geometry.h"

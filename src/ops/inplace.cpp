@@ -5,7 +5,7 @@
 // in-place write to a tensor in a graph is refused: it would silently change
 // the value that backward assumes. Every write bumps the storage version, so
 // a tensor saved for backward and overwritten afterwards is caught too.
-#include "autograd/grad_mode.h"
+#include "graph/grad_mode.h"
 #include "ops/ops.h"
 #include "ops/view.h"
 #include "tensor/backend.h"

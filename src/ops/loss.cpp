@@ -18,8 +18,8 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 

@@ -5,8 +5,8 @@
 // each summed back over batch dims that broadcasting added (sum_to).
 // 1-D operands are turned into matrices with unsqueeze and the extra dim is
 // squeezed from the result, so autograd handles them through those views.
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "ops/view.h"
 #include "tensor/backend.h"

@@ -22,8 +22,8 @@
 //   y = x * mask / (1 - p);  dx = dy * mask / (1 - p).
 #include <cmath>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 

@@ -2,7 +2,7 @@
 //
 // one_hot(i, C)[..., c] = (i[...] == c), computed as a broadcast comparison
 // of indices [..., 1] against arange(C) [C].
-#include "autograd/node.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 

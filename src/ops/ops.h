@@ -1,6 +1,6 @@
 // ops.h — the catalogue of tensor ops. Each op checks its inputs, runs a
 // kernel from the backend of the inputs' device and, if it is
-// differentiable, records its backward (autograd/node.h).
+// differentiable, records its backward (graph/node.h).
 //
 // Where each family lives (forward and backward side by side):
 //   unary.cpp    neg abs exp log sqrt pow relu leaky_relu sigmoid tanh clamp

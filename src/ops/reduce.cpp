@@ -10,8 +10,8 @@
 //   var:  dx = dy * 2 (x_i - mean) / (N - correction)
 #include <cmath>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 

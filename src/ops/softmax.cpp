@@ -4,7 +4,7 @@
 //   softmax:      dx = y * (dy - sum(dy * y))
 //   log_softmax:  dx = dy - softmax(x) * sum(dy),   softmax(x) = exp(y)
 // where the sums run along the dim (keepdim, so they broadcast back).
-#include "autograd/node.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 

@@ -6,7 +6,7 @@
 // where f' is cheapest in terms of y (exp, sigmoid, tanh, sqrt).
 #include <cmath>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 

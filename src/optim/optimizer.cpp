@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "autograd/grad_mode.h"
+#include "graph/grad_mode.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
 

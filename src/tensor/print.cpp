@@ -1,4 +1,4 @@
-// print.cpp — Tensor::str() and operator<<: PyTorch's repr (the rules of
+// print.cpp — the repr behind Tensor::str(): PyTorch's (the rules of
 // torch/_tensor_str.py with its default print options) followed by the
 // metadata PyTorch leaves out when it is the default: shape, dtype, device.
 //
@@ -7,12 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ostream>
 #include <string>
 #include <vector>
 
-#include "autograd/node.h"
-#include "tensor/tensor.h"
+#include "tensor/print.h"
 
 namespace dl {
 
@@ -154,20 +152,11 @@ std::string data_str(const Tensor& tensor) {
 
 }  // namespace
 
-std::string Tensor::str() const {
-  // Printing is how one debugs, so an undefined tensor (say, a gradient that
-  // backward never reached) prints as such instead of throwing.
-  if (!defined()) return "tensor(undefined)";
-  std::string text = "tensor(" + data_str(*this) + ", shape=" + shape_str(shape()) + ", dtype=" + dtype_name(dtype()) +
-                     ", device=" + device().str();
-  if (grad_fn()) {
-    text += ", grad_fn=<" + grad_fn()->name + ">";
-  } else if (requires_grad()) {
-    text += ", requires_grad=true";
-  }
+std::string repr(const Tensor& tensor, const std::string& autograd_field) {
+  std::string text = "tensor(" + data_str(tensor) + ", shape=" + shape_str(tensor.shape()) +
+                     ", dtype=" + dtype_name(tensor.dtype()) + ", device=" + tensor.device().str();
+  if (!autograd_field.empty()) text += ", " + autograd_field;
   return text + ")";
 }
-
-std::ostream& operator<<(std::ostream& os, const Tensor& tensor) { return os << tensor.str(); }
 
 }  // namespace dl

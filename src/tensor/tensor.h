@@ -19,11 +19,11 @@
 
 namespace dl {
 
-struct Node;  // autograd/node.h
+struct Node;  // graph/node.h
 
 // A block of device memory shared by a tensor and all its views. The version
 // counter is bumped by every in-place write; autograd checks it to detect
-// that a tensor saved for backward was overwritten (SavedTensor, autograd/node.h).
+// that a tensor saved for backward was overwritten (SavedTensor, graph/node.h).
 class Storage {
  public:
   Storage(size_t nbytes, Device device);
@@ -144,7 +144,9 @@ class Tensor {
   Tensor& mul_(const Tensor& other);
   Tensor& mul_(double value);
 
-  std::string str() const;  // like PyTorch's repr (tensor/print.cpp)
+  // Like PyTorch's repr: the values by tensor/print.cpp, finished by
+  // graph/print.cpp, which can name the grad_fn's Node.
+  std::string str() const;
 
  private:
   std::shared_ptr<TensorImpl> impl_;

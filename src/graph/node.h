@@ -1,6 +1,7 @@
 // node.h — one recorded op in the autograd graph, and the two calls every
 // op uses to join the graph: save() for tensors backward will need, and
-// record() to attach a Node to the op's output.
+// record() to attach a Node to the op's output. The engine that walks the
+// graph (Tensor::backward) is in autograd/engine.cpp.
 //
 // The graph points backwards: each Node knows where its inputs came from
 // (their Nodes, or the leaves they are) but not who consumes its output.
@@ -69,8 +70,5 @@ void record(const char* name, const TensorList& inputs, const Tensor& out, Backw
 // For ops with no gradient (argmax, comparisons, one_hot, ...): `out` does
 // not require grad, and a later backward() through it explains why.
 void mark_non_differentiable(const char* name, const TensorList& inputs, const Tensor& out);
-
-// Reverse-mode differentiation; Tensor::backward calls this.
-void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph);
 
 }  // namespace dl
