@@ -24,7 +24,7 @@ int main() {
     std::cout << "y       = " << y << "\n"
               << "dL/dw   = " << w.grad() << "\n"
               << "dL/db   = " << b.grad() << "\n";
-    write_dot(y, "tour.dot");
+    write_file_atomic("tour.dot", to_dot(y));
     std::cout << "graph written to tour.dot (render: dot -Tsvg tour.dot -o tour.svg)\n";
   } catch (const Error& e) {
     std::cerr << "tour: " << e.what() << "\n";

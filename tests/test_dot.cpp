@@ -1,9 +1,5 @@
 // test_dot.cpp — Graphviz export of the autograd graph (autograd/dot.h).
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "dl.h"
 #include "doctest/doctest.h"
@@ -11,16 +7,6 @@
 
 using namespace dl;
 using namespace test;
-
-namespace {
-
-// Per process, so parallel runs of the suite do not write the same file.
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("dl_test_dot_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
-}  // namespace
 
 TEST_CASE("to_dot: sigmoid(w * x + b)") {
   Tensor w = tensor({0.5, -1, 2}, {3}, DType::Float64);
@@ -67,36 +53,4 @@ TEST_CASE("to_dot: a root without grad_fn") {
   const std::string dot = to_dot(leaf);
   CHECK(count(dot, "shape=ellipse") == 1);
   CHECK(count(dot, "->") == 0);
-}
-
-TEST_CASE("write_dot: round-trips through a file") {
-  Tensor a = tensor({1, 2}, {2}, DType::Float64);
-  a.set_requires_grad(true);
-  Tensor y = sigmoid(a * a);
-  const std::string path = temp_path("graph.dot");
-  write_dot(y, path);
-
-  std::ifstream file(path);
-  std::ostringstream text;
-  text << file.rdbuf();
-  CHECK(text.str() == to_dot(y));
-  // No temporary left beside it (write_file_atomic names them <path>.tmp.<pid>).
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
-    CHECK(entry.path().string().rfind(path + ".tmp", 0) != 0);
-  }
-  std::filesystem::remove(path);
-}
-
-TEST_CASE("write_dot: an unwritable path throws Error naming it") {
-  Tensor a = tensor({1, 2}, {2}, DType::Float64);
-  a.set_requires_grad(true);
-  const std::string path = temp_path("no_such_dir") + "/graph.dot";
-  try {
-    write_dot(a * a, path);
-    FAIL("write_dot did not throw");
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    CHECK(message.find(path) != std::string::npos);
-    CHECK(message.find('\n') == std::string::npos);
-  }
 }

@@ -11,9 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/file.h"
 #include "graph/node.h"
-#include "tensor/error.h"
 
 namespace dl {
 
@@ -86,14 +84,6 @@ std::string to_dot(const Tensor& root) {
   }
   out << edges.str() << "}\n";
   return out.str();
-}
-
-void write_dot(const Tensor& root, const std::string& path) {
-  try {
-    write_file_atomic(path, to_dot(root));
-  } catch (const Error& e) {
-    fail("write_dot: ", e.what());
-  }
 }
 
 }  // namespace dl

@@ -7,7 +7,7 @@
 // op), and the Node that made the root has a double outline. Leaves that do
 // not require grad are not in the graph (autograd does not record them).
 //
-//   dl::write_dot(loss, "graph.dot");
+//   dl::write_file_atomic("graph.dot", dl::to_dot(loss));   // data/file.h
 //   $ dot -Tsvg graph.dot -o graph.svg
 //   $ xdg-open graph.svg
 #pragma once
@@ -21,12 +21,8 @@ namespace dl {
 // The DOT text: "digraph autograd { ... }". Node ids are n0, n1, ... in the
 // order the walk from the root first meets them, so the same graph always
 // gives the same text. A root with no grad_fn gives a single leaf node if it
-// requires grad, else an empty digraph.
+// requires grad, else an empty digraph. Writing the text to a file is the
+// caller's (write_file_atomic, data/file.h), so autograd/ needs no data/.
 std::string to_dot(const Tensor& root);
-
-// Writes to_dot(root) to `path`, replacing it atomically (via path + ".tmp"
-// and a rename), so a viewer never sees a half-written file. Throws Error
-// naming the path if it cannot be written.
-void write_dot(const Tensor& root, const std::string& path);
 
 }  // namespace dl
