@@ -1,7 +1,8 @@
 // test_png.cpp — data/png.h: PNG files decoded by the minimal decoder below
 // (chunks, CRCs, zlib header and Adler-32, the five scanline filters) give
-// back exactly the pixels written; save_image converts like torchvision;
-// make_grid lays images out like torchvision.utils.make_grid.
+// back exactly the pixels written; save_image converts like torchvision.
+// The apps' common/image_grid.h, tested here for the decoder: make_grid lays
+// images out like torchvision.utils.make_grid.
 #include <unistd.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "common/image_grid.h"
 #include "data/checksum.h"
 #include "data/compress.h"
 #include "data/file.h"

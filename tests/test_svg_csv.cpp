@@ -11,9 +11,9 @@
 #include <map>
 #include <string>
 
-#include "data/csv.h"
+#include "common/csv.h"
+#include "common/svg.h"
 #include "data/file.h"
-#include "data/svg.h"
 #include "helpers.h"
 
 using namespace dl;

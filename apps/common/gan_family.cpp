@@ -8,11 +8,11 @@
 
 #include "common/checkpoint.h"
 #include "common/dataset.h"
+#include "common/image_grid.h"
 #include "common/mnist_judge.h"
+#include "common/svg.h"
 #include "data/file.h"
 #include "data/idx.h"
-#include "data/png.h"
-#include "data/svg.h"
 #include "graph/grad_mode.h"
 #include "ops/ops.h"
 

@@ -7,11 +7,11 @@
 #include <iostream>
 
 #include "common/checkpoint.h"
+#include "common/svg.h"
 #include "common/training.h"
 #include "data/file.h"
 #include "data/json.h"
 #include "data/mnist.h"
-#include "data/svg.h"
 #include "graph/grad_mode.h"
 #include "ops/ops.h"
 

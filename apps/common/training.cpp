@@ -15,9 +15,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/svg.h"
 #include "data/crash_point.h"
 #include "data/file.h"
-#include "data/svg.h"
 #include "ops/ops.h"
 #include "tensor/error.h"
 

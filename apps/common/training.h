@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "data/csv.h"
+#include "common/csv.h"
 #include "data/json.h"
 #include "data/loader.h"
 #include "data/mnist.h"

@@ -1,5 +1,5 @@
-// png.h — writing images as PNG files, and torchvision's make_grid /
-// save_image, so that sample grids from the apps look exactly like the ones a
+// png.h — writing images as PNG files, and torchvision's save_image, so that
+// the apps' sample grids (common/image_grid.h) look exactly like the ones a
 // PyTorch run of the same model saves.
 //
 // The encoder is the minimal valid PNG: 8-bit greyscale or RGB, no alpha, no
@@ -31,21 +31,5 @@ void write_png(const std::string& path, const uint8_t* pixels, int64_t width, in
 // (torchvision writes a 1-channel image as RGB; we write it as a grey PNG,
 // which decodes to the same pixels and is a third of the size.)
 void save_image(const std::string& path, const Tensor& image);
-
-// torchvision.utils.make_grid with normalize=False: lays the N images of
-// [N, C, H, W] out in rows of `nrow`, `padding` pixels of `pad_value` around
-// and between them. As in torchvision:
-//   - C = 1 is repeated to 3 channels (the grid is RGB);
-//   - xmaps = min(nrow, N), ymaps = ceil(N / xmaps), the grid is
-//     [C, ymaps * (H + padding) + padding, xmaps * (W + padding) + padding],
-//     image k = y * xmaps + x at row y * (H + padding) + padding, column
-//     x * (W + padding) + padding; unused cells of the last row stay pad_value;
-//   - a single image (N = 1) is returned as it is, without padding.
-// Keeps the input's dtype and device; the input's values are not scaled.
-Tensor make_grid(const Tensor& images, int64_t nrow = 8, int64_t padding = 2, double pad_value = 0.0);
-
-// save_image(path, make_grid(images, nrow, padding)): what
-// torchvision.utils.save_image(images, path, nrow=nrow, padding=padding) writes.
-void save_image_grid(const std::string& path, const Tensor& images, int64_t nrow = 8, int64_t padding = 2);
 
 }  // namespace dl

@@ -2,7 +2,7 @@
 // text around it (tick labels at the left, the legend at the right), one
 // <path> per drawn curve, one <circle> per scatter point, legend swatches as
 // <line>/<rect> so the data elements are easy to tell apart.
-#include "data/svg.h"
+#include "common/svg.h"
 
 #include <algorithm>
 #include <array>

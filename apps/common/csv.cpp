@@ -1,5 +1,5 @@
 // csv.cpp — see csv.h.
-#include "data/csv.h"
+#include "common/csv.h"
 
 #include <charconv>
 #include <cmath>
