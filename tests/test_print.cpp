@@ -1,5 +1,6 @@
-// test_print.cpp — Tensor::str() and operator<< (tensor/print.cpp): the
-// PyTorch-style layout, number formatting, summaries and metadata suffix.
+// test_print.cpp — Tensor::str() and operator<< (tensor/print.cpp and
+// graph/print.cpp): the PyTorch-style layout, number formatting, summaries
+// and metadata suffix.
 #include <cmath>
 #include <sstream>
 #include <string>

@@ -1,6 +1,6 @@
-// test_svg_csv.cpp — data/svg.h (charts are well-formed SVG with the
+// test_svg_csv.cpp — common/svg.h (charts are well-formed SVG with the
 // expected elements, ticks, escaping, gaps, and a bounded size for long
-// series) and data/csv.h (the training log round-trips exactly; errors name
+// series) and common/csv.h (the training log round-trips exactly; errors name
 // the file).
 #include <unistd.h>
 

@@ -244,7 +244,7 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
 // runs/x/checkpoints/latest.safetensors -> runs/x/eval; other paths: <dir>/eval.
 std::string eval_dir_of(const std::string& checkpoint);
 
-// An SVG chart (data/svg.h) of the log's columns `names` against the
+// An SVG chart (common/svg.h) of the log's columns `names` against the
 // iteration, smoothed over about 1/200 of the run: the curves every train
 // command draws after each epoch. A name that is not a column is an error.
 void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,

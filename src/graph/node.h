@@ -38,7 +38,7 @@ struct Node {
   Node() = default;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
-  ~Node();  // frees long chains of inputs without recursion (engine.cpp)
+  ~Node();  // frees long chains of inputs without recursion (node.cpp)
 
   std::string name;  // the op: "mul", "sum", ...
   std::vector<Edge> inputs;
