@@ -1,7 +1,7 @@
 # Build the library, the apps and the tests.
 #
 #   make              library build/libdl.a, every apps/<name>.cpp -> apps/<name>
-#   make test         build and run the doctest suite
+#   make test         build the doctest suite, check src/'s include order (tests/check_layers.sh), run the suite
 #   make SAN=1 test   the same with AddressSanitizer + UBSan (in build-san/)
 #   make CUDA=0       build without the CUDA backend (default: auto, if nvcc exists)
 #   make data         fetch and verify MNIST into data/mnist (part of `make`)
@@ -112,7 +112,9 @@ $(BUILD)/tests/%.o: tests/%.cpp $(FLAGS_FILE) | $(DOCTEST_DEP)
 $(TEST_BIN): $(TEST_OBJS) $(COMMON_OBJS) $(LIB)
 	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(COMMON_OBJS) $(LIB) $(LDLIBS) -o $@
 
+# The include order of src/'s layers (docs/README.md) is checked before the suite runs.
 test: $(TEST_BIN)
+	tests/check_layers.sh
 	$(TEST_BIN)
 
 # ---- benchmarks ------------------------------------------------------------------
