@@ -6,6 +6,17 @@
 // (reshape, permute, slice, expand, ...) make a new TensorImpl over the same
 // Storage. The ops themselves are free functions declared in ops/ops.h; the
 // methods here that look like ops are thin forwards to them.
+//
+// Layers (docs/README.md): this header includes nothing above tensor/, yet
+// some of its methods belong to the layers above and are defined there, as
+// ATen declares Tensor's methods and implements them with its operators.
+// The views and copies record graph Nodes and the in-place writes consult
+// grad mode, so ops/view.cpp and ops/inplace.cpp define them; backward()
+// walks the graph (autograd/engine.cpp); str() names the grad_fn
+// (graph/print.cpp). Keeping them methods keeps x.reshape(...) and
+// loss.backward() spelt as in PyTorch. Those calls, including the ones
+// tensor/ makes itself (to() in create.cpp and to_vector, views in
+// backend.cpp), go upward at link time only: an include never goes upward.
 #pragma once
 
 #include <cstdint>
@@ -129,14 +140,15 @@ class Tensor {
   Tensor squeeze() const;  // all size-1 dims
   Tensor contiguous() const;
 
-  // ---- copies and conversions ---------------------------------------------
+  // ---- copies and conversions (defined in ops/view.cpp) --------------------
   Tensor clone() const;
   Tensor to(DType dtype) const;  // differentiable between float32 and float64
   // A copy on `device` (this tensor itself if it is there already);
   // differentiable: the gradient flows back to this tensor's device.
   Tensor to(Device device) const;
 
-  // ---- in-place (not differentiable; refused on tensors in a graph) -------
+  // ---- in-place (not differentiable; refused on tensors in a graph;
+  //      defined in ops/inplace.cpp) ------------------------------------------
   Tensor& copy_(const Tensor& src);  // broadcasts src, converts dtype
   Tensor& fill_(double value);
   Tensor& zero_();
