@@ -9,7 +9,7 @@
 // directory default to data/fashion-mnist and runs/fashion_classifier.
 #include <cstdio>
 
-#include "common/cli.h"
+#include "common/app_shell.h"
 #include "common/dataset.h"
 #include "common/metrics.h"
 #include "common/mnist_judge.h"
@@ -27,53 +27,15 @@ const char* kUsage =
     "  eval   its accuracy on the 10,000 test images\n";
 
 int train(int argc, char** argv) {
-  JudgeTrainOptions options;
-  std::string device = "auto", dataset = "mnist";
-  int64_t threads = 0;
+  JudgeConfig config;
+  TrainLoopFlags loop;
+  loop.run_help = "run directory (default: runs/mnist_classifier; with --dataset fashion: runs/fashion_classifier)";
   ArgParser args("mnist_classifier train",
-                 "Train the MNIST (or Fashion-MNIST) judge; writes <out>/latest.safetensors each epoch, "
-                 "<out>/losses.csv and <out>/loss.svg.");
-  args.add("--epochs", &options.epochs, "passes over the training set");
-  args.add("--batch", &options.batch, "batch size");
-  args.add("--lr", &options.lr, "Adam learning rate of the first epoch");
-  args.add("--lr-decay", &options.lr_decay, "learning-rate factor per epoch");
-  args.add("--seed", &options.seed, "seed of the weights and the data order");
-  add_dataset_flag(args, &dataset);
-  args.add("--device", &device, "cpu, cuda, cuda:N or auto");
-  add_threads_flag(args, &threads);
-  args.add("--data", &options.data_dir,
-           "data directory (default: $MNIST_DIR or data/mnist; with --dataset fashion: $FASHION_MNIST_DIR or "
-           "data/fashion-mnist)");
-  args.add("--out", &options.out_dir, "output directory (runs/fashion_classifier with --dataset fashion)");
-  args.add_switch("--resume", &options.resume, "continue from <out>/latest.safetensors");
-  args.add_switch("--overwrite", &options.overwrite,
-                  "start over in an --out directory that already holds a judge, deleting it (without this, "
-                  "train refuses)");
-  args.add("--log-every", &options.log_every, "iterations between progress lines when not on a terminal");
-  args.add("--max-iters", &options.max_iterations, "stop with a checkpoint after this many iterations (0: no limit)");
-  args.add("--train-limit", &options.train_limit, "use only the first N training images (0: all)");
-  args.add_check([&] {
-    usage_check(options.epochs >= 1, "--epochs", "must be >= 1");
-    usage_check(options.batch >= 1, "--batch", "must be >= 1");
-    usage_check(options.lr > 0, "--lr", "must be > 0");
-    usage_check(options.lr_decay > 0 && options.lr_decay <= 1, "--lr-decay", "must be in (0, 1]");
-    usage_check(options.seed >= 0, "--seed", "must be >= 0");
-    usage_check(options.log_every >= 1, "--log-every", "must be >= 1");
-    usage_check(options.max_iterations >= 0, "--max-iters", "must be >= 0");
-    usage_check(options.train_limit >= 0, "--train-limit", "must be >= 0");
-    usage_check(!(options.resume && options.overwrite), "--overwrite", "cannot be used with --resume");
-  });
-  if (!args.parse(argc, argv, 2)) return 0;
-  options.data_dir = resolve_data_dir(dataset, options.data_dir);
-  if (!args.given("--out")) options.out_dir = default_judge_dir(dataset);
-  if (options.resume) {
-    for (const char* flag : {"--batch", "--lr", "--lr-decay", "--seed", "--train-limit"}) {
-      usage_check(!args.given(flag), flag, "cannot change when resuming (the run continues with its own config)");
-    }
-    if (args.given("--epochs")) options.resume_epochs = options.epochs;
-  }
-  options.device = parse_device_flag(device);
-  return train_judge(options);
+                 "Train the MNIST (or Fashion-MNIST) judge; writes <run>/latest.safetensors each epoch, "
+                 "<run>/losses.csv and <run>/loss.svg.");
+  add_dataset_flag(args, &config.dataset);
+  if (!parse_train_command(args, config.table(), loop, argc, argv)) return 0;
+  return train_judge(config, loop);
 }
 
 int eval(int argc, char** argv) {

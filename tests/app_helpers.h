@@ -82,17 +82,16 @@ SmallRun<Config> as_called(SmallRun<Config> run, const TrainCall& call) {
 }
 
 // A judge trained for one step on 4 images of `dir`'s small MNIST, into
-// <dir>/judge (train_judge's options, to train it or resume it).
-inline dl::JudgeTrainOptions tiny_judge_options(const TempDir& dir) {
-  dl::JudgeTrainOptions judge;
+// <dir>/judge (train_judge's arguments, to train it or resume it).
+inline SmallRun<dl::JudgeConfig> tiny_judge_options(const TempDir& dir) {
+  dl::JudgeConfig judge;
   judge.epochs = 1;
   judge.batch = 4;
-  judge.data_dir = dir.file("data");
-  judge.out_dir = dir.file("judge");
-  judge.log_every = 1000;
   judge.train_limit = 4;  // one batch per epoch
-  return judge;
+  return small_run(judge, dir.file("data"), dir.file("judge"));
 }
+
+inline int train_judge(const SmallRun<dl::JudgeConfig>& run) { return dl::train_judge(run.config, run.loop); }
 
 // Runs the enclosing scope with `dir` as the working directory, so that the
 // default judge (runs/mnist_classifier/..., relative) is surely missing.

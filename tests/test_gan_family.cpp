@@ -215,9 +215,9 @@ GanRun small_run(const std::string& variant, const test::TempDir& dir, const std
 int train(const GanRun& run) { return train_command<GanModel>(run.config.variant, run.config, run.loop); }
 
 std::string tiny_judge(const test::TempDir& dir) {
-  const JudgeTrainOptions judge = test::tiny_judge_options(dir);
-  REQUIRE(train_judge(judge) == 0);
-  return judge.out_dir + "/latest.safetensors";
+  const auto judge = test::tiny_judge_options(dir);
+  REQUIRE(test::train_judge(judge) == 0);
+  return judge.loop.run_dir + "/latest.safetensors";
 }
 
 // The smoke test of one app.

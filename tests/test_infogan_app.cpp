@@ -196,30 +196,28 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
   }
   {
     INFO("the judge trains, and eval then scores columns and purity; sample writes IDX files");
-    const JudgeTrainOptions judge = test::tiny_judge_options(dir);
-    CHECK(train_judge(judge) == 0);
+    const auto judge = test::tiny_judge_options(dir);
+    CHECK(test::train_judge(judge) == 0);
     // Resuming keeps the checkpoint's hyper-parameters (here batch 4 and the
-    // 4-image limit), whatever the options say; only the epochs grow.
-    JudgeTrainOptions more = judge;
-    more.resume = true;
-    more.resume_epochs = 2;
-    more.batch = 1;
-    more.train_limit = 0;
-    CHECK(train_judge(more) == 0);
+    // 4-image limit), whatever the config passed says; only the epochs grow.
+    auto more = judge;
+    more.loop.resume = true;
+    more.loop.resume_epochs = 2;
+    more.config.batch = 1;
+    more.config.train_limit = 0;
+    CHECK(test::train_judge(more) == 0);
     CHECK(read_csv_numbers(dir.file("judge/losses.csv")).size() == 2);
     {
-      INFO("a judge checkpoint whose config lacks a setting is refused on resume, not filled from the options");
+      INFO("a judge checkpoint whose config has a setting the judge does not know is refused on resume");
       SafetensorsFile file = load_safetensors(dir.file("judge/latest.safetensors"));
       for (auto& [key, value] : file.metadata) {
-        if (key == "config") {
-          value = "{\"epochs\": 2, \"batch\": 4, \"lr\": 0.001, \"lr_decay\": 0.5, \"train_limit\": 4}";  // no seed
-        }
+        if (key == "config") value = "{\"epochs\": 2, \"batch\": 4, \"momentum\": 0.9}";
       }
-      JudgeTrainOptions broken = more;
-      broken.out_dir = dir.file("judge-broken");
-      std::filesystem::create_directories(broken.out_dir);
-      save_safetensors(broken.out_dir + "/latest.safetensors", file.tensors, file.metadata);
-      CHECK_THROWS_WITH_AS(train_judge(broken), doctest::Contains("config has no 'seed'"), Error);
+      auto broken = more;
+      broken.loop.run_dir = dir.file("judge-broken");
+      std::filesystem::create_directories(broken.loop.run_dir);
+      save_safetensors(broken.loop.run_dir + "/latest.safetensors", file.tensors, file.metadata);
+      CHECK_THROWS_WITH_AS(test::train_judge(broken), doctest::Contains("unknown config key 'momentum'"), Error);
     }
     InfoGanEvalOptions options;
     options.checkpoint = checkpoint;
@@ -250,20 +248,20 @@ TEST_CASE("infogan train: the run directory's guarantees (no overwrite, a reject
 TEST_CASE("mnist_classifier train: a judge is not replaced without --overwrite, and a rejected log is kept") {
   test::TempDir dir;
   write_small_mnist(dir);
-  const JudgeTrainOptions judge = test::tiny_judge_options(dir);
-  REQUIRE(train_judge(judge) == 0);
+  const auto judge = test::tiny_judge_options(dir);
+  REQUIRE(test::train_judge(judge) == 0);
   const std::vector<uint8_t> trained = bytes_of(dir.file("judge/latest.safetensors"));
-  CHECK_THROWS_WITH_AS(train_judge(judge), doctest::Contains("already holds a run"), Error);
+  CHECK_THROWS_WITH_AS(test::train_judge(judge), doctest::Contains("already holds a run"), Error);
   CHECK(bytes_of(dir.file("judge/latest.safetensors")) == trained);
   write_file_atomic(dir.file("judge/losses.csv"), "epoch,iteration,loss,accuracy\n");
-  JudgeTrainOptions more = judge;
-  more.resume = true;
-  more.resume_epochs = 2;
-  CHECK_THROWS_WITH_AS(train_judge(more), doctest::Contains("losses.csv: has no row for iteration 0"), Error);
+  auto more = judge;
+  more.loop.resume = true;
+  more.loop.resume_epochs = 2;
+  CHECK_THROWS_WITH_AS(test::train_judge(more), doctest::Contains("losses.csv: has no row for iteration 0"), Error);
   CHECK(read_csv_numbers(dir.file("judge/losses.csv")).empty());
-  JudgeTrainOptions again = judge;
-  again.overwrite = true;
-  CHECK(train_judge(again) == 0);
+  auto again = judge;
+  again.loop.overwrite = true;
+  CHECK(test::train_judge(again) == 0);
   CHECK(bytes_of(dir.file("judge/latest.safetensors")) == trained);
 }
 

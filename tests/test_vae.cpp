@@ -333,14 +333,7 @@ TEST_CASE("vae app: train, files, checkpoint round trip, resume, eval with a tin
   }
   {
     INFO("eval with a judge: the confident share and the bar (not met after 4 iterations)");
-    JudgeTrainOptions judge;
-    judge.epochs = 1;
-    judge.batch = 4;
-    judge.data_dir = dir.file("data");
-    judge.out_dir = dir.file("judge");
-    judge.log_every = 1000;
-    judge.train_limit = 4;
-    REQUIRE(train_judge(judge) == 0);
+    REQUIRE(test::train_judge(test::tiny_judge_options(dir)) == 0);
     options.judge = dir.file("judge/latest.safetensors");
     options.out = dir.file("eval2");
     options.test_limit = 12;

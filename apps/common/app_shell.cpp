@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common/dataset.h"
+#include "common/mnist_judge.h"
 #include "data/file.h"
 
 namespace dl {
@@ -33,8 +34,10 @@ bool parse_train_command(ArgParser& args, const std::vector<ConfigEntry>& table,
   return true;
 }
 
-TrainRun open_train_run(const std::string& app, const std::string& format, const TrainLoopFlags& loop) {
-  TrainRun run{loop.resume ? RunDirectory::open(loop.run_dir) : RunDirectory::create(app, loop.run_dir, loop.overwrite),
+TrainRun open_train_run(const std::string& app, const std::string& format, const TrainLoopFlags& loop,
+                        RunLayout layout) {
+  TrainRun run{loop.resume ? RunDirectory::open(loop.run_dir, layout)
+                           : RunDirectory::create(app, loop.run_dir, loop.overwrite, layout),
                nullptr, app, parse_device_flag(loop.device)};
   if (loop.resume) {
     const std::string path = run.directory.checkpoint();
@@ -59,7 +62,7 @@ int train_model(TrainRun& run, TrainedModel& model, const JsonValue& config, con
   CsvLog log(directory.file("losses.csv"), model.log_columns());
   if (run.resumed) restore_log(log.path(), pos.iteration, log);
   const MnistSplit train = load_training_split(resolve_data_dir(data.dataset, loop.data_dir), data.train_limit);
-  DataLoader loader(train.images, train.labels, data.batch, true, static_cast<uint64_t>(data.seed), true,
+  DataLoader loader(train.images, train.labels, data.batch, true, static_cast<uint64_t>(data.seed), data.drop_last,
                     PixelScale::ZeroOne);
   std::cout << run.app << ": run " << directory.path() << ", " << dataset_title(data.dataset) << ", "
             << loader.size() << " images, " << loader.batches_per_epoch() << " batches of " << data.batch

@@ -20,11 +20,12 @@
 #include "common/checkpoint.h"
 #include "common/cli.h"
 #include "common/config_table.h"
-#include "common/mnist_judge.h"
 #include "common/training.h"
 #include "data/safetensors.h"
 
 namespace dl {
+
+class MnistClassifier;  // mnist_judge.h, which includes this file
 
 // Where a step stands in its run: the epoch and iteration it trains (as
 // TrainPosition counts them) and `progress` = iteration / the run's total
@@ -40,6 +41,10 @@ struct StepClock {
 class TrainedModel {
  public:
   virtual ~TrainedModel() = default;
+  // Where its run keeps its files, and whether an epoch leaves out a last,
+  // smaller batch (TrainData::drop_last); the judge's model says otherwise.
+  static constexpr RunLayout kLayout = RunLayout::Run;
+  static constexpr bool kDropLast = true;
 
   // The modules and optimizers a checkpoint holds, under their prefixes.
   virtual CheckpointParts checkpoint_parts() const = 0;
@@ -86,12 +91,14 @@ struct TrainRun {
 // The run of `loop`: created fresh (RunDirectory::create), or opened with
 // its checkpoint for --resume (an Error unless the checkpoint has `format`
 // and config metadata).
-TrainRun open_train_run(const std::string& app, const std::string& format, const TrainLoopFlags& loop);
+TrainRun open_train_run(const std::string& app, const std::string& format, const TrainLoopFlags& loop,
+                        RunLayout layout = RunLayout::Run);
 
 // What the loop needs from a config besides the model: the data and the length.
 struct TrainData {
   std::string dataset;
   int64_t batch, seed, train_limit, epochs;
+  bool drop_last = true;  // leave out an epoch's last batch when it is smaller
 };
 // Trains `model` in `run` (restored from run.resumed when resuming) on
 // `data`: writes config.json (`config`), the log, the epochs' samples and
@@ -100,20 +107,23 @@ int train_model(TrainRun& run, TrainedModel& model, const JsonValue& config, con
                 const TrainLoopFlags& loop);
 
 // The train command of an app whose model is `Model`, which provides:
-//   Model::Config, Model::kFormat, Model(const Config&, Device), Model::config,
+//   Model::Config (with epochs, batch, seed, train_limit, dataset), Model::kFormat,
+//   Model(const Config&, Device, extra...),
 //   static Config Model::resumed_config(const SafetensorsFile&, const Config& requested)
 // (the checkpoint's config, checked against what the command line asked for).
-template <typename Model>
-int train_command(const std::string& app, const typename Model::Config& requested, const TrainLoopFlags& loop) {
-  TrainRun run = open_train_run(app, Model::kFormat, loop);
+template <typename Model, typename... Extra>
+int train_command(const std::string& app, const typename Model::Config& requested, const TrainLoopFlags& loop,
+                  Extra&&... extra) {
+  TrainRun run = open_train_run(app, Model::kFormat, loop, Model::kLayout);
   typename Model::Config config = requested;
   if (run.resumed) {
     config = Model::resumed_config(*run.resumed, requested);
     if (loop.resume_epochs > 0) config.epochs = loop.resume_epochs;
   }
-  Model model(config, run.device);
+  Model model(config, run.device, std::forward<Extra>(extra)...);
   return train_model(run, model, config.to_json(),
-                     {config.dataset, config.batch, config.seed, config.train_limit, config.epochs}, loop);
+                     {config.dataset, config.batch, config.seed, config.train_limit, config.epochs, Model::kDropLast},
+                     loop);
 }
 
 // What the commands that read a checkpoint (eval, sample, traverse) start

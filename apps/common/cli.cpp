@@ -178,7 +178,8 @@ void TrainLoopFlags::add_to(ArgParser& args, const std::string& app) {
   args.add("--data", &data_dir,
            "data directory (default: $MNIST_DIR or data/mnist; with --dataset fashion: $FASHION_MNIST_DIR or "
            "data/fashion-mnist)");
-  args.add("--run", &run_dir, "run directory (default: runs/" + app + "-<time>; with --resume: runs/latest)");
+  args.add("--run", &run_dir,
+           run_help.empty() ? "run directory (default: runs/" + app + "-<time>; with --resume: runs/latest)" : run_help);
   args.add_switch("--resume", &resume, "continue the run's latest checkpoint (its own config; --epochs may grow)");
   args.add_switch("--overwrite", &overwrite,
                   "start over in a --run directory that already holds a run, deleting it (without this, "

@@ -96,6 +96,8 @@ struct TrainLoopFlags {
   // With --resume: the new epoch count when --epochs was given, else 0 (the
   // run keeps its own); set by parse_train_command (app_shell.h).
   int64_t resume_epochs = 0;
+  // --run's help where an app's default is not runs/<app>-<time> (the judge's).
+  std::string run_help;
   // `app` names the default run directory in --run's help (runs/<app>-<time>).
   void add_to(ArgParser& args, const std::string& app);
 };

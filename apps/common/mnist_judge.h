@@ -15,7 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "common/app_shell.h"
+#include "common/config_table.h"
+#include "data/mnist.h"
 #include "nn/layers.h"
+#include "optim/optimizer.h"
 
 namespace dl {
 
@@ -45,24 +49,54 @@ Judgement judge_images(MnistClassifier& judge, const Tensor& images, int64_t bat
 // The fraction of a split (uint8 images, int64 labels) the judge gets right.
 double judge_accuracy(MnistClassifier& judge, const Tensor& images_u8, const Tensor& labels);
 
-// apps/mnist_classifier train: Adam on cross-entropy, the learning rate
-// multiplied by lr_decay after every epoch. Writes <out_dir>/latest.safetensors
-// (model., optim., position metadata) each epoch, losses.csv and loss.svg;
-// returns the exit status (0, or 130/143 when stopped by a signal).
-struct JudgeTrainOptions {
+// ---- training (apps/mnist_classifier train) ----------------------------------------
+
+// The judge's hyper-parameters; a flag each (table()). Adam on
+// cross-entropy, the learning rate multiplied by lr_decay after every epoch.
+struct JudgeConfig : TabledConfig<JudgeConfig> {
   int64_t epochs = 4, batch = 64, seed = 1;
   double lr = 1e-3, lr_decay = 0.5;
-  Device device;
-  std::string data_dir, out_dir = "runs/mnist_classifier";
-  // Continue <out_dir>/latest.safetensors with its own hyper-parameters;
-  // only the epoch count may change (resume_epochs > 0).
-  bool resume = false;
-  // Start over in a run directory that already holds a run (see
-  // prepare_fresh_run_directory); without it such a directory is refused.
-  bool overwrite = false;
-  int64_t resume_epochs = 0;
-  int64_t log_every = 100, max_iterations = 0, train_limit = 0;
+  int64_t train_limit = 0;
+  // Not in the config JSON: which data the judge reads (--dataset), as its
+  // run directory's name says (default_judge_dir).
+  std::string dataset = "mnist";
+  std::vector<ConfigEntry> table();
 };
-int train_judge(const JudgeTrainOptions& options);
+
+// The judge in training: the net, its optimizer and the test split it is
+// measured on after each epoch. Its run directory is Flat: checkpoint
+// <run>/latest.safetensors (model., optim. tensors; format, config and
+// position metadata), losses.csv, loss.svg and config.json.
+class JudgeModel : public TrainedModel {
+ public:
+  using Config = JudgeConfig;
+  static constexpr const char* kFormat = "mnist-classifier-1";
+  static constexpr RunLayout kLayout = RunLayout::Flat;
+  static constexpr bool kDropLast = false;
+  JudgeModel(const JudgeConfig& config, Device device, MnistSplit test);
+  // A resumed run's config: the checkpoint's, on the requested data set.
+  static JudgeConfig resumed_config(const SafetensorsFile& file, const JudgeConfig& requested);
+
+  std::vector<std::string> log_columns() const override;
+  // One Adam step at lr * lr_decay^epoch; logs the loss and the batch's accuracy.
+  Tensor train_step(const Batch& batch, const StepClock& clock) override;
+  // Prints the test accuracy; draws loss.svg.
+  void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
+  CheckpointParts checkpoint_parts() const override;
+  SafetensorsMetadata checkpoint_metadata(const TrainPosition& pos) const override;
+  void restore_metadata(const SafetensorsFile&) override {}
+
+  JudgeConfig config;
+  Device device;
+  std::shared_ptr<MnistClassifier> net;
+  std::unique_ptr<Adam> opt;
+
+ private:
+  MnistSplit test_;
+};
+
+// apps/mnist_classifier train: the judge of `config.dataset` trained in
+// loop.run_dir (default: default_judge_dir); returns the exit status.
+int train_judge(const JudgeConfig& config, TrainLoopFlags loop);
 
 }  // namespace dl

@@ -105,7 +105,8 @@ void prepare_fresh_run_directory(const std::string& dir, bool overwrite) {
   }
 }
 
-RunDirectory RunDirectory::create(const std::string& app, const std::string& path, bool overwrite) {
+RunDirectory RunDirectory::create(const std::string& app, const std::string& path, bool overwrite,
+                                  RunLayout layout) {
   std::string dir = path;
   if (dir.empty()) {
     // Two runs started in the same second get -2, -3, ... appended.
@@ -115,22 +116,30 @@ RunDirectory RunDirectory::create(const std::string& app, const std::string& pat
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   prepare_fresh_run_directory(dir, overwrite);
-  make_directories(dir + "/checkpoints");
-  make_directories(dir + "/samples");
-  return RunDirectory(dir);
+  make_directories(dir);
+  if (layout == RunLayout::Run) {
+    make_directories(dir + "/checkpoints");
+    make_directories(dir + "/samples");
+  }
+  return RunDirectory(dir, layout);
 }
 
-RunDirectory RunDirectory::open(const std::string& path) {
+RunDirectory RunDirectory::open(const std::string& path, RunLayout layout) {
   std::string dir = path.empty() ? "runs/latest" : path;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   check(is_directory(dir), "--run ", dir, ": no such run directory (start one with train, without --resume)");
-  make_directories(dir + "/checkpoints");
-  make_directories(dir + "/samples");
-  for (const char* sub : {"", "/checkpoints", "/samples"}) remove_stale_temporaries(dir + sub);
-  return RunDirectory(dir);
+  remove_stale_temporaries(dir);
+  if (layout == RunLayout::Run) {
+    for (const char* sub : {"/checkpoints", "/samples"}) {
+      make_directories(dir + sub);
+      remove_stale_temporaries(dir + sub);
+    }
+  }
+  return RunDirectory(dir, layout);
 }
 
 void RunDirectory::mark_latest() const {
+  if (layout_ == RunLayout::Flat) return;
   // runs/latest -> the run, relative so the tree can be moved. Replaced
   // atomically: a symlink under a temporary name renamed over the old one.
   const std::string latest = parent_of(path_) + "/latest", temp = latest + ".tmp";
