@@ -283,7 +283,7 @@ int main(int argc, char** argv) {
     InfoGanConfig config = infogan_preset("lab");
     config.batch = batch;
     InfoGan gan(config, Device::cpu());
-    auto step = [&] { gan.train_step(real); };
+    auto step = [&] { gan.train_step(Batch{real, Tensor()}, StepClock{}); };
     std::printf("\nfull training step (D update on real + fake, G + Q update, Adam)\n");
     const double step_flops = 16.0e9 * double(batch) / 64.0;
     const double cpu_start = process_cpu_seconds();

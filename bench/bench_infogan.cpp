@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     // read_every steps, then the single host read of all their values.
     auto run = [&] {
       std::vector<Tensor> values;
-      for (int i = 0; i < options.read_every; ++i) values.push_back(gan.train_step(real));
+      for (int i = 0; i < options.read_every; ++i) values.push_back(gan.train_step(Batch{real, Tensor()}, StepClock{}));
       return stack(values).to_vector<double>();
     };
     for (int i = 0; i < options.warmup; ++i) run();

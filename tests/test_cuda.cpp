@@ -304,9 +304,11 @@ TEST_CASE("CUDA: checkpoints of CUDA tensors save and load" * doctest::skip(no_g
 
 TEST_CASE("CUDA parity: the fused Adam kernel" * doctest::skip(no_gpu())) {
   // One launch for parameters of odd sizes (not multiples of a block), an
-  // empty one among them, with and without weight decay; counters advance.
+  // empty one among them, with and without weight decay, with a constant and
+  // a cosine-annealed rate (read from the counters on the device); counters
+  // advance.
   const std::vector<int64_t> sizes = {1, 257, 0, 100003};
-  for (const double decay : {0.0, 1e-2}) {
+  for (const auto& [decay, cosine_steps] : {std::pair<double, int64_t>{0.0, 0}, {1e-2, 0}, {1e-2, 2}}) {
     std::vector<Backend::AdamParam> cpu, gpu;
     for (size_t i = 0; i < sizes.size(); ++i) {
       const int64_t n = sizes[i];
@@ -314,7 +316,7 @@ TEST_CASE("CUDA parity: the fused Adam kernel" * doctest::skip(no_gpu())) {
       cpu.push_back({p, Tensor(), m, v, step});
       gpu.push_back({p.to(kGpu), Tensor(), m.to(kGpu), v.to(kGpu), step.to(kGpu)});
     }
-    const Backend::AdamOptions options = {1e-2, 0.5, 0.999, 1e-8, decay};
+    const Backend::AdamOptions options = {1e-2, 0.5, 0.999, 1e-8, decay, cosine_steps};
     for (int64_t t = 1; t <= 3; ++t) {
       for (size_t i = 0; i < sizes.size(); ++i) {
         cpu[i].grad = randn32({sizes[i]}, 10 + t + 7 * i);
@@ -324,7 +326,8 @@ TEST_CASE("CUDA parity: the fused Adam kernel" * doctest::skip(no_gpu())) {
       backend(kGpu).adam_step(gpu, options);
     }
     for (size_t i = 0; i < sizes.size(); ++i) {
-      const std::string what = "adam_step n=" + std::to_string(sizes[i]) + " wd=" + std::to_string(decay);
+      const std::string what = "adam_step n=" + std::to_string(sizes[i]) + " wd=" + std::to_string(decay) +
+                               " cosine_steps=" + std::to_string(cosine_steps);
       check_close(cpu[i].param, gpu[i].param, what + " param");
       check_close(cpu[i].exp_avg, gpu[i].exp_avg, what + " exp_avg");
       check_close(cpu[i].exp_avg_sq, gpu[i].exp_avg_sq, what + " exp_avg_sq");

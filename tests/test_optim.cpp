@@ -76,7 +76,7 @@ TEST_CASE("the fused Adam kernel equals the tensor-op formula bit for bit (float
       const double lr = 1e-3, b1 = 0.5, b2 = 0.999, eps = 1e-8;
       for (int64_t t = 1; t <= 5; ++t) {
         const Tensor grad = randn({1003}, dtype, &gen);
-        backend(Device::cpu()).adam_step({{p, grad, m, v, step}}, {lr, b1, b2, eps, decay});
+        backend(Device::cpu()).adam_step({{p, grad, m, v, step}}, {lr, b1, b2, eps, decay, 0});
         CHECK(step.item() == double(t));
         const Tensor g = decay != 0 ? grad + p_ref * decay : grad;
         m_ref = m_ref * b1 + g * (1 - b1);
@@ -95,7 +95,7 @@ TEST_CASE("the fused Adam kernel equals the tensor-op formula bit for bit (float
 TEST_CASE("the fused Adam kernel refuses operands that do not fit") {
   const Tensor p = zeros({4}), g = zeros({4}), step = scalar_tensor(0, DType::Int64);
   Backend& cpu = backend(Device::cpu());
-  const Backend::AdamOptions options = {0.1, 0.9, 0.999, 1e-8, 0};
+  const Backend::AdamOptions options = {0.1, 0.9, 0.999, 1e-8, 0, 0};
   CHECK_THROWS_WITH_AS(cpu.adam_step({{p, g, zeros({4}), zeros({4}), scalar_tensor(0)}}, options),
                        "adam_step: step must be a 0-dim int64 tensor on cpu, got float32 [] on cpu", Error);
   CHECK_THROWS_WITH_AS(cpu.adam_step({{p, g, zeros({5}), zeros({4}), step}}, options),
@@ -124,6 +124,34 @@ TEST_CASE("Adam's step counter lives on the parameter's device (here the CPU)") 
   CHECK(state[2].name == "w.step");
   CHECK(state[2].tensor.device() == Device::cpu());
   CHECK(state[2].tensor.item() == 2.0);
+}
+
+TEST_CASE("Adam's cosine_steps: the rate of setting lr * (1 + cos(pi (t - 1) / T)) / 2 by hand, bit for bit") {
+  const int64_t total = 4;
+  Tensor scheduled = leaf({1.0, -2.0, 0.5}, {3}), by_hand = leaf({1.0, -2.0, 0.5}, {3});
+  Adam on_device({{{{"w", scheduled}}, 0.1, total}}, 0.5, 0.999);
+  Adam from_host({{{{"w", by_hand}}, 0.1}}, 0.5, 0.999);
+  std::vector<double> moved;
+  for (int64_t t = 1; t <= total + 2; ++t) {
+    for (Adam* adam : {&on_device, &from_host}) adam->zero_grad();
+    sum(scheduled * scheduled).backward();
+    sum(by_hand * by_hand).backward();
+    const double progress = std::min(1.0, static_cast<double>(t - 1) / total);
+    from_host.groups()[0].lr = 0.1 * 0.5 * (1.0 + std::cos(M_PI * progress));
+    const double before = vals(scheduled)[0];
+    on_device.step();
+    from_host.step();
+    CAPTURE(t);
+    CHECK(vals(scheduled) == vals(by_hand));
+    moved.push_back(std::abs(vals(scheduled)[0] - before));
+  }
+  CHECK(moved[0] > moved[1]);
+  CHECK(moved[total] == 0.0);  // t = T + 1: the rate has reached 0
+  CHECK(moved[total + 1] == 0.0);
+  Tensor w = leaf({1.0}, {1});
+  SGD sgd({{{{"w", w}}, 0.1, 2}});
+  sum(w).backward();
+  CHECK_THROWS_WITH_AS(sgd.step(), doctest::Contains("SGD: cosine_steps is Adam's"), Error);
 }
 
 TEST_CASE("parameter groups keep their own learning rates; parameters without a gradient are skipped") {

@@ -199,18 +199,6 @@ TEST_CASE("run directories: a run is never overwritten without --overwrite, and 
   CHECK(std::filesystem::exists(home + "/notes.txt"));
 }
 
-TEST_CASE("learning-rate schedule: constant, or cosine from lr to 0 over the run") {
-  for (double progress : {0.0, 0.5, 0.99}) CHECK(scheduled_learning_rate(0.002, "none", progress) == 0.002);
-  CHECK(scheduled_learning_rate(0.002, "cosine", 0.0) == doctest::Approx(0.002));
-  CHECK(scheduled_learning_rate(0.002, "cosine", 0.25) == doctest::Approx(0.001 * (1 + std::sqrt(0.5))));
-  CHECK(scheduled_learning_rate(0.002, "cosine", 0.5) == doctest::Approx(0.001));
-  CHECK(scheduled_learning_rate(0.002, "cosine", 1.0) == doctest::Approx(0.0).epsilon(1e-12));
-  CHECK(scheduled_learning_rate(0.002, "cosine", 1.5) == doctest::Approx(0.0).epsilon(1e-12));  // clamped
-  CHECK_THROWS_WITH_AS(scheduled_learning_rate(0.002, "step", 0.5), "lr_decay must be none or cosine, got 'step'",
-                       Error);
-  for (const std::string& choice : lr_decay_choices()) CHECK_NOTHROW(check_lr_decay(choice));
-}
-
 TEST_CASE("the loop: one log row per iteration, a checkpoint per epoch, resumable mid-epoch") {
   test::TempDir dir;
   DataLoader loader = numbered_loader(10, 3);  // 3 batches per epoch (drop_last)

@@ -74,11 +74,9 @@ int train_model(TrainRun& run, TrainedModel& model, const JsonValue& config, con
   model.use_cuda_graph = loop.cuda_graph == "on";
   // Schedules span the configured epochs (a resume with more --epochs
   // stretches what is left of them).
-  const double total_iterations = static_cast<double>(data.epochs * loader.batches_per_epoch());
+  const int64_t total_iterations = data.epochs * loader.batches_per_epoch();
   TrainLoopHooks hooks;
-  hooks.step = [&](const Batch& batch) {
-    return model.train_step(batch, {pos.epoch, pos.iteration, static_cast<double>(pos.iteration) / total_iterations});
-  };
+  hooks.step = [&](const Batch& batch) { return model.train_step(batch, {pos.epoch, pos.iteration, total_iterations}); };
   hooks.end_of_epoch = [&](int64_t epoch) { model.end_of_epoch(directory, log, epoch); };
   hooks.save = [&](const TrainPosition& at) { model.save(directory.checkpoint(), at); };
   return run_train_command(loader, pos, options, log, hooks, directory);

@@ -27,12 +27,11 @@ namespace dl {
 
 class MnistClassifier;  // mnist_judge.h, which includes this file
 
-// Where a step stands in its run: the epoch and iteration it trains (as
-// TrainPosition counts them) and `progress` = iteration / the run's total
-// iterations, for learning-rate schedules.
+// Where a step stands in its run, for learning-rate schedules: the epoch
+// and iteration it trains (as TrainPosition counts them) and the run's
+// total iterations (its epochs x batches per epoch).
 struct StepClock {
-  int64_t epoch = 0, iteration = 0;
-  double progress = 0;
+  int64_t epoch = 0, iteration = 0, total_iterations = 1;
 };
 
 // A model that the shell trains: InfoGan, GanModel, VaeModel. It owns its

@@ -150,10 +150,11 @@ Tensor accuracy(const Tensor& logits, const Tensor& labels) {
 }  // namespace
 
 Tensor GanModel::train_step(const Batch& batch, const StepClock& clock) {
-  // A rate that changes every step is a host scalar of the optimizers, which
-  // a graph would freeze: with --lr-decay the step runs eagerly.
-  opt_d->groups()[0].lr = scheduled_learning_rate(config.lr_d, config.lr_decay, clock.progress);
-  opt_g->groups()[0].lr = scheduled_learning_rate(config.lr_g, config.lr_decay, clock.progress);
+  // --lr-decay cosine: Adam anneals both rates over the run from its update
+  // counters, on the device (training.h).
+  const int64_t cosine_steps = config.lr_decay == "cosine" ? clock.total_iterations : 0;
+  opt_d->groups()[0].cosine_steps = cosine_steps;
+  opt_g->groups()[0].cosine_steps = cosine_steps;
   const Tensor real = batch.images.to(device);
   const Latent latent = sample_latent(real.size(0), rng);
   std::vector<Tensor> inputs = {real, batch.labels.to(device), latent.input, latent.labels, latent.one_hot};
@@ -165,7 +166,7 @@ Tensor GanModel::train_step(const Batch& batch, const StepClock& clock) {
     inputs.push_back(full({}, decay, DType::Float32, device));
     inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
   }
-  return captured_step_(inputs, use_cuda_graph && config.lr_decay == "none");
+  return captured_step_(inputs, use_cuda_graph);
 }
 
 Tensor GanModel::step_on(const std::vector<Tensor>& inputs) {

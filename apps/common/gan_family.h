@@ -49,7 +49,7 @@ struct GanConfig : TabledConfig<GanConfig> {
   int64_t noise = 64;          // z ~ N(0, 1); 54 for cgan/acgan, so that G's input is the spec's 64
   double lr_g = 1e-3;          // the spec's; dcgan's default is 2e-3 (gan_defaults)
   double lr_d = 2e-4;
-  // Both rates over the run: "none" or "cosine" (scheduled_learning_rate,
+  // Both rates over the run: "none" or "cosine" (lr_decay_choices,
   // training.h); in the JSON only when not "none".
   std::string lr_decay = "none";
   double beta1 = 0.5, beta2 = 0.999;
@@ -104,11 +104,10 @@ class GanModel : public TrainedModel {
   std::vector<std::string> log_columns() const override;
 
   // One iteration on a batch of real images [n, 1, 28, 28] in [0, 1] and
-  // their int64 labels [n], at `clock` (its progress sets the rates of
+  // their int64 labels [n], at `clock` (its total iterations span
   // --lr-decay); returns the values of log_columns() as one
   // float32 tensor on the device (nothing here waits for the GPU). With
-  // use_cuda_graph on a GPU it is replayed from a CUDA graph (CapturedStep),
-  // unless --lr-decay changes the rates every step.
+  // use_cuda_graph on a GPU it is replayed from a CUDA graph (CapturedStep).
   Tensor train_step(const Batch& batch, const StepClock& clock) override;
   // The epoch's grid, and the charts of the losses, D's outputs (and the
   // class head's accuracy).

@@ -272,17 +272,6 @@ TrainLoopOptions train_loop_options(const std::string& app, int64_t epochs, int6
 
 std::vector<std::string> lr_decay_choices() { return {"none", "cosine"}; }
 
-void check_lr_decay(const std::string& decay) {
-  check(decay == "none" || decay == "cosine", "lr_decay must be none or cosine, got '", decay, "'");
-}
-
-double scheduled_learning_rate(double lr, const std::string& decay, double progress) {
-  check_lr_decay(decay);
-  if (decay == "none") return lr;
-  const double t = std::min(1.0, std::max(0.0, progress));
-  return lr * 0.5 * (1.0 + std::cos(M_PI * t));
-}
-
 Generator side_stream(uint64_t seed, SideStream which) {
   Generator generator(seed);
   generator.offset = uint64_t(1) << static_cast<int>(which);

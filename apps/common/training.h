@@ -202,13 +202,11 @@ TrainLoopOptions train_loop_options(const std::string& app, int64_t epochs, int6
 
 // ---- learning-rate schedule (--lr-decay of vae and the GAN family) -------------------
 // "none" keeps `lr`; "cosine" anneals it as lr * (1 + cos(pi * t)) / 2 at
-// t = progress = iteration / total iterations of the run (clamped to
-// [0, 1]), so the last steps are small. The caller sets the optimizer's rate
-// from it before each step, so a resumed run continues the same schedule.
+// t = iteration / total iterations of the run, so the last steps are small:
+// the optimizer groups' cosine_steps (optim/optimizer.h), computed on the
+// device from Adam's update counters, so a resumed run continues the same
+// schedule and a step replayed from a CUDA graph follows it.
 std::vector<std::string> lr_decay_choices();
-// Error naming lr_decay when `decay` is not one of lr_decay_choices().
-void check_lr_decay(const std::string& decay);
-double scheduled_learning_rate(double lr, const std::string& decay, double progress);
 
 // ---- random streams ----------------------------------------------------------------
 // The Philox streams of a seed that the apps draw from besides training: a

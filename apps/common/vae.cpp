@@ -209,14 +209,14 @@ std::vector<std::string> VaeModel::log_columns() const {
 }
 
 Tensor VaeModel::train_step(const Batch& batch, const StepClock& clock) {
-  // A rate that changes every step is a host scalar of the optimizer, which
-  // a graph would freeze: with --lr-decay cosine the step runs eagerly.
-  opt->groups()[0].lr = scheduled_learning_rate(config.lr, config.lr_decay, clock.progress);
+  // --lr-decay cosine: Adam anneals the rate over the run from its update
+  // counters, on the device (training.h).
+  opt->groups()[0].cosine_steps = config.lr_decay == "cosine" ? clock.total_iterations : 0;
   const Tensor x = batch.images.to(device);
   // The noise comes from the model's own Philox stream (saved with the
   // checkpoint), drawn on the CPU, so a resumed run draws the same.
   const Tensor eps = randn({x.size(0), config.latent}, DType::Float32, &rng).to(device);
-  return captured_step_({x, eps}, use_cuda_graph && config.lr_decay == "none");
+  return captured_step_({x, eps}, use_cuda_graph);
 }
 
 Tensor VaeModel::step_on(const Tensor& x, const Tensor& eps) {

@@ -39,7 +39,7 @@ struct VaeConfig : TabledConfig<VaeConfig> {
   double lr = 1e-3;
   // The learning rate over the run: "none" keeps lr; "cosine" anneals it as
   // lr * (1 + cos(pi * t / T)) / 2 over the run's T = epochs x batches
-  // iterations, so the last epochs take small steps (scheduled_learning_rate).
+  // iterations, so the last epochs take small steps (lr_decay_choices).
   // A config without the key is from before the flag: "none".
   std::string lr_decay = "cosine";
   double beta1 = 0.9, beta2 = 0.999;  // Adam, PyTorch's defaults
@@ -117,10 +117,10 @@ class VaeModel : public TrainedModel {
   // and mse (per pixel, of G(z) on the training batch).
   std::vector<std::string> log_columns() const override;
   // One Adam step on images [n, 1, 28, 28] in [0, 1], at `clock` (its
-  // progress sets the rate of --lr-decay); returns the
+  // total iterations span --lr-decay); returns the
   // values of log_columns() as one float32 tensor on the device (nothing waits).
   // With use_cuda_graph on a GPU it is replayed from a CUDA graph
-  // (CapturedStep), unless --lr-decay cosine changes the rate every step.
+  // (CapturedStep).
   Tensor train_step(const Batch& batch, const StepClock& clock) override;
   // The epoch's grid of samples, and the loss and MSE charts.
   void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;

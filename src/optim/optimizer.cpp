@@ -112,6 +112,7 @@ SGD::SGD(std::vector<ParamGroup> groups, double momentum, double weight_decay, b
 void SGD::step() {
   NoGradGuard no_grad;
   for (ParamGroup& group : groups_) {
+    check(group.cosine_steps == 0, "SGD: cosine_steps is Adam's; set the group's lr instead");
     for (NamedTensor& p : group.params) {
       const Tensor grad = p.tensor.grad();
       if (!grad.defined()) continue;
@@ -146,7 +147,7 @@ std::vector<std::string> Adam::state_names() const { return {"exp_avg", "exp_avg
 
 void Adam::step() {
   NoGradGuard no_grad;
-  const Backend::AdamOptions options = {0, beta1_, beta2_, eps_, weight_decay_};
+  const Backend::AdamOptions options = {0, beta1_, beta2_, eps_, weight_decay_, 0};
   for (ParamGroup& group : groups_) {
     // One adam_step per group and device, over every parameter with a gradient.
     std::vector<std::pair<Device, std::vector<Backend::AdamParam>>> by_device;
@@ -162,6 +163,7 @@ void Adam::step() {
     }
     Backend::AdamOptions group_options = options;
     group_options.lr = group.lr;
+    group_options.cosine_steps = group.cosine_steps;
     for (const auto& [device, updates] : by_device) {
       backend(device).adam_step(updates, group_options);
       // The kernel writes the storage in place, so the versions are bumped here as add_ did.

@@ -18,6 +18,11 @@ namespace dl {
 struct ParamGroup {
   std::vector<NamedTensor> params;  // e.g. module.named_parameters()
   double lr = 1e-3;
+  // Adam only: > 0 anneals lr to 0 along a cosine over this many updates of
+  // each parameter (tensor/adam_math.h, scheduled_lr), computed from the
+  // update counter on the parameter's device, so a step replayed from a
+  // CUDA graph follows the schedule.
+  int64_t cosine_steps = 0;
 };
 
 class Optimizer {

@@ -18,6 +18,20 @@
 
 namespace dl {
 
+// The learning rate of update t (t = 1, 2, ...) when it is cosine-annealed
+// to 0 over `cosine_steps` updates (0: constant lr):
+//   lr * (1 + cos(pi * p)) / 2,  p = min(1, (t - 1) / cosine_steps)
+// A function of the update counter, which lives on the device: a schedule
+// computed here is replayed correctly from a CUDA graph, where a rate set
+// from the host each step would be frozen at capture.
+DL_HOST_DEVICE inline double scheduled_lr(double lr, int64_t step, int64_t cosine_steps) {
+  using ::cos;
+  using ::fmin;
+  if (cosine_steps <= 0) return lr;
+  const double progress = fmin(1.0, static_cast<double>(step - 1) / static_cast<double>(cosine_steps));
+  return lr * 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
+}
+
 // The scalars of update t for parameters of type T (float or double),
 // computed in double and rounded to T once, as the tensor ops rounded their
 // scalar operands. On a GPU each block computes them from the step counter
@@ -30,8 +44,8 @@ struct AdamConstants {
 };
 
 template <typename T>
-DL_HOST_DEVICE AdamConstants<T> adam_constants(int64_t step, double lr, double beta1, double beta2, double eps,
-                                               double weight_decay) {
+DL_HOST_DEVICE AdamConstants<T> adam_constants(int64_t step, double lr, int64_t cosine_steps, double beta1,
+                                               double beta2, double eps, double weight_decay) {
   using ::pow;  // the global double overloads exist on the host and the device
   using ::sqrt;
   const double t = static_cast<double>(step);
@@ -42,7 +56,7 @@ DL_HOST_DEVICE AdamConstants<T> adam_constants(int64_t step, double lr, double b
           static_cast<T>(weight_decay),
           static_cast<T>(sqrt(1 - pow(beta2, t))),
           static_cast<T>(eps),
-          static_cast<T>(-(lr / (1 - pow(beta1, t)))),
+          static_cast<T>(-(scheduled_lr(lr, step, cosine_steps) / (1 - pow(beta1, t)))),
           weight_decay != 0};
 }
 

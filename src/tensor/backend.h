@@ -155,6 +155,7 @@ class Backend {
   };
   struct AdamOptions {
     double lr, beta1, beta2, eps, weight_decay;
+    int64_t cosine_steps;  // > 0: lr cosine-annealed over that many updates (scheduled_lr)
   };
   virtual void adam_step(const std::vector<AdamParam>& params, const AdamOptions& options) = 0;
 };

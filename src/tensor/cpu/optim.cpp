@@ -93,10 +93,10 @@ void CpuBackend::adam_step(const std::vector<AdamParam>& params, const AdamOptio
     const int64_t step = ++*p.step.data<int64_t>();
     if (p.param.dtype() == DType::Float64) {
       adam_cpu(p.param, p.grad, p.exp_avg, p.exp_avg_sq,
-               adam_constants<double>(step, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay));
+               adam_constants<double>(step, o.lr, o.cosine_steps, o.beta1, o.beta2, o.eps, o.weight_decay));
     } else {
       adam_cpu(p.param, p.grad, p.exp_avg, p.exp_avg_sq,
-               adam_constants<float>(step, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay));
+               adam_constants<float>(step, o.lr, o.cosine_steps, o.beta1, o.beta2, o.eps, o.weight_decay));
     }
   }
 }

@@ -32,6 +32,7 @@ struct AdamBatch {
   AdamSlot slot[kAdamSlots];
   int count;
   double lr, beta1, beta2, eps, weight_decay;
+  int64_t cosine_steps;
 };
 
 __global__ void adam_kernel(AdamBatch batch) {
@@ -39,7 +40,7 @@ __global__ void adam_kernel(AdamBatch batch) {
   while (s + 1 < batch.count && batch.slot[s + 1].first_block <= blockIdx.x) ++s;
   const AdamSlot& a = batch.slot[s];
   const AdamConstants<float> c =
-      adam_constants<float>(*a.step + 1, batch.lr, batch.beta1, batch.beta2, batch.eps, batch.weight_decay);
+      adam_constants<float>(*a.step + 1, batch.lr, batch.cosine_steps, batch.beta1, batch.beta2, batch.eps, batch.weight_decay);
   const int64_t begin = (blockIdx.x - a.first_block) * kAdamChunk;
   const int64_t end = min(a.n, begin + kAdamChunk);
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) adam_update(a.p[i], a.g[i], a.m[i], a.v[i], c);
@@ -57,6 +58,7 @@ void CudaBackend::adam_step(const std::vector<AdamParam>& params, const AdamOpti
   for (size_t first = 0; first < params.size(); first += kAdamSlots) {
     AdamBatch batch{};
     batch.lr = o.lr;
+    batch.cosine_steps = o.cosine_steps;
     batch.beta1 = o.beta1;
     batch.beta2 = o.beta2;
     batch.eps = o.eps;
