@@ -50,7 +50,7 @@ Tensor cols_by_reshape(const Tensor& x, Pair k, Pair s, Pair p) {
 }
 
 // col2im as an op-level helper (no autograd): cols -> an image of `shape`.
-Tensor fold(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
+Tensor columns_to_image(const Tensor& cols, const Shape& shape, Pair k, Pair s, Pair p) {
   if (im2col_is_reshape(shape[2], shape[3], k, s, p)) return cols.reshape(shape);
   Tensor out = Tensor::empty(shape, cols.dtype(), cols.device());
   backend(cols.device()).col2im(cols, k, s, p, out);
@@ -149,7 +149,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
            TensorList grads(has_bias ? 3 : 2);
            if (need_x) {
              const Tensor dcols = matmul(ws->get().reshape({o, ck}).t(), dy3);  // [N, C*kh*kw, L]
-             grads[0] = fold(dcols, x_shape, k, stride, padding);
+             grads[0] = columns_to_image(dcols, x_shape, k, stride, padding);
            }
            if (need_w) grads[1] = matmul_sum_batch_unfold(dy3, xs->get(), k, stride, padding).reshape(w_shape);
            if (need_b) grads[2] = sum(dy, {0, 2, 3});
@@ -189,7 +189,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   {
     NoGradGuard no_grad;  // recorded below as one "conv_transpose2d" node
     const Tensor cols = matmul(weight.reshape({c_in, ck}).t(), x.reshape({n, c_in, h * w}));  // [N, C_out*kh*kw, H*W]
-    y = fold(cols, {n, c_out, oh, ow}, k, stride, padding);
+    y = columns_to_image(cols, {n, c_out, oh, ow}, k, stride, padding);
     if (bias.defined()) y = y + bias.reshape({c_out, 1, 1});
   }
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
