@@ -1,6 +1,7 @@
-// test_training.cpp — what every app shares (apps/common/cli.h and
-// training.h): flag parsing and its one-line errors, the exit statuses, and
-// the training loop's logging, NaN guard, stop requests and resume position.
+// test_training.cpp — what every app shares (apps/common/cli.h,
+// run_directory.h, progress.h and training.h): flag parsing and its
+// one-line errors, the exit statuses, and the training loop's logging, NaN
+// guard, stop requests and resume position.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <filesystem>
 
 #include "common/cli.h"
+#include "common/progress.h"
+#include "common/run_directory.h"
 #include "common/training.h"
 #include "dl.h"
 #include "doctest/doctest.h"

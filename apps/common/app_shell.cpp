@@ -6,6 +6,8 @@
 
 #include "common/dataset.h"
 #include "common/mnist_judge.h"
+#include "common/progress.h"
+#include "common/run_directory.h"
 #include "data/file.h"
 
 namespace dl {

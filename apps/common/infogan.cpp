@@ -11,6 +11,7 @@
 #include "common/dataset.h"
 #include "common/image_grid.h"
 #include "common/mnist_judge.h"
+#include "common/run_directory.h"
 #include "common/svg.h"
 #include "data/file.h"
 #include "data/idx.h"

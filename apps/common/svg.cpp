@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <set>
 
+#include "common/csv.h"
 #include "data/file.h"
 #include "tensor/error.h"
 
@@ -506,6 +507,25 @@ std::string render_scatter(const ScatterPlot& plot, const std::string& path) {
 
 void write_line_chart(const std::string& path, const LineChart& chart) {
   write_file_atomic(path, render_line_chart(chart, path));
+}
+
+void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
+                     const std::vector<std::string>& names, bool log_y) {
+  const std::vector<std::vector<double>>& rows = log.values();
+  LineChart chart{title, "iteration", y_label, {}, static_cast<int>(std::clamp<size_t>(rows.size() / 200, 1, 100)),
+                  log_y};
+  for (const std::string& name : names) {
+    const auto at = std::find(log.columns().begin(), log.columns().end(), name);
+    check(at != log.columns().end(), log.path(), ": no column ", name);
+    const size_t column = static_cast<size_t>(at - log.columns().begin());
+    Series series{name, {}, {}};
+    for (const std::vector<double>& row : rows) {
+      series.x.push_back(row[1]);
+      series.y.push_back(row[column]);
+    }
+    chart.series.push_back(std::move(series));
+  }
+  write_line_chart(path, chart);
 }
 
 void write_scatter(const std::string& path, const ScatterPlot& plot) {

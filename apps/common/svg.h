@@ -1,7 +1,7 @@
 // svg.h — training curves and 2-D scatter plots as standalone SVG 1.1 files,
 // written from scratch so the apps need no plotting library: the loss and
-// D(x)/D(G(z)) curves of docs/lab.md, and the VAE's latent map coloured by
-// label.
+// D(x)/D(G(z)) curves of docs/lab.md (write_log_chart draws them from the
+// training log), and the VAE's latent map coloured by label.
 //
 // What every chart has: a title, axis labels, "nice" ticks (1, 2 or 5 x 10^k,
 // or decades on a log axis) with labels and faint grid lines, a legend at
@@ -28,6 +28,8 @@
 
 namespace dl {
 
+class CsvLog;  // csv.h
+
 // One curve. `x` may be left empty: the points are then at x = 0, 1, 2, ...
 struct Series {
   std::string name;
@@ -45,6 +47,12 @@ struct LineChart {
 };
 
 void write_line_chart(const std::string& path, const LineChart& chart);
+
+// A line chart of the log's columns `names` against the iteration, smoothed
+// over about 1/200 of the run: the curves every train command draws after
+// each epoch. A name that is not a column is an error.
+void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
+                     const std::vector<std::string>& names, bool log_y = false);
 
 // Points coloured by integer label. `label` may be empty (one colour, no
 // legend). With `class_names` the legend lists every name, in order, and

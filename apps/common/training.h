@@ -1,6 +1,9 @@
-// training.h — what every training app shares: the run directory, stopping
-// on SIGINT/SIGTERM, the progress display, and the epoch/batch loop that
-// logs each iteration, guards against NaN, and checkpoints.
+// training.h — the epoch/batch loop every training app runs: it logs each
+// iteration, guards against NaN and divergence, and checkpoints; and what
+// the apps' steps share around it: the learning-rate schedule, the side
+// random streams, the training split and the names of a run's files. The
+// run directory is in run_directory.h; the progress display and the
+// SIGINT/SIGTERM handlers the loop polls are in progress.h.
 //
 // An app supplies only its step (one batch in, the logged numbers out), what
 // to do at the end of an epoch (sample grids, charts) and how to write its
@@ -28,110 +31,18 @@
 // checkpoint, so the last good one stays.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "common/csv.h"
+#include "common/run_directory.h"
 #include "data/json.h"
 #include "data/loader.h"
 #include "data/mnist.h"
 
 namespace dl {
-
-// ---- run directory --------------------------------------------------------------
-// runs/<app>-<YYYYmmdd-HHMMSS>/ (or the --run path), with checkpoints/ and
-// samples/ inside; runs/latest is a symbolic link to the newest run that
-// has a checkpoint.
-//
-// The judge's directory (runs/mnist_classifier) is Flat: its checkpoint is
-// latest.safetensors at the top, where every eval command looks for it,
-// it has no samples, and it never becomes runs/latest (which the generative
-// apps' commands read by default).
-enum class RunLayout { Run, Flat };
-
-class RunDirectory {
- public:
-  // A fresh run in `path`, or in runs/<app>-<timestamp> when `path` is
-  // empty. An existing directory that already holds a run is refused
-  // (prepare_fresh_run_directory); with `overwrite` it is emptied first.
-  // runs/latest is not moved yet: see mark_latest.
-  static RunDirectory create(const std::string& app, const std::string& path, bool overwrite,
-                             RunLayout layout = RunLayout::Run);
-  // An existing run (for --resume); `path` empty means runs/latest. Its
-  // checkpoints/ and samples/ are created again if they went missing, and
-  // the temporaries of writes that a killed process left are removed.
-  static RunDirectory open(const std::string& path, RunLayout layout = RunLayout::Run);
-
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string checkpoint() const {
-    return file(layout_ == RunLayout::Flat ? "latest.safetensors" : "checkpoints/latest.safetensors");
-  }
-  // Points <parent>/latest at this run (not a Flat one). The loop calls it
-  // once the run's first checkpoint is on disk, so a start that fails (bad
-  // data, a bad flag found late) never takes `latest` away from the last
-  // good run.
-  void mark_latest() const;
-
- private:
-  RunDirectory(std::string path, RunLayout layout) : path_(std::move(path)), layout_(layout) {}
-  std::string path_;
-  RunLayout layout_;
-};
-
-// Creates a directory and its parents (like mkdir -p); Error naming it on failure.
-void make_directories(const std::string& path);
-// Whether a file or directory is at `path` (false when it cannot be told).
-bool path_exists(const std::string& path);
-
-// Before a fresh (not resumed) run writes into `dir`: nothing to do when it
-// is missing or empty, or holds only what a start that failed before its
-// first checkpoint leaves (config.json and empty checkpoints/ and samples/).
-// Anything else is an existing run, refused with one line naming --resume
-// and --overwrite, unless `overwrite`: then a directory that looks like a
-// run (config.json, checkpoints/, losses.csv or latest.safetensors inside)
-// is emptied, and any other is still refused, so a mistyped --run never
-// clears a directory that is not a run.
-void prepare_fresh_run_directory(const std::string& dir, bool overwrite);
-
-
-// ---- stopping -------------------------------------------------------------------
-// Installs handlers for SIGINT and SIGTERM that only record the signal (and
-// forgets an earlier one); the
-// training loop polls stop_signal() between iterations. A second signal
-// kills the process at once (the handlers are one-shot).
-void install_stop_handlers();
-int stop_signal();                // 0, SIGINT or SIGTERM
-
-// ---- progress -------------------------------------------------------------------
-// One epoch's progress. On a terminal: a bar redrawn in place with it/s,
-// ETA and the running means of the logged values. Otherwise (a log file, CI):
-// one plain line every `every` iterations and at the end.
-class Progress {
- public:
-  Progress(std::string label, int64_t total, int64_t every, std::vector<std::string> names);
-  // `done` iterations of `total` finished; `values` are this iteration's.
-  void update(int64_t done, const std::vector<double>& values);
-  // Ends the epoch's display with a summary line.
-  void finish();
-  double seconds() const;
-  const std::vector<double>& means() const { return means_; }
-  // Whether the bar is redrawn in place (a line printed meanwhile must
-  // start on a new one).
-  bool on_terminal() const { return terminal_; }
-
- private:
-  std::string line(int64_t done) const;
-  std::string label_;
-  int64_t total_, every_, first_ = -1, count_ = 0, done_ = 0;
-  std::vector<std::string> names_;
-  std::vector<double> sums_, means_;
-  bool terminal_;
-  std::chrono::steady_clock::time_point start_;
-};
 
 // ---- data -----------------------------------------------------------------------
 // The MNIST training split from `data_dir` (resolve_mnist_dir's rules), cut
@@ -253,12 +164,6 @@ int run_training(DataLoader& loader, TrainPosition& pos, const TrainLoopOptions&
 // Where `eval` writes by default for a checkpoint:
 // runs/x/checkpoints/latest.safetensors -> runs/x/eval; other paths: <dir>/eval.
 std::string eval_dir_of(const std::string& checkpoint);
-
-// An SVG chart (common/svg.h) of the log's columns `names` against the
-// iteration, smoothed over about 1/200 of the run: the curves every train
-// command draws after each epoch. A name that is not a column is an error.
-void write_log_chart(const std::string& path, const std::string& title, const std::string& y_label, const CsvLog& log,
-                     const std::vector<std::string>& names, bool log_y = false);
 
 // run_training for a run directory: `run` becomes runs/latest once its
 // first checkpoint is written, and when the run has completed all its
