@@ -1,5 +1,6 @@
 // infogan.cpp — the command line of the InfoGAN app (lab spec:
-// docs/lab.md). Flags only; the work is in apps/common/infogan.cpp.
+// docs/lab.md). Flags only; the work is in apps/common/infogan.cpp (train)
+// and apps/common/infogan_eval.cpp (eval, sample, traverse).
 //
 //   ./apps/infogan train     [--epochs N] [--batch B] [--preset lab|best] [--cont K] [--resume] ...
 //   ./apps/infogan eval      --checkpoint PATH [--judge PATH] [--seed S] [--out DIR]

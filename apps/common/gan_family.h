@@ -13,6 +13,9 @@
 //   then the EMA generator (--ema) moves towards G.
 // dcgan ignores the labels; "| y" means "given y" only where the variant
 // feeds it (cgan: to G and D; acgan: to G).
+//
+// gan_family.cpp holds the config and the model, gan_eval.cpp the eval and
+// sample commands, gan_cli.cpp the command line.
 #pragma once
 
 #include <memory>
@@ -157,14 +160,14 @@ class GanModel : public TrainedModel {
   CapturedStep captured_step_{[this](const std::vector<Tensor>& inputs) { return step_on(inputs); }};
 };
 
-// ---- commands ---------------------------------------------------------------------
-
 // A checkpoint's model for `variant`, in eval mode on `device`: its
 // metadata's config (Error if it belongs to another variant), or the
 // variant's defaults when it has none (weights exported from PyTorch).
 std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::string& variant, Device device);
 
-// The bars of the issue, per variant.
+// ---- eval and sample (gan_eval.cpp) ----------------------------------------------
+
+// The pass/fail bars eval holds each variant to (those of an old issue).
 struct GanBar {
   double confidence = 0.9;  // the judge's confidence that makes a sample "confident"
   double confident_share = 0, min_share = 0, max_share = 1;  // dcgan
@@ -210,6 +213,8 @@ struct GanSampleOptions : CheckpointSource {
   int64_t samples = 100;
 };
 std::string sample_gan(const GanSampleOptions& options);
+
+// ---- the command line (gan_cli.cpp) ----------------------------------------------
 
 // The command lines of the three apps (flags only; apps/<variant>.cpp is
 // one call to this).

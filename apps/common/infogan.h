@@ -13,6 +13,9 @@
 // step also minimises info_d * L_I on the detached fakes, so the info loss
 // shapes the trunk Q reads from, as in the InfoGAN paper's code, where the
 // mutual-information term is in both players' losses.
+//
+// apps/common/infogan.cpp holds the config and the model, infogan_eval.cpp
+// the eval, sample and traverse commands.
 #pragma once
 
 #include <memory>
@@ -121,13 +124,13 @@ class InfoGan : public TrainedModel {
   }};
 };
 
-// ---- commands ---------------------------------------------------------------------
-
 // The checkpoint's config: its metadata's, or the defaults (with `cont`
 // codes) when it has none, so weights exported from PyTorch load.
 InfoGanConfig checkpoint_config(const SafetensorsFile& file, int64_t cont);
 // G and D of a checkpoint, in eval mode on `device` (shapes checked).
 std::unique_ptr<InfoGan> load_infogan(const SafetensorsFile& file, int64_t cont, Device device);
+
+// ---- eval, sample and traverse (infogan_eval.cpp) --------------------------------
 
 struct InfoGanEvalOptions : CheckpointSource {
   // judge: find_judge's flag; data_dir "": resolve_data_dir's default for

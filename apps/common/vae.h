@@ -12,6 +12,9 @@
 // averaged over the batch; recon is the Bernoulli negative log-likelihood
 // (BCE, default) or the squared error (MSE). Composed from existing ops, so
 // autograd needs nothing new.
+//
+// apps/common/vae.cpp holds the config, the networks, the loss and the
+// model; vae_eval.cpp the eval command and its PCA.
 #pragma once
 
 #include <memory>
@@ -81,7 +84,7 @@ Tensor vae_reconstruction(const Tensor& output, const Tensor& target, const std:
 // z = mean + exp(log_var / 2) * eps.
 Tensor reparameterize(const Tensor& mean, const Tensor& log_var, const Tensor& eps);
 
-// ---- PCA ------------------------------------------------------------------------------
+// ---- PCA (vae_eval.cpp) -----------------------------------------------------------------
 // The eigenvalues (descending) and unit eigenvectors (rows, in the same order)
 // of a symmetric d x d matrix (row-major), by cyclic Jacobi rotations. Each
 // vector's largest-magnitude entry is made positive, so the result is unique
@@ -157,8 +160,7 @@ class VaeModel : public TrainedModel {
 // the defaults when it has none.
 std::unique_ptr<VaeModel> load_vae(const SafetensorsFile& file, Device device);
 
-// ---- commands ---------------------------------------------------------------------------
-
+// ---- eval (vae_eval.cpp) ----------------------------------------------------------------
 
 // The bar (MNIST, latent 16, 20 epochs).
 struct VaeBar {
@@ -193,6 +195,8 @@ struct VaeReport {
 };
 VaeReport evaluate_vae(const VaeEvalOptions& options);
 void print_vae_report(const VaeReport& report);
+
+// ---- the command line (vae_cli.cpp) -----------------------------------------------------
 
 // The command line of apps/vae (train, eval).
 int vae_app_main(int argc, char** argv);
