@@ -29,7 +29,7 @@
 #endif
 
 #include "common/infogan.h"
-#include "common/infogan_model.h"
+#include "common/spec_networks.h"
 #include "dl.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/thread_pool.h"
@@ -251,8 +251,8 @@ int main(int argc, char** argv) {
     }
 
     manual_seed(0);
-    const InfoGanShape shape;
-    InfoGanGenerator g(shape);
+    const LatentShape shape;
+    SpecGenerator g(shape);
     InfoGanDiscriminator d(shape);
     Generator gen(3);
     const Tensor real = rand({batch, 1, 28, 28}, DType::Float32, &gen);

@@ -156,7 +156,7 @@ TEST_CASE("gan family measured BatchNorm statistics: the sampler's own, reproduc
     GanConfig c = gan_defaults("cgan");
     c.ema = ema;
     GanModel gan(c, Device::cpu()), twin(c, Device::cpu());
-    InfoGanGenerator& sampler = gan.sampler();
+    SpecGenerator& sampler = gan.sampler();
     CHECK(&sampler == (ema > 0 ? gan.G_ema.get() : gan.G.get()));
     sampler.eval();
     std::vector<test::Values> before;

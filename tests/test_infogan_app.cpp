@@ -80,7 +80,7 @@ TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-ident
     CHECK(file.find("optim.d.D.Q.3.bias.exp_avg") == nullptr);  // Q is trained with G, not D
     CHECK(file.find("G.main.0.weight")->shape() == Shape{64, 512, 1, 1});
     CHECK(file.find("D.Q.3.weight")->shape() == Shape{10, 128, 1, 1});
-    CHECK(file.with_prefix("G.").size() == InfoGanGenerator().state_dict().size());
+    CHECK(file.with_prefix("G.").size() == SpecGenerator().state_dict().size());
     CHECK(file.metadata_value("epoch") == "2");
     CHECK(file.metadata_value("batch") == "0");
     CHECK(file.metadata_value("iteration") == "4");

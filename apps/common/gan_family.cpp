@@ -87,15 +87,15 @@ GanModel::GanModel(const GanConfig& config_, Device device_)
   config.validate();
   // The initial weights are a function of --seed alone.
   manual_seed(static_cast<uint64_t>(config.seed));
-  const InfoGanShape shape{config.generator_input(), 0, 0};
-  G = std::make_shared<InfoGanGenerator>(shape);
+  const LatentShape shape{config.generator_input(), 0, 0};
+  G = std::make_shared<SpecGenerator>(shape);
   D = std::make_shared<GanDiscriminator>(traits.label_plane, traits.class_head);
   dcgan_init(*G);
   dcgan_init(*D);
   G->to(device);
   D->to(device);
   if (config.ema > 0) {
-    G_ema = std::make_shared<InfoGanGenerator>(shape);
+    G_ema = std::make_shared<SpecGenerator>(shape);
     G_ema->to(device);
     NoGradGuard no_grad;
     const std::vector<NamedTensor> from = G->state_dict();
@@ -234,7 +234,7 @@ void GanModel::update_ema(const Tensor& decay, const Tensor& rest) {
 
 Tensor GanModel::generate(const Tensor& noise, const Tensor& labels) {
   NoGradGuard no_grad;
-  InfoGanGenerator& g = sampler();
+  SpecGenerator& g = sampler();
   const bool was_training = g.training();
   g.eval();
   std::vector<Tensor> parts;
@@ -249,7 +249,7 @@ Tensor GanModel::generate(const Tensor& noise, const Tensor& labels) {
 
 void GanModel::measure_batch_norm_stats(int64_t batches) {
   NoGradGuard no_grad;
-  InfoGanGenerator& g = sampler();
+  SpecGenerator& g = sampler();
   const bool was_training = g.training();
   g.train();
   Generator stream = side_stream(static_cast<uint64_t>(config.seed), SideStream::BatchNormStats);

@@ -3,7 +3,7 @@
 // and the train / eval / sample commands. The three variants differ only in
 // what GanTraits lists — whether G gets the label, whether D gets it as an
 // image plane, whether D has a class head — and in the losses and scores
-// that follow from that. Networks: the spec's (gan_models.h).
+// that follow from that. Networks: the spec's (spec_networks.h).
 //
 // One iteration (y: real labels; y~: labels drawn uniformly for the fakes):
 //   D step:  L_D = BCE(D(x | y), real_label) + BCE(D(G(z | y~)).detached | y~), 0)
@@ -25,7 +25,7 @@
 #include "common/app_shell.h"
 #include "common/captured_step.h"
 #include "common/config_table.h"
-#include "common/gan_models.h"
+#include "common/spec_networks.h"
 #include "common/metrics.h"
 #include "common/training.h"
 #include "data/json.h"
@@ -117,7 +117,7 @@ class GanModel : public TrainedModel {
   void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
 
   // The generator that samples come from: the EMA one, or G without --ema.
-  InfoGanGenerator& sampler() { return G_ema ? *G_ema : *G; }
+  SpecGenerator& sampler() { return G_ema ? *G_ema : *G; }
   // Images for noise [n, noise] and labels [n] (CPU), from sampler() in
   // eval mode without autograd, in batches of 500; on the CPU.
   Tensor generate(const Tensor& noise, const Tensor& labels);
@@ -144,7 +144,7 @@ class GanModel : public TrainedModel {
   GanConfig config;
   GanTraits traits;
   Device device;
-  std::shared_ptr<InfoGanGenerator> G, G_ema;  // G_ema: null without --ema
+  std::shared_ptr<SpecGenerator> G, G_ema;  // G_ema: null without --ema
   std::shared_ptr<GanDiscriminator> D;
   std::unique_ptr<Adam> opt_d, opt_g;
   Generator rng;  // latent codes for training

@@ -94,7 +94,7 @@ InfoGan::InfoGan(const InfoGanConfig& config_, Device device_)
   // Initial weights come from the default generator: seeding it makes a
   // run's start a function of --seed alone.
   manual_seed(static_cast<uint64_t>(config.seed));
-  G = std::make_shared<InfoGanGenerator>(config.shape());
+  G = std::make_shared<SpecGenerator>(config.shape());
   D = std::make_shared<InfoGanDiscriminator>(config.shape());
   dcgan_init(*G);
   dcgan_init(*D);

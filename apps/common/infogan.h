@@ -25,7 +25,7 @@
 #include "common/app_shell.h"
 #include "common/captured_step.h"
 #include "common/config_table.h"
-#include "common/infogan_model.h"
+#include "common/spec_networks.h"
 #include "common/metrics.h"
 #include "common/training.h"
 #include "data/json.h"
@@ -53,7 +53,7 @@ struct InfoGanConfig : TabledConfig<InfoGanConfig> {
   int64_t train_limit = 0;     // train on the first N images only (0: all 60,000)
   std::string dataset = "mnist";  // or "fashion" (dataset.h); in the JSON only when not mnist
 
-  InfoGanShape shape() const { return {noise, 10, cont, noise_dist == "uniform"}; }
+  LatentShape shape() const { return {noise, 10, cont, noise_dist == "uniform"}; }
   std::vector<ConfigEntry> table();
 };
 
@@ -108,7 +108,7 @@ class InfoGan : public TrainedModel {
 
   InfoGanConfig config;
   Device device;
-  std::shared_ptr<InfoGanGenerator> G;
+  std::shared_ptr<SpecGenerator> G;
   std::shared_ptr<InfoGanDiscriminator> D;
   std::unique_ptr<Adam> opt_d, opt_gq;
   Generator rng;  // latent codes for training

@@ -85,7 +85,7 @@ VaeModel::VaeModel(const VaeConfig& config_, Device device_)
   // initialisation of each layer, as a plain PyTorch VAE).
   manual_seed(static_cast<uint64_t>(config.seed));
   E = std::make_shared<VaeEncoder>(config.latent);
-  G = std::make_shared<InfoGanGenerator>(InfoGanShape{config.latent, 0, 0});
+  G = std::make_shared<SpecGenerator>(LatentShape{config.latent, 0, 0});
   E->to(device);
   G->to(device);
   std::vector<NamedTensor> params = with_prefix("E.", E->named_parameters());

@@ -3,7 +3,7 @@
 //   encoder  E: the spec's discriminator trunk `main` ([N, 1, 28, 28] ->
 //               [N, 256, 1, 1]) and two linear heads `mu`, `logvar` (256 ->
 //               latent): the mean and log-variance of q(z | x);
-//   decoder  G: the spec's generator (InfoGanGenerator, input = latent),
+//   decoder  G: the spec's generator (SpecGenerator, input = latent),
 //               Sigmoid output: p(x | z) per pixel.
 // One iteration on a batch x in [0, 1]:
 //   (m, v) = E(x);  z = m + exp(v / 2) * eps,  eps ~ N(0, I) (Philox, saved);
@@ -24,7 +24,7 @@
 #include "common/app_shell.h"
 #include "common/captured_step.h"
 #include "common/config_table.h"
-#include "common/infogan_model.h"
+#include "common/spec_networks.h"
 #include "common/metrics.h"
 #include "common/training.h"
 #include "data/json.h"
@@ -146,7 +146,7 @@ class VaeModel : public TrainedModel {
   VaeConfig config;
   Device device;
   std::shared_ptr<VaeEncoder> E;
-  std::shared_ptr<InfoGanGenerator> G;
+  std::shared_ptr<SpecGenerator> G;
   std::unique_ptr<Adam> opt;
   Generator rng;  // eps of the reparameterisation in training
 

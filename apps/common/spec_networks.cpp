@@ -1,6 +1,6 @@
-// infogan_model.cpp — see infogan_model.h. The layer lists are the spec's,
+// spec_networks.cpp — see spec_networks.h. The layer lists are the spec's,
 // index for index: the indices are the parameter names.
-#include "common/infogan_model.h"
+#include "common/spec_networks.h"
 
 #include "ops/ops.h"
 
@@ -10,7 +10,7 @@ namespace {
 std::shared_ptr<Module> layer(std::shared_ptr<Module> module) { return module; }
 }  // namespace
 
-InfoGanGenerator::InfoGanGenerator(const InfoGanShape& shape) {
+SpecGenerator::SpecGenerator(const LatentShape& shape) {
   main = register_module(
       "main", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
                   layer(std::make_shared<ConvTranspose2d>(shape.input(), 512, 1, 1, 0, 0, false)),  // 512x1x1
@@ -50,7 +50,7 @@ void check_spec_images(const Tensor& images, int64_t channels) {
         "Discriminator: expected images [N, ", channels, ", 28, 28], got ", images.shape());
 }
 
-InfoGanDiscriminator::InfoGanDiscriminator(const InfoGanShape& shape) : shape_(shape) {
+InfoGanDiscriminator::InfoGanDiscriminator(const LatentShape& shape) : shape_(shape) {
   main = register_module("main", spec_discriminator_trunk(1));
   D = register_module("D", spec_real_head());
   Q = register_module("Q", spec_code_head(shape.n_cat + 2 * shape.n_cont));
@@ -68,12 +68,12 @@ InfoGanDiscriminator::Heads InfoGanDiscriminator::heads(const Tensor& images) {
   return out;
 }
 
-Tensor draw_noise(const InfoGanShape& shape, int64_t n, Generator& generator) {
+Tensor draw_noise(const LatentShape& shape, int64_t n, Generator& generator) {
   return shape.uniform_noise ? uniform({n, shape.noise}, -1.0, 1.0, DType::Float32, &generator)
                              : randn({n, shape.noise}, DType::Float32, &generator);
 }
 
-Tensor grid_input(const InfoGanShape& shape, Generator& generator) {
+Tensor grid_input(const LatentShape& shape, Generator& generator) {
   check(shape.n_cat == 10, "grid_input: the 10 x 10 grid needs 10 categorical codes, got ", shape.n_cat);
   const Tensor noise = draw_noise(shape, 10, generator)
                            .unsqueeze(1)
@@ -83,6 +83,28 @@ Tensor grid_input(const InfoGanShape& shape, Generator& generator) {
   const Tensor code = one_hot(codes, shape.n_cat).to(DType::Float32);
   const Tensor cont = zeros({100, shape.n_cont});
   return cat({noise, code, cont}, 1).reshape({100, shape.input(), 1, 1});
+}
+
+GanDiscriminator::GanDiscriminator(bool label_plane, bool class_head) {
+  main = register_module("main", spec_discriminator_trunk(label_plane ? 2 : 1));
+  D = register_module("D", spec_real_head());
+  if (class_head) C = register_module("C", spec_code_head(kClasses));
+  if (label_plane) label = register_module("label", std::make_shared<Linear>(kClasses, 28 * 28));
+}
+
+GanDiscriminator::Heads GanDiscriminator::heads(const Tensor& images, const Tensor& labels) {
+  check_spec_images(images, 1);
+  Tensor input = images;
+  if (label) {
+    check(labels.defined() && labels.dim() == 2 && labels.size(0) == images.size(0) && labels.size(1) == kClasses,
+          "Discriminator: the label plane needs one-hot labels [", images.size(0), ", ", kClasses, "]");
+    input = cat({images, (*label)(labels).reshape({images.size(0), 1, 28, 28})}, 1);
+  }
+  const Tensor trunk = (*main)(input);  // [N, 256, 1, 1]
+  Heads out;
+  out.real = (*D)(trunk).flatten(0);
+  if (C) out.class_logits = (*C)(trunk).flatten(1);
+  return out;
 }
 
 }  // namespace dl

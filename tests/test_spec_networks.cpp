@@ -1,10 +1,10 @@
-// test_infogan_model.cpp — apps/common/infogan_model: the spec's networks
+// test_spec_networks.cpp — apps/common/spec_networks: the spec's networks
 // have PyTorch's parameter names, counts and output shapes, the grid
 // input has the spec's layout, and the noise its distribution.
 #include <algorithm>
 #include <cmath>
 
-#include "common/infogan_model.h"
+#include "common/spec_networks.h"
 #include "doctest/doctest.h"
 #include "helpers.h"
 
@@ -30,8 +30,8 @@ TEST_CASE("InfoGAN discriminator: PyTorch's state_dict names and parameter count
 TEST_CASE("InfoGAN generator and discriminator: shapes through both, with and without continuous codes") {
   for (int64_t n_cont : {0, 2}) {
     CAPTURE(n_cont);
-    const InfoGanShape shape{54, 10, n_cont};
-    InfoGanGenerator g(shape);
+    const LatentShape shape{54, 10, n_cont};
+    SpecGenerator g(shape);
     InfoGanDiscriminator d(shape);
     CHECK(g.parameter_count() == 2984064 + 512 * n_cont);  // PyTorch: 2984064 for input 64
     const Tensor images = g(randn({3, shape.input(), 1, 1}));
@@ -48,7 +48,7 @@ TEST_CASE("InfoGAN generator and discriminator: shapes through both, with and wi
 
 TEST_CASE("grid_input: row r is noise r, column c is code c, continuous codes 0") {
   Generator gen(4);
-  const InfoGanShape shape{54, 10, 2};
+  const LatentShape shape{54, 10, 2};
   const Tensor z = grid_input(shape, gen).reshape({10, 10, 66});
   for (int64_t r : {0, 7}) {
     for (int64_t c : {0, 3, 9}) {
@@ -63,7 +63,7 @@ TEST_CASE("grid_input: row r is noise r, column c is code c, continuous codes 0"
 }
 
 TEST_CASE("draw_noise: N(0, 1) by default, U(-1, 1) with uniform_noise") {
-  InfoGanShape shape{54, 10, 0};
+  LatentShape shape{54, 10, 0};
   Generator normal_gen(5), uniform_gen(5);
   const Values normal = vals(draw_noise(shape, 200, normal_gen));
   shape.uniform_noise = true;
