@@ -11,7 +11,7 @@
 #include "common/app_shell.h"
 #include "common/dataset.h"
 #include "common/infogan.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 
 using namespace dl;
 

@@ -1,6 +1,6 @@
-// mnist_classifier.cpp — the command line of the MNIST judge: a small CNN
-// (apps/common/mnist_judge.h) that the generative apps use to read the
-// digits they draw.
+// mnist_classifier.cpp — the command line of the judge: a small CNN
+// (apps/common/judge.h) that the generative apps use to read the digits (or,
+// with --dataset fashion, the clothes) they draw.
 //
 //   ./apps/mnist_classifier train [--dataset mnist|fashion] [--epochs N] [--batch B] [--lr LR] [--out DIR] [--resume]
 //   ./apps/mnist_classifier eval  [--dataset mnist|fashion] [--checkpoint PATH]
@@ -11,8 +11,8 @@
 
 #include "common/app_shell.h"
 #include "common/dataset.h"
+#include "common/judge.h"
 #include "common/metrics.h"
-#include "common/mnist_judge.h"
 #include "data/mnist.h"
 #include "ops/ops.h"
 
@@ -56,7 +56,7 @@ int eval(int argc, char** argv) {
   if (!args.parse(argc, argv, 2)) return 0;
   const Device target = parse_device_flag(device);
   if (checkpoint.empty()) checkpoint = default_judge_path(dataset);
-  std::unique_ptr<MnistClassifier> judge = load_judge(checkpoint, target);
+  std::unique_ptr<JudgeNet> judge = load_judge(checkpoint, target);
   const MnistSplit test = load_mnist(resolve_data_dir(dataset, data_dir), false);
   const Judgement judged = judge_images(*judge, (test.images.to(DType::Float32) / 255.0).unsqueeze(1));
   const double accuracy = label_accuracy(test.labels.to_vector<int64_t>(), judged.digit, 10).overall;

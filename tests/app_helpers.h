@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/cli.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "dl.h"
 #include "helpers.h"
 

@@ -15,7 +15,7 @@
 #include "app_helpers.h"
 #include "common/gan_family.h"
 #include "common/infogan.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "common/vae.h"
 
 using namespace dl;

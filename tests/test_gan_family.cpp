@@ -7,7 +7,7 @@
 
 #include "app_helpers.h"
 #include "common/gan_family.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "dl.h"
 #include "doctest/doctest.h"
 #include "helpers.h"

@@ -8,7 +8,7 @@
 
 #include "common/cli.h"
 #include "common/infogan.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "dl.h"
 #include "doctest/doctest.h"
 #include "app_helpers.h"

@@ -13,7 +13,7 @@
 #include "common/dataset.h"
 #include "common/gan_family.h"
 #include "common/infogan.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "common/vae.h"
 #include "dl.h"
 #include "doctest/doctest.h"

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "common/dataset.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "common/progress.h"
 #include "common/run_directory.h"
 #include "data/file.h"
@@ -103,7 +103,7 @@ const char* const kJudgeFlagHelp =
     "runs/fashion_classifier/latest.safetensors for a --dataset fashion run; without it, the judged scores are "
     "left out)";
 
-std::unique_ptr<MnistClassifier> find_judge(const std::string& flag, const std::string& dataset, Device device) {
+std::unique_ptr<JudgeNet> find_judge(const std::string& flag, const std::string& dataset, Device device) {
   if (!flag.empty()) {
     check(path_exists(flag), "--judge ", flag, ": no such file");
     return load_judge(flag, device);

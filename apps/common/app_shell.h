@@ -25,7 +25,7 @@
 
 namespace dl {
 
-class MnistClassifier;  // mnist_judge.h, which includes this file
+class JudgeNet;  // judge.h, which includes this file
 
 // Where a step stands in its run, for learning-rate schedules: the epoch
 // and iteration it trains (as TrainPosition counts them) and the run's
@@ -149,7 +149,7 @@ extern const char* const kJudgeFlagHelp;
 // is an Error; when `flag` is "" and the data set's default judge
 // (default_judge_path) is missing, returns null: eval then reports what
 // needs no judge, and print_missing_judge says how to create it.
-std::unique_ptr<MnistClassifier> find_judge(const std::string& flag, const std::string& dataset, Device device);
+std::unique_ptr<JudgeNet> find_judge(const std::string& flag, const std::string& dataset, Device device);
 // The line an eval prints instead of the judged scores.
 void print_missing_judge(const std::string& dataset);
 

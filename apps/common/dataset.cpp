@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "data/mnist.h"
 #include "tensor/error.h"
 

@@ -6,7 +6,7 @@
 #include "common/cli.h"
 #include "common/dataset.h"
 #include "common/gan_family.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 
 namespace dl {
 

@@ -8,7 +8,7 @@
 
 #include "common/dataset.h"
 #include "common/image_grid.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "common/run_directory.h"
 #include "data/file.h"
 #include "data/idx.h"
@@ -103,7 +103,7 @@ GanReport evaluate_gan(const GanEvalOptions& options) {
   check(options.samples >= kClasses, "--samples must be >= ", kClasses, ", got ", options.samples);
   const SafetensorsFile file = load_safetensors(options.checkpoint);
   std::unique_ptr<GanModel> gan = load_sampler(file, options.variant, options.device, options.bn_stats);
-  const std::unique_ptr<MnistClassifier> judge = find_judge(options.judge, gan->config.dataset, options.device);
+  const std::unique_ptr<JudgeNet> judge = find_judge(options.judge, gan->config.dataset, options.device);
   const std::string out = options.out.empty() ? eval_dir_of(options.checkpoint) : options.out;
   make_directories(out);
 

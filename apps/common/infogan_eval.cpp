@@ -8,7 +8,7 @@
 
 #include "common/dataset.h"
 #include "common/image_grid.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "common/run_directory.h"
 #include "data/file.h"
 #include "data/idx.h"
@@ -84,7 +84,7 @@ InfoGanReport evaluate_infogan(const InfoGanEvalOptions& options) {
   report.matching = best_matching(report.confusion);
   report.majority_accuracy = majority_accuracy(report.confusion);
 
-  if (std::unique_ptr<MnistClassifier> judge = find_judge(options.judge, report.dataset, options.device)) {
+  if (std::unique_ptr<JudgeNet> judge = find_judge(options.judge, report.dataset, options.device)) {
     const Judgement grid_judged = judge_images(*judge, grid);
     report.grid_digits.assign(10, std::vector<int>(10));
     for (int64_t i = 0; i < 100; ++i) report.grid_digits[i / 10][i % 10] = static_cast<int>(grid_judged.digit[i]);

@@ -9,7 +9,7 @@
 
 #include "common/dataset.h"
 #include "common/image_grid.h"
-#include "common/mnist_judge.h"
+#include "common/judge.h"
 #include "common/run_directory.h"
 #include "common/svg.h"
 #include "data/file.h"
@@ -203,7 +203,7 @@ VaeReport evaluate_vae(const VaeEvalOptions& options) {
   write_scatter(report.latent_path, ScatterPlot{title, "PC 1", "PC 2", pca.x, pca.y, test.labels.to_vector<int64_t>(),
                                                 dataset_class_names(report.dataset)});
 
-  if (std::unique_ptr<MnistClassifier> judge = find_judge(options.judge, report.dataset, options.device)) {
+  if (std::unique_ptr<JudgeNet> judge = find_judge(options.judge, report.dataset, options.device)) {
     const Judgement judged = judge_images(*judge, vae->samples(options.samples, static_cast<uint64_t>(options.seed)));
     report.coverage = coverage(judged.digit, judged.confidence, report.bar.confidence, 10);
     report.samples = options.samples;

@@ -1,5 +1,5 @@
-// mnist_judge.cpp — see mnist_judge.h.
-#include "common/mnist_judge.h"
+// judge.cpp — see judge.h.
+#include "common/judge.h"
 
 #include <cmath>
 #include <iostream>
@@ -20,7 +20,7 @@ namespace {
 std::shared_ptr<Module> layer(std::shared_ptr<Module> module) { return module; }
 }  // namespace
 
-MnistClassifier::MnistClassifier() {
+JudgeNet::JudgeNet() {
   net = register_module(
       "net", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
                  layer(std::make_shared<Conv2d>(1, 32, 3, 1, 1)), layer(std::make_shared<BatchNorm2d>(32)),
@@ -31,8 +31,8 @@ MnistClassifier::MnistClassifier() {
                  layer(std::make_shared<ReLU>()), layer(std::make_shared<Linear>(128, 10))}));
 }
 
-std::unique_ptr<MnistClassifier> load_judge(const std::string& path, Device device) {
-  auto judge = std::make_unique<MnistClassifier>();
+std::unique_ptr<JudgeNet> load_judge(const std::string& path, Device device) {
+  auto judge = std::make_unique<JudgeNet>();
   judge->to(device);
   const SafetensorsFile file = load_safetensors(path);
   check_format(file, JudgeModel::kFormat);
@@ -41,7 +41,7 @@ std::unique_ptr<MnistClassifier> load_judge(const std::string& path, Device devi
   return judge;
 }
 
-Judgement judge_images(MnistClassifier& judge, const Tensor& images, int64_t batch) {
+Judgement judge_images(JudgeNet& judge, const Tensor& images, int64_t batch) {
   check(images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 && images.size(3) == 28,
         "judge: expected images [N, 1, 28, 28], got ", images.shape());
   NoGradGuard no_grad;
@@ -58,7 +58,7 @@ Judgement judge_images(MnistClassifier& judge, const Tensor& images, int64_t bat
   return out;
 }
 
-double judge_accuracy(MnistClassifier& judge, const Tensor& images_u8, const Tensor& labels) {
+double judge_accuracy(JudgeNet& judge, const Tensor& images_u8, const Tensor& labels) {
   const Tensor images = (images_u8.to(DType::Float32) / 255.0).unsqueeze(1);
   const std::vector<int64_t> digits = judge_images(judge, images).digit;
   const std::vector<int64_t> truth = labels.to_vector<int64_t>();
@@ -86,7 +86,7 @@ JudgeModel::JudgeModel(const JudgeConfig& config_, Device device_, MnistSplit te
     : config(config_), device(device_), test_(std::move(test)) {
   config.validate();
   manual_seed(static_cast<uint64_t>(config.seed));
-  net = std::make_shared<MnistClassifier>();
+  net = std::make_shared<JudgeNet>();
   net->to(device);
   opt = std::make_unique<Adam>(std::vector<ParamGroup>{{net->named_parameters(), config.lr}});
 }

@@ -1,7 +1,9 @@
-// mnist_judge.h — a small CNN digit classifier trained with the framework
+// judge.h — the judge: a small CNN classifier trained with the framework
 // (apps/mnist_classifier), used by the generative apps to read the digits
-// they draw: the column score and purity of InfoGAN, the confident share of
-// DCGAN, the label accuracy of the conditional GANs.
+// (or, on Fashion-MNIST, the clothes) they draw: the column score and purity
+// of InfoGAN, the confident share of DCGAN and the VAE, the label accuracy
+// of the conditional GANs. Its checkpoint format keeps its first name,
+// "mnist-classifier-1".
 //
 //   net: 0 Conv2d(1, 32, 3, p=1)  1 BatchNorm2d(32)  2 ReLU  3 MaxPool2d(2)   -> 32x14x14
 //        4 Conv2d(32, 64, 3, p=1) 5 BatchNorm2d(64)  6 ReLU  7 MaxPool2d(2)   -> 64x7x7
@@ -23,11 +25,11 @@
 
 namespace dl {
 
-class MnistClassifier : public Module {
+class JudgeNet : public Module {
  public:
-  MnistClassifier();
+  JudgeNet();
   Tensor forward(const Tensor& images) override { return (*net)(images); }
-  std::string describe() const override { return "MnistClassifier"; }
+  std::string describe() const override { return "JudgeNet"; }
   std::shared_ptr<Sequential> net;
 };
 
@@ -36,7 +38,7 @@ constexpr const char* kDefaultJudgePath = "runs/mnist_classifier/latest.safetens
 
 // The judge's weights from a checkpoint written by apps/mnist_classifier
 // (tensors under "model."), in eval mode, on `device`.
-std::unique_ptr<MnistClassifier> load_judge(const std::string& path, Device device);
+std::unique_ptr<JudgeNet> load_judge(const std::string& path, Device device);
 
 // The digit the judge reads in each image, and its softmax probability.
 struct Judgement {
@@ -44,10 +46,10 @@ struct Judgement {
   std::vector<double> confidence;
 };
 // Classifies images [N, 1, 28, 28] (any device) in batches, without autograd.
-Judgement judge_images(MnistClassifier& judge, const Tensor& images, int64_t batch = 500);
+Judgement judge_images(JudgeNet& judge, const Tensor& images, int64_t batch = 500);
 
 // The fraction of a split (uint8 images, int64 labels) the judge gets right.
-double judge_accuracy(MnistClassifier& judge, const Tensor& images_u8, const Tensor& labels);
+double judge_accuracy(JudgeNet& judge, const Tensor& images_u8, const Tensor& labels);
 
 // ---- training (apps/mnist_classifier train) ----------------------------------------
 
@@ -88,7 +90,7 @@ class JudgeModel : public TrainedModel {
 
   JudgeConfig config;
   Device device;
-  std::shared_ptr<MnistClassifier> net;
+  std::shared_ptr<JudgeNet> net;
   std::unique_ptr<Adam> opt;
 
  private:
