@@ -2,7 +2,7 @@
 // (apps/common/judge.h) that the generative apps use to read the digits (or,
 // with --dataset fashion, the clothes) they draw.
 //
-//   ./apps/mnist_classifier train [--dataset mnist|fashion] [--epochs N] [--batch B] [--lr LR] [--out DIR] [--resume]
+//   ./apps/mnist_classifier train [--dataset mnist|fashion] [--epochs N] [--batch B] [--lr LR] [--run DIR] [--resume]
 //   ./apps/mnist_classifier eval  [--dataset mnist|fashion] [--checkpoint PATH]
 //
 // --dataset fashion trains the Fashion-MNIST judge: its data and output

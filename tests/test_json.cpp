@@ -221,23 +221,3 @@ TEST_CASE("printable escapes what would break a one-line message") {
   CHECK_FALSE(is_valid_utf8("\xE0\x9F\xBF"));  // overlong
 }
 
-TEST_CASE("read_config fills the listed fields and names the file and key of a bad member") {
-  int64_t epochs = 10;
-  double lr = 1e-3;
-  std::string loss = "bce";
-  const std::vector<ConfigField> fields = {{"epochs", &epochs}, {"lr", &lr}, {"loss", &loss}};
-  read_config(parse("{\"lr\": 2, \"loss\": \"mse\"}"), "c.json", fields);
-  CHECK(epochs == 10);  // absent: kept
-  CHECK(lr == 2.0);     // an integer is a number
-  CHECK(loss == "mse");
-  read_config(parse("{\"epochs\": 3}"), "c.json", fields);
-  CHECK(epochs == 3);
-  auto error = [&](const std::string& text) { return error_in([&] { read_config(parse(text), "c.json", fields); }); };
-  CHECK(error("{\"epochs\": 2.5}") == "c.json: config 'epochs' must be an integer");
-  CHECK(error("{\"lr\": \"fast\"}") == "c.json: config 'lr' must be a number");
-  CHECK(error("{\"loss\": 1}") == "c.json: config 'loss' must be a string");
-  CHECK(error("{\"momentum\": 0.9}") == "c.json: unknown config key 'momentum'");
-  CHECK(error("{\"a\\nb\": 0}") == "c.json: unknown config key 'a\\nb'");
-  CHECK(error("[1]") == "c.json: config is not a JSON object");
-  CHECK(epochs == 3);
-}

@@ -177,25 +177,6 @@ JsonValue JsonValue::string(std::string value) {
   return v;
 }
 
-void read_config(const JsonValue& json, const std::string& source, const std::vector<ConfigField>& fields) {
-  check(json.is_object(), source, ": config is not a JSON object");
-  for (const JsonMember& m : json.as_object()) {
-    const auto field = std::find_if(fields.begin(), fields.end(), [&](const ConfigField& f) { return m.key == f.key; });
-    check(field != fields.end(), source, ": unknown config key '", printable(m.key), "'");
-    if (int64_t* const* integer = std::get_if<int64_t*>(&field->field)) {
-      const std::optional<int64_t> v = m.value.as_int64();
-      check(v.has_value(), source, ": config '", m.key, "' must be an integer");
-      **integer = *v;
-    } else if (double* const* number = std::get_if<double*>(&field->field)) {
-      check(m.value.is_number(), source, ": config '", m.key, "' must be a number");
-      **number = m.value.as_double();
-    } else {
-      check(m.value.is_string(), source, ": config '", m.key, "' must be a string");
-      *std::get<std::string*>(field->field) = m.value.as_string();
-    }
-  }
-}
-
 JsonValue JsonValue::numbers(const std::vector<double>& values) {
   Array items;
   for (double v : values) items.push_back(number(v));

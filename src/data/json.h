@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 namespace dl {
@@ -94,18 +93,6 @@ struct JsonMember {
   std::string key;
   JsonValue value;
 };
-
-// One field of an app's config struct: its key in the config JSON and the
-// member it fills.
-struct ConfigField {
-  const char* key;
-  std::variant<int64_t*, double*, std::string*> field;
-};
-// Reads the config object `json` into `fields`: keys it lacks keep their
-// fields' values; a key not in `fields`, a non-object or a value of the
-// wrong type is a one-line error naming `source` and the key
-// ("<source>: config 'lr' must be a number").
-void read_config(const JsonValue& json, const std::string& source, const std::vector<ConfigField>& fields);
 
 // Nesting deeper than this (arrays and objects) is an error.
 constexpr int kJsonMaxDepth = 64;
