@@ -3,6 +3,7 @@
 #pragma once
 
 #include "autograd/dot.h"
+#include "autograd/grad.h"
 #include "autograd/gradcheck.h"
 #include "data/file.h"
 #include "data/idx.h"

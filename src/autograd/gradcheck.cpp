@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "autograd/grad.h"
 #include "graph/grad_mode.h"
 #include "ops/ops.h"
 
@@ -84,6 +85,38 @@ GradcheckResult gradcheck(const std::function<Tensor(const TensorList&)>& fn, co
   }
   for (size_t i = 0; i < inputs.size(); ++i) inputs[i].set_grad(saved_grads[i]);
   return result;
+}
+
+GradcheckResult gradgradcheck(const std::function<Tensor(const TensorList&)>& fn, const TensorList& inputs,
+                              const GradcheckOptions& options, uint64_t seed) {
+  Shape output_shape;
+  {
+    NoGradGuard no_grad;
+    output_shape = fn(inputs).shape();
+  }
+  Generator generator(seed);
+  const Tensor v = randn(output_shape, DType::Float64, &generator);
+  // g(inputs): the gradients of <fn(inputs), v> for the inputs that require
+  // grad, flattened into one vector (zeros where fn does not use an input).
+  // Grad mode is on inside, also when gradcheck evaluates g for its finite
+  // differences, because g is itself a backward pass.
+  const auto vjp = [&](const TensorList& xs) {
+    const EnableGradGuard grad_mode(true);
+    TensorList wrt;
+    for (const Tensor& x : xs) {
+      if (x.requires_grad()) wrt.push_back(x);
+    }
+    GradOptions with_graph;
+    with_graph.create_graph = true;
+    with_graph.allow_unused = true;
+    const TensorList gradients = grad({fn(xs)}, wrt, {v}, with_graph);
+    TensorList flat;
+    for (size_t i = 0; i < wrt.size(); ++i) {
+      flat.push_back(gradients[i].defined() ? gradients[i].reshape({-1}) : zeros({wrt[i].numel()}, DType::Float64));
+    }
+    return cat(flat, 0);
+  };
+  return gradcheck(vjp, inputs, options);
 }
 
 }  // namespace dl

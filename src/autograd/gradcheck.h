@@ -1,4 +1,5 @@
-// gradcheck.h — compare autograd's gradients with finite differences.
+// gradcheck.h — compare autograd's gradients with finite differences, and
+// (gradgradcheck) its gradients of gradients too.
 //
 // For f: inputs -> output, the Jacobian entry J[o][e] = d output[o] / d input[e]
 // is computed twice:
@@ -38,5 +39,16 @@ struct GradcheckResult {
 // their .grad left as it was.
 GradcheckResult gradcheck(const std::function<Tensor(const TensorList&)>& fn, const TensorList& inputs,
                           const GradcheckOptions& options = {});
+
+// The second derivatives, as PyTorch's gradgradcheck: for a fixed random v
+// (float64 N(0, 1) of the output's shape, from `seed`), the vector-Jacobian
+// product
+//   g(inputs) = J(inputs)^T v = grad(fn(inputs), inputs, v, create_graph)
+// is itself a function of the inputs, and gradcheck checks it: its
+// analytic Jacobian is the double backward (the recorded first-order
+// backward, differentiated), its numeric one central differences of g.
+// The same requirements on `inputs` and `fn` as gradcheck.
+GradcheckResult gradgradcheck(const std::function<Tensor(const TensorList&)>& fn, const TensorList& inputs,
+                              const GradcheckOptions& options = {}, uint64_t seed = 0);
 
 }  // namespace dl

@@ -12,6 +12,8 @@ thread_local bool grad_mode_enabled = true;
 bool grad_enabled() { return grad_mode_enabled; }
 NoGradGuard::NoGradGuard() : previous_(grad_mode_enabled) { grad_mode_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_mode_enabled = previous_; }
+EnableGradGuard::EnableGradGuard(bool enabled) : previous_(grad_mode_enabled) { grad_mode_enabled = enabled; }
+EnableGradGuard::~EnableGradGuard() { grad_mode_enabled = previous_; }
 
 FrozenParameters::FrozenParameters(std::vector<NamedTensor> params) : params_(std::move(params)) {
   for (NamedTensor& p : params_) p.tensor.set_requires_grad(false);

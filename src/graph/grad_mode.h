@@ -24,6 +24,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+// Sets grad mode to `enabled` for its scope: what the engine runs backward
+// functions under (on with create_graph, so they are recorded; off without).
+class EnableGradGuard {
+ public:
+  explicit EnableGradGuard(bool enabled);
+  ~EnableGradGuard();
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // Inside a FrozenParameters scope the given leaf parameters do not require
 // grad (requires_grad is set back to true at the end, also when an error
 // escapes): ops record no gradient for them, so a backward pass that only

@@ -34,14 +34,35 @@ Node::~Node() {
 
 // ---- recording ---------------------------------------------------------------
 
-SavedTensor::SavedTensor(const Tensor& tensor) : tensor_(tensor.detach()), version_(tensor.storage()->version()) {}
+SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
+    : tensor_(tensor.detach()), version_(tensor.storage()->version()), is_output_(is_output) {
+  if (tensor.requires_grad() && tensor.is_leaf()) leaf_ = tensor.impl_ptr();
+  if (tensor.grad_fn()) grad_fn_ = tensor.grad_fn();
+}
 
-const Tensor& SavedTensor::get() const {
+Tensor SavedTensor::get() const {
   check(tensor_.storage()->version() == version_,
         "a tensor saved for backward was modified in place after it was saved (storage version ",
         tensor_.storage()->version(), ", saved at ", version_, "); clone() it before modifying");
-  return tensor_;
+  if (!grad_enabled()) return tensor_;
+  if (std::shared_ptr<TensorImpl> leaf = leaf_.lock()) return Tensor(leaf);
+  std::shared_ptr<Node> node = grad_fn_.lock();
+  if (!node && is_output_ && running_backward()) node = running_backward()->shared_from_this();
+  if (!node) return tensor_;
+  // An alias of the saved values whose gradient flows into `node`.
+  Tensor attached = tensor_.detach();
+  attached.impl().grad_fn = std::move(node);
+  attached.impl().requires_grad = true;
+  return attached;
 }
+
+namespace {
+thread_local Node* running_node = nullptr;
+}
+
+Node* running_backward() { return running_node; }
+RunningBackward::RunningBackward(Node* node) : previous_(running_node) { running_node = node; }
+RunningBackward::~RunningBackward() { running_node = previous_; }
 
 namespace {
 // The non-differentiable op, if any, that cut the graph above these inputs:
@@ -53,6 +74,11 @@ const char* inherited_cut(const TensorList& inputs) {
   return nullptr;
 }
 }  // namespace
+
+void record_differentiable(const char* name, const TensorList& inputs, const Tensor& out, BackwardFn backward) {
+  record(name, inputs, out, std::move(backward));
+  if (out.grad_fn()) out.grad_fn()->differentiable_backward = true;
+}
 
 void record(const char* name, const TensorList& inputs, const Tensor& out, BackwardFn backward) {
   if (!grad_enabled()) return;

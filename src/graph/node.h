@@ -24,7 +24,7 @@ using TensorList = std::vector<Tensor>;
 // (an undefined Tensor for an input that needs no gradient).
 using BackwardFn = std::function<TensorList(const Tensor& grad_output)>;
 
-struct Node {
+struct Node : std::enable_shared_from_this<Node> {
   // Where the gradient of one op input goes.
   struct Edge {
     std::shared_ptr<Node> node;        // the input was made by an op: its Node
@@ -45,27 +45,66 @@ struct Node {
   Shape output_shape;
   BackwardFn backward;    // released after a backward without retain_graph
   bool released = false;  // backward has run and freed what it saved
+  // Its backward is written with recorded ops and re-attached saved tensors,
+  // and gradgradcheck passes for it: a backward with create_graph may go
+  // through it. Ops whose backward calls kernels directly, or uses values
+  // computed without a graph, leave it false, and a backward with
+  // create_graph refuses to go through them rather than return a wrong
+  // second derivative.
+  bool differentiable_backward = false;
+};
+
+// The Node whose backward is running on this thread (set by the engine), so
+// that an op's saved output can be re-attached to it (SavedTensor::get).
+Node* running_backward();
+class RunningBackward {
+ public:
+  explicit RunningBackward(Node* node);
+  ~RunningBackward();
+  RunningBackward(const RunningBackward&) = delete;
+  RunningBackward& operator=(const RunningBackward&) = delete;
+
+ private:
+  Node* previous_;
 };
 
 // A tensor kept for the backward pass. It holds a detached alias (so the
 // saved tensor does not keep its own Node alive in a cycle) and the storage
 // version at save time: if the data is overwritten in place before backward
 // runs, get() refuses instead of silently producing a wrong gradient.
+//
+// For gradients of gradients, get() in a backward that builds graph (grad
+// mode on: create_graph) returns the tensor re-attached to the graph it came
+// from, so the gradient computed from it is again a function of the op's
+// inputs: a leaf as itself, an op's result through the Node that made it,
+// and the op's own output (saved with save_output) through the Node whose
+// backward is running. The links are weak: saving never extends a graph's
+// life.
 class SavedTensor {
  public:
-  explicit SavedTensor(const Tensor& tensor);
-  const Tensor& get() const;
+  SavedTensor(const Tensor& tensor, bool is_output);
+  Tensor get() const;
 
  private:
   Tensor tensor_;
   uint64_t version_;
+  std::weak_ptr<TensorImpl> leaf_;  // a leaf that requires grad
+  std::weak_ptr<Node> grad_fn_;     // the Node that made it
+  bool is_output_;
 };
 
-inline SavedTensor save(const Tensor& tensor) { return SavedTensor(tensor); }
+// An input (or any tensor not made by the op itself) kept for backward.
+inline SavedTensor save(const Tensor& tensor) { return SavedTensor(tensor, false); }
+// The op's own result kept for backward (exp's y in dx = dy * y).
+inline SavedTensor save_output(const Tensor& tensor) { return SavedTensor(tensor, true); }
 
 // Attach a Node named `name` to `out` if grad mode is on and any of `inputs`
 // requires grad; otherwise do nothing (and `backward` is dropped unused).
 void record(const char* name, const TensorList& inputs, const Tensor& out, BackwardFn backward);
+
+// record() for an op whose backward is itself differentiable (see
+// Node::differentiable_backward).
+void record_differentiable(const char* name, const TensorList& inputs, const Tensor& out, BackwardFn backward);
 
 // For ops with no gradient (argmax, comparisons, one_hot, ...): `out` does
 // not require grad, and a later backward() through it explains why.

@@ -82,7 +82,7 @@ Tensor scalar_operand(const char* op, const Tensor& like, double value) {
 // out = a + b;  da = sum_to(dout, a.shape), db = sum_to(dout, b.shape)
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = arithmetic_forward("add", BinaryOp::Add, a, b);
-  record("add", {a, b}, out, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
+  record_differentiable("add", {a, b}, out, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
     return TensorList{sum_to(dout, sa), sum_to(dout, sb)};
   });
   return out;
@@ -91,7 +91,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 // out = a - b;  da = sum_to(dout), db = -sum_to(dout)
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = arithmetic_forward("sub", BinaryOp::Sub, a, b);
-  record("sub", {a, b}, out, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
+  record_differentiable("sub", {a, b}, out, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
     return TensorList{sum_to(dout, sa), neg(sum_to(dout, sb))};
   });
   return out;
@@ -100,7 +100,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 // out = a * b;  da = sum_to(dout * b), db = sum_to(dout * a)
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = arithmetic_forward("mul", BinaryOp::Mul, a, b);
-  record("mul", {a, b}, out, [as = save(a), bs = save(b)](const Tensor& dout) {
+  record_differentiable("mul", {a, b}, out, [as = save(a), bs = save(b)](const Tensor& dout) {
     const Tensor &a = as.get(), &b = bs.get();
     return TensorList{sum_to(dout * b, a.shape()), sum_to(dout * a, b.shape())};
   });
@@ -112,7 +112,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   check(is_floating(a.dtype()), "div: expected floating tensors, got ", a.dtype(), " ", a.shape(), " and ", b.dtype(),
         " ", b.shape(), " (integer division is not supported; convert with to(DType::Float32))");
   Tensor out = arithmetic_forward("div", BinaryOp::Div, a, b);
-  record("div", {a, b}, out, [as = save(a), bs = save(b)](const Tensor& dout) {
+  record_differentiable("div", {a, b}, out, [as = save(a), bs = save(b)](const Tensor& dout) {
     const Tensor &a = as.get(), &b = bs.get();
     return TensorList{sum_to(dout / b, a.shape()), sum_to(neg(dout * a / (b * b)), b.shape())};
   });
@@ -141,7 +141,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   backend(a.device())
       .where(expand_view("where", cond, shape), expand_view("where", a, shape), expand_view("where", b, shape), out);
-  record("where", {cond, a, b}, out, [cs = save(cond), sa = a.shape(), sb = b.shape()](const Tensor& dout) {
+  record_differentiable("where", {cond, a, b}, out, [cs = save(cond), sa = a.shape(), sb = b.shape()](const Tensor& dout) {
     const Tensor zero = zeros({}, dout.dtype(), dout.device());
     return TensorList{Tensor(), sum_to(where(cs.get(), dout, zero), sa), sum_to(where(cs.get(), zero, dout), sb)};
   });

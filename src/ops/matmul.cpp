@@ -55,7 +55,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   // Each gradient is a full matmul, so only the ones some input needs are
   // computed (for data @ W, d(data) would be wasted work). The flags are
   // taken now, when the graph's edges are fixed too.
-  record("matmul", {a, b}, y,
+  record_differentiable("matmul", {a, b}, y,
          [as = save(a), bs = save(b), need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& dy) {
            const Tensor &a = as.get(), &b = bs.get();
            return TensorList{need_a ? sum_to(matmul(dy, b.transpose(-1, -2)), a.shape()) : Tensor(),

@@ -59,7 +59,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_arg, bool keepdim) 
   const std::vector<int64_t> dims = normalize_dims("sum", dims_arg, x.shape());
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
   Tensor y = reduce_forward(ReduceOp::Sum, x, dims, keepdim, out_dtype);
-  record("sum", {x}, y, [x_shape = x.shape(), dims](const Tensor& dy) {
+  record_differentiable("sum", {x}, y, [x_shape = x.shape(), dims](const Tensor& dy) {
     return TensorList{grad_to_input(dy, x_shape, dims)};
   });
   return y;
@@ -74,7 +74,7 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_arg, bool keepdim)
     NoGradGuard no_grad;  // computed with sum, recorded below as one "mean" node
     y = sum(x, dims, keepdim) / n;
   }
-  record("mean", {x}, y, [x_shape = x.shape(), dims, n](const Tensor& dy) {
+  record_differentiable("mean", {x}, y, [x_shape = x.shape(), dims, n](const Tensor& dy) {
     return TensorList{grad_to_input(dy, x_shape, dims) / n};
   });
   return y;

@@ -24,7 +24,7 @@ Tensor softmax_forward(const char* op, const Tensor& x, int64_t dim, bool log) {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor y = softmax_forward("softmax", x, dim, false);
-  record("softmax", {x}, y, [ys = save(y), dim](const Tensor& dy) {
+  record_differentiable("softmax", {x}, y, [ys = save_output(y), dim](const Tensor& dy) {
     const Tensor& y = ys.get();
     return TensorList{y * (dy - sum(dy * y, {dim}, true))};
   });
@@ -33,7 +33,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor y = softmax_forward("log_softmax", x, dim, true);
-  record("log_softmax", {x}, y, [ys = save(y), dim](const Tensor& dy) {
+  record_differentiable("log_softmax", {x}, y, [ys = save_output(y), dim](const Tensor& dy) {
     return TensorList{dy - exp(ys.get()) * sum(dy, {dim}, true)};
   });
   return y;

@@ -35,14 +35,14 @@ Tensor as_mask(const Tensor& condition, const Tensor& like) { return condition.t
 // y = -x;  dx = -dy
 Tensor neg(const Tensor& x) {
   Tensor y = unary_forward("neg", UnaryOp::Neg, x, false);
-  record("neg", {x}, y, [](const Tensor& dy) { return TensorList{neg(dy)}; });
+  record_differentiable("neg", {x}, y, [](const Tensor& dy) { return TensorList{neg(dy)}; });
   return y;
 }
 
 // y = |x|;  dx = dy * sign(x)  (0 at x = 0, as PyTorch)
 Tensor abs(const Tensor& x) {
   Tensor y = unary_forward("abs", UnaryOp::Abs, x, false);
-  record("abs", {x}, y, [xs = save(x)](const Tensor& dy) {
+  record_differentiable("abs", {x}, y, [xs = save(x)](const Tensor& dy) {
     const Tensor& x = xs.get();
     const Tensor sign = as_mask(gt(x, 0.0), x) - as_mask(lt(x, 0.0), x);
     return TensorList{dy * sign};
@@ -53,28 +53,28 @@ Tensor abs(const Tensor& x) {
 // y = e^x;  dx = dy * y
 Tensor exp(const Tensor& x) {
   Tensor y = unary_forward("exp", UnaryOp::Exp, x, true);
-  record("exp", {x}, y, [ys = save(y)](const Tensor& dy) { return TensorList{dy * ys.get()}; });
+  record_differentiable("exp", {x}, y, [ys = save_output(y)](const Tensor& dy) { return TensorList{dy * ys.get()}; });
   return y;
 }
 
 // y = ln x;  dx = dy / x
 Tensor log(const Tensor& x) {
   Tensor y = unary_forward("log", UnaryOp::Log, x, true);
-  record("log", {x}, y, [xs = save(x)](const Tensor& dy) { return TensorList{dy / xs.get()}; });
+  record_differentiable("log", {x}, y, [xs = save(x)](const Tensor& dy) { return TensorList{dy / xs.get()}; });
   return y;
 }
 
 // y = sqrt(x);  dx = dy / (2 y)
 Tensor sqrt(const Tensor& x) {
   Tensor y = unary_forward("sqrt", UnaryOp::Sqrt, x, true);
-  record("sqrt", {x}, y, [ys = save(y)](const Tensor& dy) { return TensorList{dy / (2.0 * ys.get())}; });
+  record_differentiable("sqrt", {x}, y, [ys = save_output(y)](const Tensor& dy) { return TensorList{dy / (2.0 * ys.get())}; });
   return y;
 }
 
 // y = x^p;  dx = dy * p * x^(p-1)  (0 for p = 0, as PyTorch)
 Tensor pow(const Tensor& x, double exponent) {
   Tensor y = unary_forward("pow", UnaryOp::Pow, x, true, exponent);
-  record("pow", {x}, y, [xs = save(x), exponent](const Tensor& dy) {
+  record_differentiable("pow", {x}, y, [xs = save(x), exponent](const Tensor& dy) {
     // x^0 is constant: its gradient is 0 everywhere, where the formula
     // would give 0 * 0^-1 = 0 * inf = NaN at x = 0.
     if (exponent == 0.0) return TensorList{zeros_like(dy)};
@@ -86,7 +86,7 @@ Tensor pow(const Tensor& x, double exponent) {
 // y = max(x, 0);  dx = dy * [x > 0]
 Tensor relu(const Tensor& x) {
   Tensor y = unary_forward("relu", UnaryOp::Relu, x, false);
-  record("relu", {x}, y, [ys = save(y)](const Tensor& dy) {
+  record_differentiable("relu", {x}, y, [ys = save_output(y)](const Tensor& dy) {
     const Tensor& y = ys.get();
     return TensorList{dy * as_mask(gt(y, 0.0), y)};
   });
@@ -108,7 +108,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 // y = 1 / (1 + e^-x);  dx = dy * y * (1 - y)
 Tensor sigmoid(const Tensor& x) {
   Tensor y = unary_forward("sigmoid", UnaryOp::Sigmoid, x, true);
-  record("sigmoid", {x}, y, [ys = save(y)](const Tensor& dy) {
+  record_differentiable("sigmoid", {x}, y, [ys = save_output(y)](const Tensor& dy) {
     const Tensor& y = ys.get();
     return TensorList{dy * y * (1.0 - y)};
   });
@@ -118,7 +118,7 @@ Tensor sigmoid(const Tensor& x) {
 // y = tanh x;  dx = dy * (1 - y^2)
 Tensor tanh(const Tensor& x) {
   Tensor y = unary_forward("tanh", UnaryOp::Tanh, x, true);
-  record("tanh", {x}, y, [ys = save(y)](const Tensor& dy) {
+  record_differentiable("tanh", {x}, y, [ys = save_output(y)](const Tensor& dy) {
     const Tensor& y = ys.get();
     return TensorList{dy * (1.0 - y * y)};
   });
@@ -136,7 +136,7 @@ Tensor clamp(const Tensor& x, double min, double max) {
   check(bound_fits(min) && bound_fits(max), "clamp: bounds ", min, " and ", max, " with a ", x.dtype(), " tensor ",
         x.shape(), " would be truncated; convert the tensor with to(DType::Float32)");
   Tensor y = unary_forward("clamp", UnaryOp::Clamp, x, false, min, max);
-  record("clamp", {x}, y, [xs = save(x), min, max](const Tensor& dy) {
+  record_differentiable("clamp", {x}, y, [xs = save(x), min, max](const Tensor& dy) {
     const Tensor& x = xs.get();
     const Tensor inside = as_mask(ge(x, min), x) * as_mask(le(x, max), x);
     return TensorList{dy * inside};

@@ -86,7 +86,7 @@ std::optional<Shape> view_strides(const Tensor& x, const Shape& shape) {
 
 // Records the backward shared by every view that only changes the shape.
 Tensor record_reshape(const char* op, const Tensor& x, const Tensor& y) {
-  record(op, {x}, y, [x_shape = x.shape()](const Tensor& dy) { return TensorList{dy.reshape(x_shape)}; });
+  record_differentiable(op, {x}, y, [x_shape = x.shape()](const Tensor& dy) { return TensorList{dy.reshape(x_shape)}; });
   return y;
 }
 
@@ -142,7 +142,7 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
     new_strides[i] = strides()[d];
   }
   Tensor y = as_strided_view(*this, new_shape, new_strides, offset());
-  record("permute", {*this}, y, [inverse](const Tensor& dy) { return TensorList{dy.permute(inverse)}; });
+  record_differentiable("permute", {*this}, y, [inverse](const Tensor& dy) { return TensorList{dy.permute(inverse)}; });
   return y;
 }
 
@@ -207,7 +207,7 @@ Tensor Tensor::expand(const Shape& requested) const {
     check(shape[d] >= 0, "expand: invalid size ", shape[d], " in shape ", requested, " (input ", this->shape(), ")");
   }
   Tensor y = expand_view("expand", *this, shape);
-  record("expand", {*this}, y, [x_shape = this->shape()](const Tensor& dy) { return TensorList{sum_to(dy, x_shape)}; });
+  record_differentiable("expand", {*this}, y, [x_shape = this->shape()](const Tensor& dy) { return TensorList{sum_to(dy, x_shape)}; });
   return y;
 }
 
@@ -246,7 +246,7 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 Tensor Tensor::clone() const {
   Tensor y = Tensor::empty(shape(), dtype(), device());
   backend(device()).copy(*this, y);
-  record("clone", {*this}, y, [](const Tensor& dy) { return TensorList{dy}; });
+  record_differentiable("clone", {*this}, y, [](const Tensor& dy) { return TensorList{dy}; });
   return y;
 }
 
@@ -256,7 +256,7 @@ Tensor Tensor::to(DType target) const {
   Tensor y = Tensor::empty(shape(), target, device());
   backend(device()).copy(*this, y);
   if (is_floating(dtype()) && is_floating(target)) {
-    record("to", {*this}, y, [source = dtype()](const Tensor& dy) { return TensorList{dy.to(source)}; });
+    record_differentiable("to", {*this}, y, [source = dtype()](const Tensor& dy) { return TensorList{dy.to(source)}; });
   } else {
     mark_non_differentiable("to", {*this}, y);
   }
@@ -285,7 +285,7 @@ Tensor Tensor::to(Device target) const {
     backend(device()).copy_to_host(*packed.storage(), at, staging.data(), nbytes);
     backend(target).copy_from_host(staging.data(), *y.storage(), 0, nbytes);
   }
-  record("to", {*this}, y, [source = device()](const Tensor& dy) { return TensorList{dy.to(source)}; });
+  record_differentiable("to", {*this}, y, [source = device()](const Tensor& dy) { return TensorList{dy.to(source)}; });
   return y;
 }
 
@@ -313,7 +313,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim_arg) {
     backend(y.device()).copy(t, as_strided_view(y, t.shape(), y.strides(), start * y.strides()[d]));
     start += t.shape()[d];
   }
-  record("cat", tensors, y, [d, starts, sizes](const Tensor& dy) {
+  record_differentiable("cat", tensors, y, [d, starts, sizes](const Tensor& dy) {
     TensorList grads;
     for (size_t i = 0; i < starts.size(); ++i) grads.push_back(dy.narrow(d, starts[i], sizes[i]));
     return grads;

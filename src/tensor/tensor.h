@@ -119,8 +119,10 @@ class Tensor {
   void set_grad(const Tensor& grad) const;
   void zero_grad() const;  // drops the gradient (grad() becomes undefined)
   // Reverse-mode differentiation from this tensor (autograd/engine.cpp).
-  // `gradient` may be omitted for a one-element tensor (it is then 1).
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  // `gradient` may be omitted for a one-element tensor (it is then 1). With
+  // create_graph the backward pass is recorded (and the graph retained), so
+  // the .grad it leaves can be differentiated again (autograd/grad.h).
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   // A tensor sharing this one's storage but cut off from the graph.
   Tensor detach() const;
 
