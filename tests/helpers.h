@@ -91,6 +91,13 @@ inline void check_gradcheck(const std::function<dl::Tensor(const dl::TensorList&
   CHECK_MESSAGE(r.passed, (what.empty() ? what : what + ": ") << r.str());
 }
 
+// gradgradcheck(fn, inputs) passes; a failure names `what` and the worst entry.
+inline void check_gradgradcheck(const std::function<dl::Tensor(const dl::TensorList&)>& fn,
+                                const dl::TensorList& inputs, const std::string& what = "") {
+  const dl::GradcheckResult r = dl::gradgradcheck(fn, inputs);
+  CHECK_MESSAGE(r.passed, (what.empty() ? what : what + ": ") << "gradgradcheck " << r.str());
+}
+
 // Gradchecks f on a float64 leaf copy of the [3, 4] x as it is, transposed, and
 // with every other column (strided): the kernels' strided paths and backward
 // through views must all be right.

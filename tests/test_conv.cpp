@@ -69,15 +69,26 @@ TEST_CASE("conv_out_size: PyTorch's floor mode, and no window when the kernel do
   CHECK(conv_out_size(1, 4, 1, 1) == 0);
 }
 
-// ---- gradcheck --------------------------------------------------------------------
+// ---- gradcheck and gradgradcheck ---------------------------------------------------
+
+namespace {
+
+// conv2d and conv_transpose2d (and through their backwards conv2d_weight)
+// are differentiable twice: every configuration is checked both ways.
+void check_grad_and_gradgrad(const Fn& fn, const TensorList& inputs, const std::string& what = "") {
+  check_gradcheck(fn, inputs, what);
+  check_gradgradcheck(fn, inputs, what);
+}
+
+}  // namespace
 
 TEST_CASE("conv2d gradcheck: k=4 s=2 p=1, k=7 s=1, non-square kernel with bias") {
   const Fn k4 = [](const TensorList& in) { return conv2d(in[0], in[1], Tensor(), {2, 2}, {1, 1}); };
-  check_gradcheck(k4, {randn_leaf({2, 3, 6, 6}, 1), randn_leaf({4, 3, 4, 4}, 2)}, "k4 s2 p1");
+  check_grad_and_gradgrad(k4, {randn_leaf({2, 3, 6, 6}, 1), randn_leaf({4, 3, 4, 4}, 2)}, "k4 s2 p1");
   const Fn k7 = [](const TensorList& in) { return conv2d(in[0], in[1], Tensor(), {1, 1}, {0, 0}); };
-  check_gradcheck(k7, {randn_leaf({2, 2, 8, 7}, 3), randn_leaf({3, 2, 7, 7}, 4)}, "k7 s1");
+  check_grad_and_gradgrad(k7, {randn_leaf({2, 2, 8, 7}, 3), randn_leaf({3, 2, 7, 7}, 4)}, "k7 s1");
   const Fn nonsq = [](const TensorList& in) { return conv2d(in[0], in[1], in[2], {2, 1}, {1, 0}); };
-  check_gradcheck(nonsq, {randn_leaf({2, 3, 5, 6}, 5), randn_leaf({4, 3, 3, 2}, 6), randn_leaf({4}, 7)},
+  check_grad_and_gradgrad(nonsq, {randn_leaf({2, 3, 5, 6}, 5), randn_leaf({4, 3, 3, 2}, 6), randn_leaf({4}, 7)},
                   "3x2 s(2,1) p(1,0) bias");
 }
 
@@ -87,16 +98,16 @@ TEST_CASE("conv2d gradcheck on a permuted or sliced input and a transposed weigh
   REQUIRE_FALSE(x_perm.permute({0, 3, 1, 2}).is_contiguous());
   REQUIRE_FALSE(x_sliced.slice(3, 0, 12, 2).is_contiguous());
   REQUIRE_FALSE(w_t.transpose(0, 1).is_contiguous());
-  check_gradcheck(
+  check_grad_and_gradgrad(
       [](const TensorList& in) {
         return conv2d(in[0].permute({0, 3, 1, 2}), in[1].transpose(0, 1), in[2], {2, 2}, {1, 1});
       },
       {x_perm, w_t, b}, "permuted x, transposed w");
-  check_gradcheck([](const TensorList& in) { return conv2d(in[0].slice(3, 0, 12, 2), in[1].transpose(0, 1), in[2]); },
+  check_grad_and_gradgrad([](const TensorList& in) { return conv2d(in[0].slice(3, 0, 12, 2), in[1].transpose(0, 1), in[2]); },
                   {x_sliced, w_t, b}, "sliced x, transposed w");
   // A strided bias and a weight sliced along the kernel width.
   Tensor w_wide = randn_leaf({4, 3, 3, 6}, 15), b2 = randn_leaf({8}, 16);
-  check_gradcheck(
+  check_grad_and_gradgrad(
       [](const TensorList& in) {
         return conv2d(in[0], in[1].slice(3, 0, 6, 2), in[2].slice(0, 1, 8, 2), {1, 2}, {0, 1});
       },
@@ -107,11 +118,11 @@ TEST_CASE("conv2d gradcheck on a permuted or sliced input and a transposed weigh
 // with stride 1 and no padding, or a kernel covering the whole image.
 TEST_CASE("conv2d and conv_transpose2d gradcheck where im2col is a reshape: 1x1 kernel, whole-image kernel") {
   Tensor x_perm = randn_leaf({2, 5, 4, 3}, 31), w1 = randn_leaf({4, 3, 1, 1}, 32), b = randn_leaf({4}, 33);
-  check_gradcheck([](const TensorList& in) { return conv2d(in[0].permute({0, 3, 1, 2}), in[1], in[2]); },
+  check_grad_and_gradgrad([](const TensorList& in) { return conv2d(in[0].permute({0, 3, 1, 2}), in[1], in[2]); },
                   {x_perm, w1, b}, "1x1 on a permuted x");
-  check_gradcheck([](const TensorList& in) { return conv2d(in[0], in[1], in[2], {2, 3}, {0, 0}); },
+  check_grad_and_gradgrad([](const TensorList& in) { return conv2d(in[0], in[1], in[2], {2, 3}, {0, 0}); },
                   {randn_leaf({2, 3, 5, 4}, 34), randn_leaf({4, 3, 5, 4}, 35), b}, "whole 5x4 image, stride (2, 3)");
-  check_gradcheck([](const TensorList& in) { return conv_transpose2d(in[0], in[1], in[2]); },
+  check_grad_and_gradgrad([](const TensorList& in) { return conv_transpose2d(in[0], in[1], in[2]); },
                   {randn_leaf({2, 3, 1, 1}, 36), randn_leaf({3, 4, 4, 3}, 37), b}, "transposed, 1x1 -> 4x3");
 }
 
@@ -138,7 +149,7 @@ TEST_CASE("conv_transpose2d gradcheck: k=5 s=2 p=2, k=2 s=2, k=1, k=4 s=1, outpu
     };
     TensorList inputs = {randn_leaf(c.x, 21), randn_leaf(c.w, 22)};
     if (c.bias) inputs.push_back(randn_leaf({c.w[1]}, 23));
-    check_gradcheck(f, inputs);
+    check_grad_and_gradgrad(f, inputs);
   }
 }
 
@@ -146,12 +157,12 @@ TEST_CASE("conv_transpose2d gradcheck on a permuted or sliced input and a transp
   Tensor x_perm = randn_leaf({2, 3, 4, 3}, 31), x_sliced = randn_leaf({2, 3, 3, 8}, 32);
   Tensor w_t = randn_leaf({2, 3, 5, 5}, 33), b = randn_leaf({2}, 34);
   REQUIRE_FALSE(x_perm.permute({0, 3, 1, 2}).is_contiguous());
-  check_gradcheck(
+  check_grad_and_gradgrad(
       [](const TensorList& in) {
         return conv_transpose2d(in[0].permute({0, 3, 1, 2}), in[1].transpose(0, 1), in[2], {2, 2}, {2, 2}, {1, 1});
       },
       {x_perm, w_t, b}, "permuted x, transposed w");
-  check_gradcheck(
+  check_grad_and_gradgrad(
       [](const TensorList& in) {
         return conv_transpose2d(in[0].slice(3, 1, 8, 2), in[1].transpose(0, 1), in[2], {2, 2}, {2, 2});
       },

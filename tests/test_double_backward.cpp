@@ -20,19 +20,13 @@ GradOptions with_graph() {
   return options;
 }
 
-// gradgradcheck(fn, inputs) passes; a failure names `what` and the worst entry.
-void check_gradgradcheck(const std::function<Tensor(const TensorList&)>& fn, const TensorList& inputs,
-                         const std::string& what) {
-  const GradcheckResult r = gradgradcheck(fn, inputs);
-  CHECK_MESSAGE(r.passed, what << ": " << r.str());
-}
-
-// gradgradcheck of f on a float64 leaf copy of the [3, 4] x, as it is and
-// transposed (a non-contiguous view).
+// gradgradcheck of f on a float64 leaf copy of the [3, 4] x, as it is,
+// transposed and with every other column (strided), as check_grad_layouts.
 void check_gradgrad_layouts(const UnaryFn& f, const Tensor& x, const std::string& what) {
   const Tensor x_leaf = leaf(x.clone());
   check_gradgradcheck([&](const TensorList& in) { return f(in[0]); }, {x_leaf}, what + " contiguous");
   check_gradgradcheck([&](const TensorList& in) { return f(in[0].transpose(0, 1)); }, {x_leaf}, what + " transposed");
+  check_gradgradcheck([&](const TensorList& in) { return f(in[0].slice(1, 0, 4, 2)); }, {x_leaf}, what + " sliced");
 }
 
 // Values of [3, 4] away from 0 (abs, relu and clamp's kinks) and positive
@@ -127,6 +121,10 @@ TEST_CASE("backward(create_graph): .grad keeps its graph, so a gradient penalty 
   sum(w * w).backward(Tensor(), false, true);
   CHECK(once.detach().item() == 2.0);
   CHECK(w.grad().detach().item() == 4.0);
+  // A .grad with a graph refers back to its leaf through that graph (as in
+  // PyTorch): the cycle lasts until the gradient is dropped.
+  w.zero_grad();
+  x.zero_grad();
 }
 
 TEST_CASE("a graph used by grad(create_graph) stays usable: retain_graph follows create_graph") {
@@ -144,7 +142,7 @@ TEST_CASE("a graph used by grad(create_graph) stays usable: retain_graph follows
   CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("already freed"), Error);
 }
 
-TEST_CASE("gradgradcheck of every op with a differentiable backward, contiguous and transposed") {
+TEST_CASE("gradgradcheck of every op with a differentiable backward, contiguous, transposed and sliced") {
   const Tensor any = away_from_kinks(11, false), positive = away_from_kinks(12, true);
   const Tensor other = away_from_kinks(13, false), other_positive = away_from_kinks(14, true);
   const std::vector<std::pair<std::string, UnaryFn>> unary = {
@@ -152,6 +150,7 @@ TEST_CASE("gradgradcheck of every op with a differentiable backward, contiguous 
       {"abs", [](const Tensor& x) { return abs(x); }},
       {"exp", [](const Tensor& x) { return exp(x); }},
       {"relu", [](const Tensor& x) { return relu(x); }},
+      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }},
       {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
       {"tanh", [](const Tensor& x) { return tanh(x); }},
       {"clamp", [](const Tensor& x) { return clamp(x, -0.9, 0.8); }},
@@ -164,6 +163,8 @@ TEST_CASE("gradgradcheck of every op with a differentiable backward, contiguous 
       {"expand", [](const Tensor& x) { return exp(x.unsqueeze(0).expand({2, x.size(0), x.size(1)})); }},
       {"clone", [](const Tensor& x) { return exp(x.clone()); }},
       {"cat", [](const Tensor& x) { return cat({x * x, exp(x)}, 1); }},
+      {"narrow, select",
+       [](const Tensor& x) { return exp(x.narrow(0, 1, 2)) * x.narrow(0, 0, 2).select(1, 0).unsqueeze(1); }},
       {"matmul", [](const Tensor& x) { return matmul(x, x.t()); }},
   };
   for (const auto& [name, f] : unary) check_gradgrad_layouts(f, any, name);
@@ -210,13 +211,29 @@ TEST_CASE("gradgradcheck fails a backward that is right once but not twice") {
   CHECK(r.analytic == 0.0);
 }
 
+TEST_CASE("leaky_relu: the fused first-order backward and the recorded one give the same bits") {
+  for (const DType dtype : {DType::Float32, DType::Float64}) {
+    CAPTURE(dtype);
+    Tensor x = (randn64({5, 7}, 41) * 3.0).to(dtype);
+    x.set_requires_grad(true);
+    Tensor dy = randn64({5, 7}, 42).to(dtype);
+    dy.set_requires_grad(true);  // so that the recorded gradient has a graph (d(dx)/d(dy))
+    const Tensor y = leaky_relu(x, 0.2);
+    GradOptions keep;
+    keep.retain_graph = true;
+    const Tensor fused = grad({y}, {x}, {dy}, keep)[0];
+    const Tensor recorded = grad({y}, {x}, {dy}, with_graph())[0];
+    CHECK(recorded.requires_grad());
+    CHECK(fused.to_vector<double>() == recorded.detach().to_vector<double>());
+  }
+}
+
 TEST_CASE("create_graph refuses ops whose backward is first-order only, naming them") {
-  Tensor x = randn_leaf({1, 1, 4, 4}, 7);
-  const Tensor w = randn_leaf({2, 1, 3, 3}, 8);
+  Tensor x = randn_leaf({2, 1, 4, 4}, 7);
   for (const auto& [name, y] : std::vector<std::pair<std::string, Tensor>>{
-           {"conv2d", conv2d(x, w, Tensor())},
-           {"leaky_relu", leaky_relu(x, 0.2)},
-           {"max_pool2d", max_pool2d(x, {2, 2}, {2, 2})}}) {
+           {"max_pool2d", max_pool2d(x, {2, 2}, {2, 2})},
+           {"batch_norm", batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true)},
+           {"mse_loss", mse_loss(x, zeros_like(x))}}) {
     CAPTURE(name);
     const std::string refusal = name + " backward: not differentiable yet";
     CHECK_THROWS_WITH_AS(grad({sum(y)}, {x}, {}, with_graph()), doctest::Contains(refusal.c_str()), Error);

@@ -212,6 +212,17 @@ TEST_CASE("fixtures: BatchNorm matches PyTorch (training, running statistics, ev
   }
 }
 
+TEST_CASE("fixtures: LayerNorm matches PyTorch (last dim affine, last two dims without)") {
+  SUBCASE("LayerNorm(5)") {
+    LayerNorm m({5});
+    check_module("layernorm_last", m);
+  }
+  SUBCASE("LayerNorm((4, 5), elementwise_affine=False)") {
+    LayerNorm m({4, 5}, 1e-5, false);
+    check_module("layernorm_last2_noaffine", m);
+  }
+}
+
 TEST_CASE("fixtures: MaxPool2d matches PyTorch") {
   SUBCASE("k2") {
     MaxPool2d m(2);

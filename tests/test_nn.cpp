@@ -65,6 +65,8 @@ TEST_CASE("layers describe themselves as PyTorch prints them") {
   CHECK(Linear(2, 3).describe() == "Linear(in_features=2, out_features=3, bias=True)");
   CHECK(MaxPool2d(2).describe() == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
   CHECK(Dropout(0.3).describe() == "Dropout(p=0.3, inplace=False)");
+  CHECK(LayerNorm({5}).describe() == "LayerNorm((5,), eps=1e-05, elementwise_affine=True)");
+  CHECK(LayerNorm({4, 5}, 1e-6, false).describe() == "LayerNorm((4, 5), eps=1e-06, elementwise_affine=False)");
   CHECK(Flatten().describe() == "Flatten(start_dim=1, end_dim=-1)");
   Generator64 g;
   const std::string summary = g.summary();

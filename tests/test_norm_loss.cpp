@@ -331,6 +331,47 @@ TEST_CASE("batch_norm errors name the op and the shapes") {
   CHECK(batch_norm(xin({1, 3}), p.running_mean, p.running_var, p.weight, p.bias, false).shape() == Shape{1, 3});
 }
 
+// ---- layer_norm --------------------------------------------------------------------
+
+TEST_CASE("layer_norm gradcheck and gradgradcheck: last one and two dims, affine and not, transposed input") {
+  const Tensor weight = leaf(randn64({4}, 31) * 0.5 + 1.0), bias = leaf(randn64({4}, 32));
+  const Tensor weight2 = leaf(randn64({3, 4}, 33) * 0.5 + 1.0);
+  const Tensor x = leaf(randn64({3, 4}, 34) * 2.0 + 0.5);
+  const std::vector<std::pair<std::string, std::function<Tensor(const TensorList&)>>> cases = {
+      {"last dim, affine", [](const TensorList& in) { return layer_norm(in[0], {4}, in[1], in[2]); }},
+      {"last dim, no affine", [](const TensorList& in) { return layer_norm(in[0], {4}, Tensor(), Tensor()); }},
+      {"last two dims, weight only", [](const TensorList& in) { return layer_norm(in[0], {3, 4}, in[3], Tensor()); }},
+      {"transposed input", [](const TensorList& in) { return layer_norm(in[0].t().t() * 1.0, {4}, in[1], in[2]); }},
+  };
+  for (const auto& [name, fn] : cases) {
+    CAPTURE(name);
+    const GradcheckResult first = gradcheck(fn, {x, weight, bias, weight2});
+    CHECK_MESSAGE(first.passed, first.str());
+    const GradcheckResult second = gradgradcheck(fn, {x, weight, bias, weight2});
+    CHECK_MESSAGE(second.passed, second.str());
+  }
+  const Tensor xt = leaf(randn64({4, 3}, 35));
+  const GradcheckResult strided = gradgradcheck(
+      [](const TensorList& in) { return layer_norm(in[0].transpose(0, 1), {4}, Tensor(), Tensor()); }, {xt});
+  CHECK_MESSAGE(strided.passed, strided.str());
+}
+
+TEST_CASE("layer_norm: each row normalised to mean 0 and variance 1 before the affine part; errors") {
+  const Tensor x = tensor({1.0, 2.0, 3.0, 4.0, -2.0, 0.0, 2.0, 4.0}, {2, 4}, DType::Float64);
+  const Tensor y = layer_norm(x, {4}, Tensor(), Tensor(), 0.0);
+  const std::vector<double> row_mean = mean(y, {1}).to_vector<double>();
+  const std::vector<double> row_var = mean(y * y, {1}).to_vector<double>();
+  for (int r = 0; r < 2; ++r) {
+    CHECK(row_mean[r] == doctest::Approx(0.0).epsilon(1e-12));
+    CHECK(row_var[r] == doctest::Approx(1.0).epsilon(1e-12));
+  }
+  CHECK_THROWS_WITH_AS(layer_norm(x, {3}, Tensor(), Tensor()),
+                       "layer_norm: input of shape [2, 4] does not end with normalized_shape [3]", Error);
+  CHECK_THROWS_WITH_AS(layer_norm(x, {4}, ones({3}, DType::Float64), Tensor()),
+                       "layer_norm: weight and bias must have shape [4], got [3]", Error);
+  CHECK_THROWS_WITH_AS(LayerNorm(Shape{}), "LayerNorm: normalized_shape must not be empty", Error);
+}
+
 // ---- dropout -----------------------------------------------------------------------
 
 TEST_CASE("dropout gradcheck (reseeded inside fn, so each evaluation uses the same mask)") {

@@ -127,6 +127,27 @@ std::string BatchNorm::describe() const {
   return s.str();
 }
 
+// ---- LayerNorm ----------------------------------------------------------------
+
+LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool elementwise_affine)
+    : normalized_shape_(std::move(normalized_shape)), eps_(eps) {
+  check(!normalized_shape_.empty(), "LayerNorm: normalized_shape must not be empty");
+  if (elementwise_affine) {
+    weight = register_parameter("weight", ones(normalized_shape_));
+    bias = register_parameter("bias", zeros(normalized_shape_));
+  }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, normalized_shape_, weight, bias, eps_); }
+
+std::string LayerNorm::describe() const {
+  std::ostringstream s;
+  s << "LayerNorm((";  // the shape as a Python tuple: (5,) or (4, 5)
+  for (size_t i = 0; i < normalized_shape_.size(); ++i) s << (i > 0 ? ", " : "") << normalized_shape_[i];
+  s << (normalized_shape_.size() == 1 ? ",)" : ")") << ", eps=" << eps_ << ", elementwise_affine=" << (weight.defined() ? "True" : "False") << ")";
+  return s.str();
+}
+
 // ---- activations and shape layers -------------------------------------------
 
 Tensor ReLU::forward(const Tensor& x) { return relu(x); }

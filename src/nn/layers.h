@@ -82,6 +82,22 @@ class BatchNorm : public Module {
   bool affine_;
 };
 
+// Layer normalisation over the last dims (PyTorch's nn.LayerNorm): x [..., *
+// normalized_shape]. Parameters weight (1s) and bias (0s) of
+// normalized_shape when elementwise_affine; no buffers (the statistics are
+// each sample's own, in training and in eval).
+class LayerNorm : public Module {
+ public:
+  explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  Tensor weight, bias;  // undefined without elementwise_affine
+
+ private:
+  Shape normalized_shape_;
+  double eps_;
+};
+
 class BatchNorm1d : public BatchNorm {
  public:
   explicit BatchNorm1d(int64_t features, double eps = 1e-5, double momentum = 0.1, bool affine = true)

@@ -19,7 +19,12 @@
 // Every op computes its value from other ops and kernels under NoGradGuard
 // and records itself as one Node; a gradient nobody needs (a frozen weight,
 // the data batch) is skipped, as matmul does, and the tensors only that
-// gradient needs are not saved.
+// gradient needs are not saved. The three ops' gradients are each other:
+//   conv2d:            dx = conv_transpose2d(dy, W),  dW = conv2d_weight(x, dy)
+//   conv_transpose2d:  dx = conv2d(dy, W),            dW = conv2d_weight(dy, x)
+//   conv2d_weight:     dx = conv_transpose2d(g, G),   dg = conv2d(x, G)
+// so a backward that builds graph records ops with backwards of their own,
+// and every order of derivative is available.
 #include <optional>
 
 #include "graph/grad_mode.h"
@@ -141,21 +146,65 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const bool has_bias = bias.defined(), need_b = has_bias && bias.requires_grad();
   TensorList inputs = {x, weight};
   if (has_bias) inputs.push_back(bias);
-  record("conv2d", inputs, y,
-         [xs = save_if(need_w, x), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
-          stride, padding, need_x, need_w, has_bias, need_b](const Tensor& dy) {
-           const int64_t n = x_shape[0], o = w_shape[0], ck = w_shape[1] * k[0] * k[1];
-           const Tensor dy3 = dy.reshape({n, o, dy.size(2) * dy.size(3)});  // [N, O, L]
-           TensorList grads(has_bias ? 3 : 2);
-           if (need_x) {
-             const Tensor dcols = matmul(ws->get().reshape({o, ck}).t(), dy3);  // [N, C*kh*kw, L]
-             grads[0] = columns_to_image(dcols, x_shape, k, stride, padding);
-           }
-           if (need_w) grads[1] = matmul_sum_batch_unfold(dy3, xs->get(), k, stride, padding).reshape(w_shape);
-           if (need_b) grads[2] = sum(dy, {0, 2, 3});
-           return grads;
-         });
+  // The gradients are ops themselves (dx a transposed convolution, dW a
+  // conv2d_weight), which record their own Nodes in a backward that builds
+  // graph: conv2d can be differentiated twice, and more.
+  record_differentiable("conv2d", inputs, y,
+                        [xs = save_if(need_w, x), ws = save_if(need_x, weight), x_shape = x.shape(), k, stride,
+                         padding, need_x, need_w, has_bias, need_b](const Tensor& dy) {
+                          TensorList grads(has_bias ? 3 : 2);
+                          if (need_x) {
+                            // The output_padding that gives back x's size: the rows and columns past the
+                            // last window, which the forward never read.
+                            const Pair output_padding = {
+                                x_shape[2] - ((dy.size(2) - 1) * stride[0] - 2 * padding[0] + k[0]),
+                                x_shape[3] - ((dy.size(3) - 1) * stride[1] - 2 * padding[1] + k[1])};
+                            grads[0] = conv_transpose2d(dy, ws->get(), Tensor(), stride, padding, output_padding);
+                          }
+                          if (need_w) grads[1] = conv2d_weight(xs->get(), dy, k, stride, padding);
+                          if (need_b) grads[2] = sum(dy, {0, 2, 3});
+                          return grads;
+                        });
   return y;
+}
+
+// dW of conv2d(x, W) for the output gradient g: sum_n g_n @ im2col(x)_n^T,
+// [O, C, kh, kw]. Bilinear in x and g, and for G = dL/d(result):
+//   dx = conv_transpose2d(g, G),  dg = conv2d(x, G)
+// (both derivatives of <g, conv2d(x, W)> with W = G).
+Tensor conv2d_weight(const Tensor& x, const Tensor& grad_output, Pair kernel, Pair stride, Pair padding) {
+  check_input("conv2d_weight", x, stride, padding);
+  const Tensor& g = grad_output;
+  const int64_t n = x.size(0), c = x.size(1);
+  check(g.dim() == 4 && g.size(0) == n && g.dtype() == x.dtype() && g.device() == x.device() &&
+            g.size(2) == conv_out_size(x.size(2), kernel[0], stride[0], padding[0]) &&
+            g.size(3) == conv_out_size(x.size(3), kernel[1], stride[1], padding[1]),
+        "conv2d_weight: grad_output ", g.shape(), " ", g.dtype(), " is not the output of a convolution of ", x.shape(),
+        " ", x.dtype(), " with kernel ", pair_shape(kernel), ", stride ", pair_shape(stride), ", padding ",
+        pair_shape(padding));
+  const int64_t o = g.size(1);
+  Tensor dw;
+  {
+    NoGradGuard no_grad;  // recorded below as one "conv2d_weight" node
+    const Tensor g3 = g.reshape({n, o, g.size(2) * g.size(3)});  // [N, O, L]
+    dw = matmul_sum_batch_unfold(g3, x, kernel, stride, padding).reshape({o, c, kernel[0], kernel[1]});
+  }
+  const bool need_x = x.requires_grad(), need_g = g.requires_grad();
+  record_differentiable("conv2d_weight", {x, g}, dw,
+                        [xs = save_if(need_g, x), gs = save_if(need_x, g), x_shape = x.shape(), stride, padding,
+                         need_x, need_g](const Tensor& d_dw) {
+                          TensorList grads(2);
+                          if (need_x) {
+                            const Tensor& g = gs->get();
+                            const Pair output_padding = {
+                                x_shape[2] - ((g.size(2) - 1) * stride[0] - 2 * padding[0] + d_dw.size(2)),
+                                x_shape[3] - ((g.size(3) - 1) * stride[1] - 2 * padding[1] + d_dw.size(3))};
+                            grads[0] = conv_transpose2d(g, d_dw, Tensor(), stride, padding, output_padding);
+                          }
+                          if (need_g) grads[1] = conv2d(xs->get(), d_dw, Tensor(), stride, padding);
+                          return grads;
+                        });
+  return dw;
 }
 
 // The adjoint of conv2d (weight [C_in, C_out, kh, kw] maps C_out -> C_in in
@@ -196,20 +245,18 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   const bool has_bias = bias.defined(), need_b = has_bias && bias.requires_grad();
   TensorList inputs = {x, weight};
   if (has_bias) inputs.push_back(bias);
-  record("conv_transpose2d", inputs, y,
-         [xs = save_if(need_w, x), ws = save_if(need_x, weight), x_shape = x.shape(), w_shape = weight.shape(), k,
-          stride, padding, need_x, need_w, has_bias, need_b](const Tensor& dy) {
-           const int64_t n = x_shape[0], c_in = x_shape[1], hw = x_shape[2] * x_shape[3];
-           const int64_t ck = w_shape[1] * k[0] * k[1];
-           TensorList grads(has_bias ? 3 : 2);
-           if (need_x) grads[0] = matmul_unfold(ws->get().reshape({c_in, ck}), dy, k, stride, padding).reshape(x_shape);
-           if (need_w) {
-             const Tensor x3 = xs->get().reshape({n, c_in, hw});
-             grads[1] = matmul_sum_batch_unfold(x3, dy, k, stride, padding).reshape(w_shape);
-           }
-           if (need_b) grads[2] = sum(dy, {0, 2, 3});
-           return grads;
-         });
+  // dx = conv2d(dy, W): the forward of what this op is the adjoint of;
+  // dW = conv2d_weight(dy, x): the weight gradient of that conv2d, with x
+  // as its output gradient. Both are ops, so this one is twice differentiable.
+  record_differentiable("conv_transpose2d", inputs, y,
+                        [xs = save_if(need_w, x), ws = save_if(need_x, weight), k, stride, padding, need_x, need_w,
+                         has_bias, need_b](const Tensor& dy) {
+                          TensorList grads(has_bias ? 3 : 2);
+                          if (need_x) grads[0] = conv2d(dy, ws->get(), Tensor(), stride, padding);
+                          if (need_w) grads[1] = conv2d_weight(dy, xs->get(), k, stride, padding);
+                          if (need_b) grads[2] = sum(dy, {0, 2, 3});
+                          return grads;
+                        });
   return y;
 }
 

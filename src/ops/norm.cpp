@@ -133,6 +133,32 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   return y;
 }
 
+// y = (x - m) / sqrt(v + eps) * w + b over the last k dims, with m and v
+// their mean and biased variance. Written with mean, sub, mul, add, sqrt and
+// div rather than as one Node: its gradient is theirs, and so is the
+// gradient of that gradient (a critic's gradient penalty needs it).
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  const int64_t k = static_cast<int64_t>(normalized_shape.size());
+  check(k >= 1 && x.dim() >= k && Shape(x.shape().end() - k, x.shape().end()) == normalized_shape,
+        "layer_norm: input of shape ", x.shape(), " does not end with normalized_shape ", normalized_shape);
+  check(is_floating(x.dtype()), "layer_norm: expected a floating tensor, got ", x.dtype(), " ", x.shape());
+  for (const Tensor* param : {&weight, &bias}) {
+    if (param->defined()) {
+      check(param->shape() == normalized_shape, "layer_norm: weight and bias must have shape ", normalized_shape,
+            ", got ", param->shape());
+    }
+  }
+  check(eps >= 0, "layer_norm: eps must be >= 0, got ", eps);
+  std::vector<int64_t> dims;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+  const Tensor centered = x - mean(x, dims, true);
+  Tensor y = centered / sqrt(mean(centered * centered, dims, true) + eps);
+  if (weight.defined()) y = y * weight;
+  if (bias.defined()) y = y + bias;
+  return y;
+}
+
 Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
   check(is_floating(x.dtype()), "dropout: expected a float32 or float64 tensor, got ", x.dtype(), " ", x.shape());
   check(p >= 0.0 && p <= 1.0, "dropout: probability p must be in [0, 1], got ", p);

@@ -11,9 +11,9 @@
 //   softmax.cpp  softmax log_softmax
 //   one_hot.cpp  one_hot
 //   inplace.cpp  copy_ fill_ zero_ add_ mul_
-//   norm.cpp     batch_norm dropout
+//   norm.cpp     batch_norm layer_norm dropout
 //   loss.cpp     binary_cross_entropy binary_cross_entropy_with_logits cross_entropy mse_loss gaussian_nll
-//   conv.cpp     conv2d conv_transpose2d max_pool2d
+//   conv.cpp     conv2d conv_transpose2d conv2d_weight max_pool2d
 // Not differentiable: comparisons, argmax, one_hot, anything on integers.
 #pragma once
 
@@ -107,6 +107,13 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes);
 // statistics. weight and bias ([C]) may be undefined (affine = false).
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+// PyTorch's F.layer_norm: statistics over the last normalized_shape.size()
+// dims of x, whose sizes must be normalized_shape:
+//   y = (x - mean) / sqrt(var + eps) * weight + bias   (var biased)
+// weight and bias of normalized_shape, or undefined (no affine). Composed of
+// recorded ops, so its backward (and that backward's backward) is theirs.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps = 1e-5);
 // Inverted dropout: zeroes each element with probability p and scales the rest
 // by 1 / (1 - p); the mask is a Philox draw from `generator` (default: the
 // global one). Identity (x itself) when !training or p == 0; zeros for p == 1.
@@ -139,6 +146,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::ar
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0},
                         std::array<int64_t, 2> output_padding = {0, 0});
+// The weight gradient of conv2d(x, W) for the output gradient grad_output
+// [N, O, OH, OW]: [O, C, kh, kw] (PyTorch's torch.nn.grad.conv2d_weight).
+// conv2d's and conv_transpose2d's backwards use it; it is differentiable too.
+Tensor conv2d_weight(const Tensor& x, const Tensor& grad_output, std::array<int64_t, 2> kernel,
+                     std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0});
 // Max over kh x kw windows, padding counts as -inf, floor mode; the gradient
 // goes to each window's (first) maximum. padding <= kernel / 2.
 Tensor max_pool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,

@@ -6,6 +6,7 @@
 // where f' is cheapest in terms of y (exp, sigmoid, tanh, sqrt).
 #include <cmath>
 
+#include "graph/grad_mode.h"
 #include "graph/node.h"
 #include "ops/ops.h"
 #include "tensor/backend.h"
@@ -94,10 +95,15 @@ Tensor relu(const Tensor& x) {
 }
 
 // y = x for x > 0, slope * x otherwise;  dx = dy * (x > 0 ? 1 : slope)
+// A first-order backward runs the fused kernel (one pass, no temporaries);
+// one that builds graph (create_graph) writes the same formula with recorded
+// ops, where(x > 0, dy, dy * slope), so that it can be differentiated again.
+// Both give the same bits (tests/test_double_backward.cpp).
 Tensor leaky_relu(const Tensor& x, double slope) {
   Tensor y = unary_forward("leaky_relu", UnaryOp::LeakyRelu, x, true, slope);
-  record("leaky_relu", {x}, y, [xs = save(x), slope](const Tensor& dy) {
+  record_differentiable("leaky_relu", {x}, y, [xs = save(x), slope](const Tensor& dy) {
     const Tensor& x = xs.get();
+    if (grad_enabled()) return TensorList{where(gt(x, 0.0), dy, dy * slope)};
     Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
     backend(x.device()).leaky_relu_backward(x, dy, slope, dx);
     return TensorList{dx};

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "graph/grad_mode.h"
 #include "graph/node.h"
 #include "ops/ops.h"
 #include "ops/view.h"
@@ -90,14 +91,28 @@ Tensor record_reshape(const char* op, const Tensor& x, const Tensor& y) {
   return y;
 }
 
-// The backward shared by slice, narrow and select: scatter dy into zeros of
-// x's shape through the same view that the forward took.
+// dy scattered into zeros of x's shape where `make_view` reads: the adjoint
+// of a sub-view, and so the backward of slice, narrow and select. Recorded
+// itself, with the view again as its backward, so that those views can be
+// differentiated twice.
+template <typename MakeView>
+Tensor scatter_into_view(const Tensor& dy, const Shape& x_shape, MakeView make_view) {
+  Tensor dx;
+  {
+    NoGradGuard no_grad;  // recorded below as one node
+    dx = zeros(x_shape, dy.dtype(), dy.device());
+    make_view(dx).copy_(dy);
+  }
+  record_differentiable("scatter_into_view", {dy}, dx,
+                        [make_view](const Tensor& d_dx) { return TensorList{make_view(d_dx)}; });
+  return dx;
+}
+
+// The backward shared by slice, narrow and select: dx = scatter_into_view(dy).
 template <typename MakeView>
 Tensor record_sub_view(const char* op, const Tensor& x, const Tensor& y, MakeView make_view) {
-  record(op, {x}, y, [x_shape = x.shape(), make_view](const Tensor& dy) {
-    Tensor dx = zeros(x_shape, dy.dtype(), dy.device());
-    make_view(dx).copy_(dy);
-    return TensorList{dx};
+  record_differentiable(op, {x}, y, [x_shape = x.shape(), make_view](const Tensor& dy) {
+    return TensorList{scatter_into_view(dy, x_shape, make_view)};
   });
   return y;
 }

@@ -121,7 +121,9 @@ class Tensor {
   // Reverse-mode differentiation from this tensor (autograd/engine.cpp).
   // `gradient` may be omitted for a one-element tensor (it is then 1). With
   // create_graph the backward pass is recorded (and the graph retained), so
-  // the .grad it leaves can be differentiated again (autograd/grad.h).
+  // the .grad it leaves can be differentiated again. Such a .grad refers back
+  // to its leaf through its graph, a reference cycle until zero_grad() (as
+  // in PyTorch); grad() (autograd/grad.h) returns the gradients instead.
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   // A tensor sharing this one's storage but cut off from the graph.
   Tensor detach() const;
