@@ -25,7 +25,7 @@ make -s -C "$worktree" -j2 CUDA=0 build/bench_infogan
 
 # The median step time, in ms, that one bench_infogan run prints (the
 # ms/iter column of its one result row).
-median_of_run() { "$1" "${flags[@]}" | awk 'NR == 2 {print $4}'; }
+median_of_run() { "$1" "${flags[@]}" | awk 'NR == 2 {print $(NF - 2)}'; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 this_runs=() base_runs=()
