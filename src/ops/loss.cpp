@@ -39,6 +39,9 @@ void check_pair(const char* op, const char* a_name, const Tensor& a, const char*
         " must have the same shape");
 }
 
+// log(v) clamped below at -100, as PyTorch's binary_cross_entropy.
+Tensor clamped_log(const Tensor& v) { return clamp(log(v), -100.0, kInf); }
+
 // The incoming 0-dim gradient divided by n, to broadcast over the elements.
 Tensor per_element(const Tensor& dl, double n) { return dl / n; }
 
@@ -47,25 +50,24 @@ Tensor per_element(const Tensor& dl, double n) { return dl / n; }
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& target) {
   check_pair("binary_cross_entropy", "input", p, "target", target);
   const double n = static_cast<double>(p.numel());
-  Tensor loss, log_p, log_1mp;
+  Tensor loss;
   {
     NoGradGuard no_grad;  // recorded below as one "binary_cross_entropy" node
     // NaN fails too (as PyTorch). On a GPU the check raises at the next read.
     backend(p.device()).check_range(
         p, 0.0, 1.0, concat("binary_cross_entropy: all elements of input should be between 0 and 1 (input ", p.shape(), ")"));
-    log_p = clamp(log(p), -100.0, kInf);
-    log_1mp = clamp(log(1.0 - p), -100.0, kInf);
-    loss = neg(sum(target * log_p + (1.0 - target) * log_1mp)) / n;
+    loss = neg(sum(target * clamped_log(p) + (1.0 - target) * clamped_log(1.0 - p))) / n;
   }
-  record("binary_cross_entropy", {p, target}, loss,
-         [ps = save(p), ts = save(target), lp = save(log_p), l1mp = save(log_1mp), n,
-          need_t = target.requires_grad()](const Tensor& dl) {
-           const Tensor &p = ps.get(), &t = ts.get();
-           const Tensor g = per_element(dl, n);
-           // PyTorch clamps with its float constant EPSILON = 1e-12f (9.99999996e-13 as a double).
-           const Tensor dp = g * (p - t) / clamp((1.0 - p) * p, static_cast<double>(1e-12f), kInf);
-           return TensorList{dp, need_t ? g * (l1mp.get() - lp.get()) : Tensor()};
-         });
+  // The backward uses only the inputs (the logs are computed again for a
+  // target gradient), so a backward that builds graph can differentiate it.
+  record_differentiable("binary_cross_entropy", {p, target}, loss,
+                        [ps = save(p), ts = save(target), n, need_t = target.requires_grad()](const Tensor& dl) {
+                          const Tensor &p = ps.get(), &t = ts.get();
+                          const Tensor g = per_element(dl, n);
+                          // PyTorch clamps with its float constant EPSILON = 1e-12f (9.99999996e-13 as a double).
+                          const Tensor dp = g * (p - t) / clamp((1.0 - p) * p, static_cast<double>(1e-12f), kInf);
+                          return TensorList{dp, need_t ? g * (clamped_log(1.0 - p) - clamped_log(p)) : Tensor()};
+                        });
   return loss;
 }
 
@@ -77,7 +79,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& target) {
     NoGradGuard no_grad;  // recorded below as one "binary_cross_entropy_with_logits" node
     loss = sum(relu(z) - z * target + log(1.0 + exp(neg(abs(z))))) / n;
   }
-  record("binary_cross_entropy_with_logits", {z, target}, loss,
+  record_differentiable("binary_cross_entropy_with_logits", {z, target}, loss,
          [zs = save(z), ts = save(target), n, need_t = target.requires_grad()](const Tensor& dl) {
            const Tensor &z = zs.get(), &t = ts.get();
            const Tensor g = per_element(dl, n);
@@ -103,32 +105,33 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
                    concat("cross_entropy: a target index is out of range for ", k, " classes (logits ", logits.shape(),
                           ")"));
   const double n = static_cast<double>(logits.size(0));
-  Tensor loss, log_probs;
+  Tensor loss;
   {
     NoGradGuard no_grad;  // recorded below as one "cross_entropy" node
-    log_probs = log_softmax(logits, 1);
-    loss = neg(sum(log_probs * one_hot(target, k).to(logits.dtype()))) / n;
+    loss = neg(sum(log_softmax(logits, 1) * one_hot(target, k).to(logits.dtype()))) / n;
   }
-  record("cross_entropy", {logits, target}, loss,
-         [lps = save(log_probs), ts = save(target), n, k](const Tensor& dl) {
-           const Tensor& log_probs = lps.get();
-           const Tensor one_hot_t = one_hot(ts.get(), k).to(log_probs.dtype());
-           return TensorList{per_element(dl, n) * (exp(log_probs) - one_hot_t), Tensor()};
-         });
+  // The backward computes log_softmax again from the logits (the same op, so
+  // the same values): recorded, it makes the backward differentiable.
+  record_differentiable("cross_entropy", {logits, target}, loss,
+                        [ls = save(logits), ts = save(target), n, k](const Tensor& dl) {
+                          const Tensor& logits = ls.get();
+                          const Tensor one_hot_t = one_hot(ts.get(), k).to(logits.dtype());
+                          return TensorList{per_element(dl, n) * (exp(log_softmax(logits, 1)) - one_hot_t), Tensor()};
+                        });
   return loss;
 }
 
 Tensor mse_loss(const Tensor& a, const Tensor& b) {
   check_pair("mse_loss", "input", a, "target", b);
   const double n = static_cast<double>(a.numel());
-  Tensor loss, diff;
+  Tensor loss;
   {
     NoGradGuard no_grad;  // recorded below as one "mse_loss" node
-    diff = a - b;
+    const Tensor diff = a - b;
     loss = sum(diff * diff) / n;
   }
-  record("mse_loss", {a, b}, loss, [ds = save(diff), n](const Tensor& dl) {
-    const Tensor da = per_element(dl, n) * 2.0 * ds.get();
+  record_differentiable("mse_loss", {a, b}, loss, [as = save(a), bs = save(b), n](const Tensor& dl) {
+    const Tensor da = per_element(dl, n) * 2.0 * (as.get() - bs.get());
     return TensorList{da, neg(da)};
   });
   return loss;
@@ -146,21 +149,23 @@ Tensor gaussian_nll(const Tensor& x, const Tensor& mean_, const Tensor& log_std)
   const Shape shape = broadcast_shapes(op, broadcast_shapes(op, x.shape(), mean_.shape()), log_std.shape());
   const double n = static_cast<double>(shape_numel(shape));
   constexpr double kHalfLog2Pi = 0.91893853320467274178;  // log(2 pi) / 2
-  Tensor loss, r, inv_std;
+  Tensor loss;
   {
     NoGradGuard no_grad;  // recorded below as one "gaussian_nll" node
-    inv_std = exp(neg(log_std));
-    r = (x - mean_) * inv_std;  // broadcast shape
+    const Tensor r = (x - mean_) * exp(neg(log_std));  // broadcast shape
     loss = sum(log_std + 0.5 * r * r) / n + kHalfLog2Pi;  // the sum's operand has the broadcast shape
   }
-  record("gaussian_nll", {x, mean_, log_std}, loss,
-         [rs = save(r), is = save(inv_std), sx = x.shape(), sm = mean_.shape(), ss = log_std.shape(), n](
-             const Tensor& dl) {
-           const Tensor& r = rs.get();
-           const Tensor g = per_element(dl, n);
-           const Tensor dx = g * r * is.get();  // broadcast shape
-           return TensorList{sum_to(dx, sx), sum_to(neg(dx), sm), sum_to(g * (1.0 - r * r), ss)};
-         });
+  // The backward computes 1 / std and r again from the inputs (the same ops,
+  // so the same values): recorded, they make it differentiable.
+  record_differentiable("gaussian_nll", {x, mean_, log_std}, loss,
+                        [xs = save(x), ms = save(mean_), ls = save(log_std), sx = x.shape(), sm = mean_.shape(),
+                         ss = log_std.shape(), n](const Tensor& dl) {
+                          const Tensor inv_std = exp(neg(ls.get()));
+                          const Tensor r = (xs.get() - ms.get()) * inv_std;
+                          const Tensor g = per_element(dl, n);
+                          const Tensor dx = g * r * inv_std;  // broadcast shape
+                          return TensorList{sum_to(dx, sx), sum_to(neg(dx), sm), sum_to(g * (1.0 - r * r), ss)};
+                        });
   return loss;
 }
 

@@ -174,7 +174,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
     }
     y = x * scaled_mask;
   }
-  record("dropout", {x}, y, [masks = save(scaled_mask)](const Tensor& dy) { return TensorList{dy * masks.get()}; });
+  record_differentiable("dropout", {x}, y, [masks = save(scaled_mask)](const Tensor& dy) { return TensorList{dy * masks.get()}; });
   return y;
 }
 

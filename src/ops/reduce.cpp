@@ -86,7 +86,7 @@ Tensor max(const Tensor& x, const std::vector<int64_t>& dims_arg, bool keepdim) 
   // max over dim 1 of a [0, 3] tensor is a valid, empty [0] result.
   check(reduced_count(x.shape(), dims) > 0, "max: cannot reduce over an empty dim of shape ", x.shape());
   Tensor y = reduce_forward(ReduceOp::Max, x, dims, keepdim, x.dtype());
-  record("max", {x}, y, [xs = save(x), ys = save(y), dims](const Tensor& dy) {
+  record_differentiable("max", {x}, y, [xs = save(x), ys = save(y), dims](const Tensor& dy) {
     const Tensor& x = xs.get();
     const Tensor is_max = eq(x, grad_to_input(ys.get(), x.shape(), dims)).to(x.dtype());
     const Tensor count = sum(is_max, dims, true);
@@ -118,9 +118,12 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims_arg, bool unbiased,
     centered = x - mean(x, dims, true);
     y = sum(centered * centered, dims, keepdim) / divisor;
   }
-  record("var", {x}, y, [cs = save(centered), dims, divisor](const Tensor& dy) {
-    const Tensor& centered = cs.get();
-    return TensorList{grad_to_input(dy, centered.shape(), dims) * centered * (2.0 / divisor)};
+  // The backward recomputes x - mean from x (the same ops, so the same
+  // values) rather than saving them: recorded, they make it differentiable.
+  record_differentiable("var", {x}, y, [xs = save(x), dims, divisor](const Tensor& dy) {
+    const Tensor& x = xs.get();
+    const Tensor centered = x - mean(x, dims, true);
+    return TensorList{grad_to_input(dy, x.shape(), dims) * centered * (2.0 / divisor)};
   });
   return y;
 }
