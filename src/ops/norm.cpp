@@ -22,6 +22,8 @@
 //   y = x * mask / (1 - p);  dx = dy * mask / (1 - p).
 #include <cmath>
 
+#include <optional>
+
 #include "graph/grad_mode.h"
 #include "graph/node.h"
 #include "ops/ops.h"
@@ -42,6 +44,38 @@ void check_channel_tensor(const char* what, const Tensor& t, const Tensor& x, in
         "] for input ", x.shape());
   check(t.dtype() == x.dtype(), "batch_norm: ", what, " has dtype ", t.dtype(), ", input has ", x.dtype());
   check(t.device() == x.device(), "batch_norm: ", what, " is on ", t.device(), ", input on ", x.device());
+}
+
+// batch_norm's gradients written with recorded ops, for a backward that
+// builds graph. With x_hat = (x - mean) * invstd and g = dy * weight:
+//   training:  dx = invstd * (g - mean(g) - x_hat * mean(g * x_hat))  (means over all dims but 1),
+//              mean and invstd computed again from x, since they depend on it
+//   eval:      dx = g * invstd, with the running statistics (constants)
+//   dweight = sum(dy * x_hat),  dbias = sum(dy)
+TensorList batch_norm_backward_recorded(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
+                                        bool training, const Tensor& eval_mean, const Tensor& eval_invstd,
+                                        double eps) {
+  Shape stat_shape(static_cast<size_t>(x.dim()), 1);
+  stat_shape[1] = x.size(1);
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (d != 1) dims.push_back(d);
+  }
+  Tensor centered, invstd;
+  if (training) {
+    centered = x - mean(x, dims, true);
+    invstd = 1.0 / sqrt(mean(centered * centered, dims, true) + eps);
+  } else {
+    centered = x - eval_mean.reshape(stat_shape);
+    invstd = eval_invstd.reshape(stat_shape);
+  }
+  const Tensor x_hat = centered * invstd;
+  const Tensor g = weight.defined() ? dy * weight.reshape(stat_shape) : dy;
+  TensorList grads;
+  grads.push_back(training ? invstd * (g - mean(g, dims, true) - x_hat * mean(g * x_hat, dims, true)) : g * invstd);
+  if (weight.defined()) grads.push_back(sum(dy * x_hat, dims));
+  if (has_bias) grads.push_back(sum(dy, dims));
+  return grads;
 }
 
 }  // namespace
@@ -100,9 +134,19 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   TensorList inputs = {x};
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
-  record("batch_norm", inputs, y,
-         [xs = save(x), means = save(mean), invstds = save(invstd), scales = save(scale), has_weight = weight.defined(),
-          has_bias = bias.defined(), training, count, stat_shape](const Tensor& dy) {
+  // A first-order backward runs the fused kernels below. One that builds
+  // graph (create_graph) computes the same gradients with recorded ops
+  // (batch_norm_backward_recorded), so that they can be differentiated again.
+  record_differentiable(
+      "batch_norm", inputs, y,
+      [xs = save(x), means = save(mean), invstds = save(invstd), scales = save(scale),
+       ws = weight.defined() ? std::optional<SavedTensor>(save(weight)) : std::nullopt, has_bias = bias.defined(),
+       training, count, stat_shape, eps](const Tensor& dy) {
+           if (grad_enabled()) {
+             return batch_norm_backward_recorded(dy, xs.get(), ws ? ws->get() : Tensor(), has_bias, training,
+                                                 means.get(), invstds.get(), eps);
+           }
+           const bool has_weight = ws.has_value();
            const Tensor& x = xs.get();
            const Tensor& mean = means.get();
            const Tensor& invstd = invstds.get();
