@@ -282,17 +282,44 @@ TEST_CASE("batch_norm: the fused first-order backward and the recorded one agree
   }
 }
 
-TEST_CASE("create_graph refuses ops whose backward is first-order only, naming them") {
-  Tensor x = randn_leaf({2, 1, 4, 4}, 7);
-  for (const auto& [name, y] : std::vector<std::pair<std::string, Tensor>>{
-           {"max_pool2d", max_pool2d(x, {2, 2}, {2, 2})}}) {
-    CAPTURE(name);
-    const std::string refusal = name + " backward: not differentiable yet";
-    CHECK_THROWS_WITH_AS(grad({sum(y)}, {x}, {}, with_graph()), doctest::Contains(refusal.c_str()), Error);
-    GradOptions keep;
-    keep.retain_graph = true;
-    CHECK(grad({sum(y)}, {x}, {}, keep)[0].shape() == x.shape());  // first order still works
-  }
+TEST_CASE("max_pool2d: gradgradcheck, and the kernel's scatter equals the recorded one") {
+  const Tensor x = leaf(randn64({2, 2, 5, 6}, 71));
+  check_gradgradcheck([](const TensorList& in) { return max_pool2d(in[0], {2, 2}, {2, 2}); }, {x}, "2x2 s2");
+  check_gradgradcheck([](const TensorList& in) { return max_pool2d(in[0], {3, 3}, {2, 2}, {1, 1}); }, {x},
+                      "3x3 s2 p1 (overlapping windows)");
+  check_gradgradcheck([](const TensorList& in) { return max_pool2d(in[0].transpose(2, 3), {2, 3}, {1, 2}); }, {x},
+                      "transposed, 2x3 s(1, 2)");
+  Tensor dy = randn64({2, 2, 3, 3}, 72);
+  dy.set_requires_grad(true);
+  const Tensor y = max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
+  GradOptions keep;
+  keep.retain_graph = true;
+  const Tensor fused = grad({y}, {x}, {dy}, keep)[0];
+  const Tensor recorded = grad({y}, {x}, {dy}, with_graph())[0];
+  CHECK(recorded.requires_grad());
+  const std::vector<double> f = fused.to_vector<double>(), r = recorded.detach().to_vector<double>();
+  for (size_t e = 0; e < f.size(); ++e) CHECK(r[e] == doctest::Approx(f[e]).epsilon(1e-14));
+}
+
+TEST_CASE("create_graph refuses an op whose backward is first-order only, naming it") {
+  // An op recorded with plain record(): its backward's values are right,
+  // but whether they carry a graph is not promised, so create_graph stops.
+  auto doubled = [](const Tensor& x) {
+    Tensor y;
+    {
+      NoGradGuard no_grad;
+      y = x * 2.0;
+    }
+    record("doubled", {x}, y, [](const Tensor& dy) { return TensorList{dy * 2.0}; });
+    return y;
+  };
+  Tensor x = randn_leaf({3}, 7);
+  const Tensor y = sum(doubled(x));
+  CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, with_graph()), doctest::Contains("doubled backward: not differentiable yet"),
+                       Error);
+  GradOptions keep;
+  keep.retain_graph = true;
+  CHECK(vals(grad({y}, {x}, {}, keep)[0]) == Values{2.0, 2.0, 2.0});  // first order still works
 }
 
 TEST_CASE("CUDA parity: a Hessian-vector product on the GPU" * doctest::skip(no_gpu())) {

@@ -276,11 +276,24 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   const Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
   backend(x.device()).max_pool2d(x, kernel, stride, padding, y, indices);
-  record("max_pool2d", {x}, y, [is = save(indices), x_shape = x.shape(), x_dtype = x.dtype()](const Tensor& dy) {
-    Tensor dx = Tensor::empty(x_shape, x_dtype, dy.device());
-    backend(dy.device()).max_pool2d_backward(dy, is.get(), dx);
-    return TensorList{dx};
-  });
+  // dx[n, c, i] = sum of dy[n, c, l] over the windows l whose maximum is at
+  // i. A first-order backward scatters with the kernel; one that builds
+  // graph writes the scatter as a product with the one-hot of the indices,
+  //   dx[n, c] = one_hot(indices[n, c])^T @ dy[n, c],
+  // which is linear in dy and recorded, so it can be differentiated again
+  // (its own gradient gathers at the indices).
+  record_differentiable(
+      "max_pool2d", {x}, y, [is = save(indices), x_shape = x.shape(), x_dtype = x.dtype()](const Tensor& dy) {
+        if (grad_enabled()) {
+          const int64_t n = x_shape[0], c = x_shape[1], plane = x_shape[2] * x_shape[3];
+          const Tensor routes = one_hot(is.get().reshape({n, c, dy.size(2) * dy.size(3)}), plane).to(x_dtype);
+          const Tensor dx = matmul(routes.transpose(2, 3), dy.reshape({n, c, dy.size(2) * dy.size(3), 1}));
+          return TensorList{dx.reshape(x_shape)};
+        }
+        Tensor dx = Tensor::empty(x_shape, x_dtype, dy.device());
+        backend(dy.device()).max_pool2d_backward(dy, is.get(), dx);
+        return TensorList{dx};
+      });
   return y;
 }
 
