@@ -13,19 +13,9 @@ namespace dl {
 
 bool grad_enabled();
 
-class NoGradGuard {
- public:
-  NoGradGuard();
-  ~NoGradGuard();
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
-
- private:
-  bool previous_;
-};
-
-// Sets grad mode to `enabled` for its scope: what the engine runs backward
-// functions under (on with create_graph, so they are recorded; off without).
+// Sets grad mode to `enabled` for its scope, and back to what it was at the
+// end: what the engine runs backward functions under (on with create_graph,
+// so they are recorded; off without).
 class EnableGradGuard {
  public:
   explicit EnableGradGuard(bool enabled);
@@ -35,6 +25,12 @@ class EnableGradGuard {
 
  private:
   bool previous_;
+};
+
+// Grad mode off for its scope.
+class NoGradGuard : public EnableGradGuard {
+ public:
+  NoGradGuard() : EnableGradGuard(false) {}
 };
 
 // Inside a FrozenParameters scope the given leaf parameters do not require
