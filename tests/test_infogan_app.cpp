@@ -343,3 +343,16 @@ TEST_CASE("infogan presets: lab is the spec's hyper-parameters, best differs onl
   CHECK(to_json(infogan_preset("best").to_json()) == to_json(best_as_lab.to_json()));
   CHECK_THROWS_WITH_AS(infogan_preset("fast"), "--preset: expected one of lab|best, got 'fast'", UsageError);
 }
+
+TEST_CASE("train --overwrite with a bad --device fails before the run directory is touched") {
+  test::TempDir dir;
+  write_small_mnist(dir);
+  const InfoGanRun first = small_run(dir, "run");
+  REQUIRE(train(first) == 0);
+  const std::vector<uint8_t> checkpoint = bytes_of(first.loop.run_dir + "/checkpoints/latest.safetensors");
+  InfoGanRun again = first;
+  again.loop.overwrite = true;
+  again.loop.device = "tpu";
+  CHECK_THROWS_AS(train(again), UsageError);
+  CHECK(bytes_of(first.loop.run_dir + "/checkpoints/latest.safetensors") == checkpoint);
+}

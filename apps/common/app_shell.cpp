@@ -38,9 +38,12 @@ bool parse_train_command(ArgParser& args, const std::vector<ConfigEntry>& table,
 
 TrainRun open_train_run(const std::string& app, const std::string& format, const TrainLoopFlags& loop,
                         RunLayout layout) {
+  // The device first: a bad --device must fail before --overwrite empties
+  // a run directory.
+  const Device device = parse_device_flag(loop.device);
   TrainRun run{loop.resume ? RunDirectory::open(loop.run_dir, layout)
                            : RunDirectory::create(app, loop.run_dir, loop.overwrite, layout),
-               nullptr, app, parse_device_flag(loop.device)};
+               nullptr, app, device};
   if (loop.resume) {
     const std::string path = run.directory.checkpoint();
     run.resumed = std::make_unique<SafetensorsFile>(load_safetensors(path));
