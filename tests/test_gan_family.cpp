@@ -1,4 +1,4 @@
-// test_gan_family.cpp — apps/dcgan, apps/cgan and apps/acgan (gan_family.h):
+// test_gan_family.cpp — apps/dcgan, apps/cgan, apps/acgan and apps/wgan (gan_family.h):
 // their networks' names and shapes, the scores eval computes (on hand-made
 // judge outputs), the config, the EMA generator, and a smoke test per app on
 // a tiny MNIST slice: a few iterations, every file written, the checkpoint
@@ -55,6 +55,37 @@ TEST_CASE("gan family discriminator: the spec's trunk and D head, plus the label
     const Tensor other = one_hot(test::int64s({1, 5, 8}), 10).to(DType::Float32);
     CHECK(test::vals(cgan.heads(images, labels).real) != test::vals(cgan.heads(images, other).real));
   }
+  {
+    INFO("the real/fake head's logit is what its Sigmoid reads");
+    dcgan.eval();
+    const GanDiscriminator::Heads heads = dcgan.heads(images, Tensor());
+    CHECK(test::vals(heads.real) == test::vals(sigmoid(heads.logit)));
+  }
+}
+
+TEST_CASE("wgan's critic: the spec's trunk with LayerNorm over [C, H, W] for BatchNorm, no Sigmoid, per-sample scores") {
+  GanDiscriminator critic(false, false, true);
+  auto parameter_names = [](const Module& m) {
+    std::vector<std::string> names;
+    for (const NamedTensor& t : m.named_parameters()) names.push_back(t.name);
+    return names;
+  };
+  // The same parameters as dcgan's D; LayerNorm has no running statistics...
+  CHECK(parameter_names(critic) == parameter_names(GanDiscriminator(false, false)));
+  CHECK(names_of(critic) == parameter_names(critic));
+  for (const NamedTensor& t : critic.state_dict()) {
+    if (t.name == "main.3.weight") CHECK(t.tensor.shape() == Shape{128, 7, 7});
+    if (t.name == "main.6.bias") CHECK(t.tensor.shape() == Shape{256, 1, 1});
+  }
+  CHECK(critic.describe() == "Critic");
+  const Tensor images = rand({3, 1, 28, 28});
+  const GanDiscriminator::Heads heads = critic.heads(images, Tensor());
+  CHECK_FALSE(heads.real.defined());
+  CHECK(heads.logit.shape() == Shape{3});
+  // ...and no batch coupling: in training mode a sample's score does not
+  // depend on the rest of the batch, which the per-sample penalty needs.
+  CHECK(heads.logit.narrow(0, 1, 1).item() ==
+        doctest::Approx(critic.heads(images.narrow(0, 1, 1), Tensor()).logit.item()).epsilon(1e-5));
 }
 
 TEST_CASE("coverage: the confident share and each digit's share of hand-made judge outputs") {
@@ -86,7 +117,12 @@ TEST_CASE("gan family config: variant defaults, JSON round trip, and errors nami
   CHECK(gan_traits("cgan").label_plane);
   CHECK_FALSE(gan_traits("acgan").label_plane);
   CHECK(gan_traits("acgan").class_head);
-  CHECK_THROWS_WITH_AS(gan_traits("wgan"), doctest::Contains("variant must be dcgan, cgan or acgan"), Error);
+  CHECK(gan_traits("wgan").critic);
+  CHECK_FALSE(gan_traits("dcgan").critic);
+  CHECK(gan_defaults("wgan").lr_d == 1e-4);  // the WGAN-GP paper's MNIST setup
+  CHECK(gan_defaults("wgan").beta2 == 0.9);
+  CHECK(gan_defaults("wgan").critic_steps == 5);
+  CHECK_THROWS_WITH_AS(gan_traits("began"), doctest::Contains("variant must be dcgan, cgan, acgan or wgan"), Error);
   GanConfig c = gan_defaults("acgan");
   c.lambda_class = 0.5;
   c.ema = 0;
@@ -105,6 +141,7 @@ TEST_CASE("gan family config: variant defaults, JSON round trip, and errors nami
   CHECK(gan_bar("cgan").accuracy == 0.98);
   CHECK(gan_bar("acgan").class_accuracy == 0.96);
   CHECK(gan_bar("dcgan").confident_share == 0.90);
+  CHECK(gan_bar("wgan").confident_share == 0.88);
 }
 
 TEST_CASE("gan family --lr-decay: in the JSON only when not none, and both optimizers anneal over the run") {
@@ -211,6 +248,7 @@ GanRun small_run(const std::string& variant, const test::TempDir& dir, const std
   config.epochs = 2;
   config.batch = 4;  // 8 images: 2 iterations per epoch
   config.seed = 3;
+  config.critic_steps = 2;  // wgan: G steps at iterations 2 and 4
   return test::small_run(config, dir.file("data"), dir.file(name));
 }
 
@@ -228,19 +266,25 @@ void smoke(const std::string& variant) {
   test::write_small_mnist(dir);
   const GanRun full = small_run(variant, dir, "full");
   REQUIRE(train(full) == 0);
+  const bool critic = variant == "wgan";
   for (const char* file : {"checkpoints/latest.safetensors", "samples/epoch_001.png", "samples/epoch_002.png",
-                           "losses.csv", "losses.svg", "probs.svg", "config.json"}) {
+                           "losses.csv", "losses.svg", "config.json"}) {
     CAPTURE(file);
     CHECK(std::filesystem::exists(full.loop.run_dir + "/" + file));
   }
   CHECK(std::filesystem::exists(full.loop.run_dir + "/class_accuracy.svg") == (variant == "acgan"));
+  CHECK(std::filesystem::exists(full.loop.run_dir + "/probs.svg") == !critic);
+  CHECK(std::filesystem::exists(full.loop.run_dir + "/wasserstein.svg") == critic);
+  CHECK(std::filesystem::exists(full.loop.run_dir + "/scores.svg") == critic);
   std::vector<std::string> columns;
   const auto rows = read_csv_numbers(full.loop.run_dir + "/losses.csv", &columns);
   CHECK(columns == GanModel(full.config, Device::cpu()).log_columns());
-  CHECK(columns.size() == (variant == "acgan" ? 9u : 6u));
+  CHECK(columns.size() == (variant == "acgan" ? 9u : critic ? 7u : 6u));
   REQUIRE(rows.size() == 4);
   for (const auto& row : rows) {
     for (double v : row) CHECK(std::isfinite(v));
+    // W is the gap of the two mean scores it is logged beside.
+    if (critic) CHECK(row[3] == doctest::Approx(row[5] - row[6]).epsilon(1e-5));
   }
 
   const std::string checkpoint = full.loop.run_dir + "/checkpoints/latest.safetensors";
@@ -258,7 +302,8 @@ void smoke(const std::string& variant) {
     CHECK(file.find("D.Q.3.weight") == nullptr);
     CHECK(file.metadata_value("variant") == variant);
     CHECK(file.metadata_value("iteration") == "4");
-    CHECK(file.metadata_value("ema_updates") == "4");
+    CHECK(file.metadata_value("ema_updates") == (critic ? "2" : "4"));  // wgan: one per G step
+    CHECK((file.find("D.main.3.weight")->shape() == Shape{128, 7, 7}) == critic);  // LayerNorm or BatchNorm
     CHECK(GanConfig::from_json(file.metadata_value("config"), "t").seed == 3);
   }
   {
@@ -306,8 +351,9 @@ void smoke(const std::string& variant) {
     CHECK_FALSE(report.passes);
     const std::string json = to_json(report.json());
     CHECK(json.find("\"passes\":false") != std::string::npos);
-    CHECK((json.find("\"accuracy\":") != std::string::npos) == (variant != "dcgan"));
-    if (variant != "dcgan") {
+    const bool labelled = gan_traits(variant).label_in_g;
+    CHECK((json.find("\"accuracy\":") != std::string::npos) == labelled);
+    if (labelled) {
       CHECK(report.accuracy.per_class.size() == 10);
       CHECK(report.accuracy.min <= report.accuracy.overall);
       CHECK(report.grid_columns >= 0);
@@ -347,3 +393,4 @@ TEST_CASE("dcgan train: the run directory's guarantees (no overwrite, a rejected
 TEST_CASE("dcgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("dcgan"); }
 TEST_CASE("cgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("cgan"); }
 TEST_CASE("acgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("acgan"); }
+TEST_CASE("wgan app: train, files, checkpoint round-trip, resume, eval, sample") { smoke("wgan"); }

@@ -1,6 +1,8 @@
-// gan_cli.cpp — the command line shared by apps/dcgan, apps/cgan and
-// apps/acgan (gan_app_main in gan_family.h): the same commands and flags,
-// except --lambda-class, which only acgan has.
+// gan_cli.cpp — the command line shared by apps/dcgan, apps/cgan,
+// apps/acgan and apps/wgan (gan_app_main in gan_family.h): the same
+// commands and flags, except --lambda-class, which only acgan has, and
+// wgan's --gp-lambda and --critic-steps in place of the BCE variants'
+// --g-loss, --real-label and --r1.
 #include <cstdio>
 
 #include "common/cli.h"
@@ -15,6 +17,7 @@ namespace {
 const char* summary_of(const std::string& variant) {
   if (variant == "dcgan") return "an unconditional DCGAN (the spec's G and D, no Q head)";
   if (variant == "cgan") return "a conditional GAN (the label one-hot into G, and as an image plane into D)";
+  if (variant == "wgan") return "a WGAN-GP (the spec's G; a critic with LayerNorm and no Sigmoid, gradient penalty)";
   return "an AC-GAN (the label into G; D also predicts the class)";
 }
 
@@ -28,10 +31,12 @@ void add_bn_stats_flag(ArgParser& args, std::string* bn_stats) {
 int train(const std::string& variant, int argc, char** argv) {
   GanConfig config = gan_defaults(variant);
   TrainLoopFlags loop;
+  const char* charts = gan_traits(variant).critic ? "losses.svg, wasserstein.svg (the Wasserstein estimate) and scores.svg"
+                                                   : "losses.svg and probs.svg";
   ArgParser args(variant + " train", std::string("Train ") + summary_of(variant) +
                                          " on MNIST (or --dataset fashion). Writes "
                                          "checkpoints/latest.safetensors each epoch, "
-                                         "samples/epoch_NNN.png, losses.csv, losses.svg and probs.svg.");
+                                         "samples/epoch_NNN.png, losses.csv, " + charts + ".");
   if (!parse_train_command(args, config.table(), loop, argc, argv)) return 0;
   return train_command<GanModel>(variant, config, loop);
 }

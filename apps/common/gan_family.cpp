@@ -7,6 +7,7 @@
 #include "common/checkpoint.h"
 #include "common/dataset.h"
 #include "common/image_grid.h"
+#include "common/penalties.h"
 #include "common/run_directory.h"
 #include "common/svg.h"
 #include "graph/grad_mode.h"
@@ -20,10 +21,11 @@ constexpr int64_t kClasses = GanDiscriminator::kClasses;
 }  // namespace
 
 GanTraits gan_traits(const std::string& variant) {
-  if (variant == "dcgan") return {false, false, false};
-  if (variant == "cgan") return {true, true, false};
-  if (variant == "acgan") return {true, false, true};
-  fail("variant must be dcgan, cgan or acgan, got '", variant, "'");
+  if (variant == "dcgan") return {false, false, false, false};
+  if (variant == "cgan") return {true, true, false, false};
+  if (variant == "acgan") return {true, false, true, false};
+  if (variant == "wgan") return {false, false, false, true};
+  fail("variant must be dcgan, cgan, acgan or wgan, got '", variant, "'");
 }
 
 // ---- config -----------------------------------------------------------------------
@@ -36,12 +38,24 @@ GanConfig gan_defaults(const std::string& variant) {
   // share rose with G's rate (0.880 at 2e-4, 0.898 at 1e-3, 0.905 at 2e-3;
   // docs/experiments.md); cgan and acgan pass their bars at the spec's.
   if (variant == "dcgan") c.lr_g = 2e-3;
+  if (variant == "wgan") {
+    // The WGAN-GP paper's MNIST setup (its gan_mnist.py): both rates 1e-4,
+    // Adam betas (0.5, 0.9), 5 critic steps per G step, lambda 10 (gp_lambda
+    // and critic_steps' defaults). It used batch 50; this keeps the family's
+    // 64.
+    c.lr_g = c.lr_d = 1e-4;
+    c.beta2 = 0.9;
+    // G moves once per 5 iterations: 0.995 averages over about as many
+    // epochs of G updates as the other variants' 0.999.
+    c.ema = 0.995;
+  }
   return c;
 }
 
 std::vector<ConfigEntry> GanConfig::table() {
-  return {
-      {"variant", &variant, "", "", Choices{"dcgan", "cgan", "acgan"}},
+  const bool critic = traits().critic;
+  std::vector<ConfigEntry> entries = {
+      {"variant", &variant, "", "", Choices{"dcgan", "cgan", "acgan", "wgan"}},
       {ConfigEntry("epochs", &epochs, "--epochs", "passes over the training set", Range::at_least(1))
            .resumable_flag()},
       {"batch", &batch, "--batch", "batch size", Range::at_least(1)},
@@ -50,11 +64,23 @@ std::vector<ConfigEntry> GanConfig::table() {
       {"lr_d", &lr_d, "--lr-d", "Adam learning rate of D", Range::above(0)},
       {"beta1", &beta1, "--beta1", "Adam beta1", Range::from_below(0, 1)},
       {"beta2", &beta2, "--beta2", "Adam beta2", Range::from_below(0, 1)},
-      {"g_loss", &g_loss, "--g-loss", "generator loss", Choices{"nonsaturating", "saturating"}},
-      {"real_label", &real_label, "--real-label", "D's target for real images (< 1: one-sided label smoothing)",
-       Range::above_to(0, 1)},
-      {"lambda_class", &lambda_class, traits().class_head ? "--lambda-class" : "",
-       "weight of the class cross-entropy", Range::at_least(0)},
+  };
+  if (critic) {
+    entries.insert(entries.end(), {
+        {"gp_lambda", &gp_lambda, "--gp-lambda", "weight of the gradient penalty", Range::at_least(0)},
+        {"critic_steps", &critic_steps, "--critic-steps", "critic steps (iterations) per generator step",
+         Range::at_least(1)},
+    });
+  } else {
+    entries.insert(entries.end(), {
+        {"g_loss", &g_loss, "--g-loss", "generator loss", Choices{"nonsaturating", "saturating"}},
+        {"real_label", &real_label, "--real-label", "D's target for real images (< 1: one-sided label smoothing)",
+         Range::above_to(0, 1)},
+        {"lambda_class", &lambda_class, traits().class_head ? "--lambda-class" : "",
+         "weight of the class cross-entropy", Range::at_least(0)},
+    });
+  }
+  entries.insert(entries.end(), {
       {"ema", &ema, "--ema", "decay of the moving average of G's weights used for samples and eval (0: off)",
        Range::from_below(0, 1)},
       {"seed", &seed, "--seed", "seed of the weights, the data order and the latent codes", Range::at_least(0)},
@@ -67,7 +93,12 @@ std::vector<ConfigEntry> GanConfig::table() {
       {ConfigEntry("lr_decay", &lr_decay, "--lr-decay",
                    "both learning rates over the run: constant, or cosine-annealed to 0", lr_decay_choices())
            .added_later(std::string("none"))},
-  };
+  });
+  if (!critic) {
+    const std::vector<ConfigEntry> r1 = r1_config_entries(&this->r1, &r1_every);
+    entries.insert(entries.end(), r1.begin(), r1.end());
+  }
+  return entries;
 }
 
 GanConfig GanConfig::from_json(const std::string& text, const std::string& source) {
@@ -89,7 +120,7 @@ GanModel::GanModel(const GanConfig& config_, Device device_)
   manual_seed(static_cast<uint64_t>(config.seed));
   const LatentShape shape{config.generator_input(), 0, 0};
   G = std::make_shared<SpecGenerator>(shape);
-  D = std::make_shared<GanDiscriminator>(traits.label_plane, traits.class_head);
+  D = std::make_shared<GanDiscriminator>(traits.label_plane, traits.class_head, traits.critic);
   dcgan_init(*G);
   dcgan_init(*D);
   G->to(device);
@@ -134,6 +165,7 @@ GanConfig GanModel::resumed_config(const SafetensorsFile& file, const GanConfig&
 }
 
 std::vector<std::string> GanModel::log_columns() const {
+  if (traits.critic) return {"epoch", "iteration", "loss_D", "W", "GP", "score(x)", "score(G(z))"};
   std::vector<std::string> columns = {"epoch", "iteration", "loss_D", "loss_G", "D(x)", "D(G(z))"};
   if (traits.class_head) columns.insert(columns.end(), {"loss_C", "acc_C(x)", "acc_C(G(z))"});
   return columns;
@@ -152,20 +184,22 @@ Tensor GanModel::train_step(const Batch& batch, const StepClock& clock) {
   opt_d->groups()[0].cosine_steps = cosine_steps;
   opt_g->groups()[0].cosine_steps = cosine_steps;
   const Tensor real = batch.images.to(device);
+  if (traits.critic) return critic_train_step(real, clock);
   const Latent latent = sample_latent(real.size(0), rng);
   std::vector<Tensor> inputs = {real, batch.labels.to(device), latent.input, latent.labels, latent.one_hot};
-  if (G_ema) {
-    // The EMA's decay ramps up, min(ema, (1 + t) / (10 + t)) at update t:
-    // an input of the step, so that a replayed graph reads this step's.
-    const double t = static_cast<double>(ema_updates++);
-    const double decay = std::min(config.ema, (1.0 + t) / (10.0 + t));
-    inputs.push_back(full({}, decay, DType::Float32, device));
-    inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
-  }
-  return captured_step_(inputs, use_cuda_graph);
+  if (G_ema) append_ema_decay(inputs);
+  const bool with_r1 = r1_due(config.r1, config.r1_every, clock.iteration);
+  return (with_r1 ? captured_extended_step_ : captured_step_)(inputs, use_cuda_graph);
 }
 
-Tensor GanModel::step_on(const std::vector<Tensor>& inputs) {
+void GanModel::append_ema_decay(std::vector<Tensor>& inputs) {
+  const double t = static_cast<double>(ema_updates++);
+  const double decay = std::min(config.ema, (1.0 + t) / (10.0 + t));
+  inputs.push_back(full({}, decay, DType::Float32, device));
+  inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
+}
+
+Tensor GanModel::step_on(const std::vector<Tensor>& inputs, bool with_r1) {
   const Tensor& real = inputs[0];
   const Tensor& labels = inputs[1];
   const Latent latent{inputs[2], inputs[3], inputs[4]};
@@ -179,15 +213,24 @@ Tensor GanModel::step_on(const std::vector<Tensor>& inputs) {
   const Tensor fake = (*G)(latent.input);
 
   // D step: real -> real_label, fake -> 0 (detached, so G gets nothing);
-  // acgan: both batches' classes too.
+  // acgan: both batches' classes too. R1 differentiates D's logits with
+  // respect to the real images, so on its iterations they require grad.
   opt_d->zero_grad();
-  const GanDiscriminator::Heads on_real = D->heads(real, real_one_hot);
+  Tensor real_input = real;
+  if (with_r1) {
+    real_input = real.detach();
+    real_input.set_requires_grad(true);
+  }
+  const GanDiscriminator::Heads on_real = D->heads(real_input, real_one_hot);
   const GanDiscriminator::Heads on_fake = D->heads(fake.detach(), latent.one_hot);
   Tensor loss_d = binary_cross_entropy(on_real.real, real_target) + binary_cross_entropy(on_fake.real, zeros_n);
   Tensor loss_c;
   if (traits.class_head) {
     loss_c = cross_entropy(on_real.class_logits, labels) + cross_entropy(on_fake.class_logits, latent.labels);
     loss_d = loss_d + config.lambda_class * loss_c;
+  }
+  if (with_r1) {
+    loss_d = loss_d + r1_weight(config.r1, config.r1_every) * r1_penalty(on_real.logit, real_input);
   }
   loss_d.backward();
   opt_d->step();
@@ -216,6 +259,59 @@ Tensor GanModel::step_on(const std::vector<Tensor>& inputs) {
                                  accuracy(on_g.class_logits, latent.labels)});
   }
   return stack(logged);
+}
+
+Tensor GanModel::critic_train_step(const Tensor& real, const StepClock& clock) {
+  const int64_t n = real.size(0);
+  std::vector<Tensor> inputs = {real, sample_latent(n, rng).input,
+                                rand({n, 1, 1, 1}, DType::Float32, &rng).to(device)};
+  // The G step follows critic steps critic_steps, 2 critic_steps, ... of
+  // the run, so a resumed run keeps the rhythm.
+  if ((clock.iteration + 1) % config.critic_steps != 0) return captured_step_(inputs, use_cuda_graph);
+  inputs.push_back(sample_latent(n, rng).input);
+  if (G_ema) append_ema_decay(inputs);
+  return captured_extended_step_(inputs, use_cuda_graph);
+}
+
+Tensor GanModel::critic_step_on(const std::vector<Tensor>& inputs, bool with_g_step) {
+  const Tensor& real = inputs[0];  // [n, 1, 28, 28]
+  const Tensor& mix = inputs[2];   // e [n, 1, 1, 1]
+  G->train();
+  D->train();
+  Tensor fake;
+  {
+    NoGradGuard no_grad;  // the critic step does not train G
+    fake = (*G)(inputs[1]);
+  }
+
+  // Critic step: maximise W, the gap between the mean scores of real and
+  // fake images, with the gradient penalty holding ||dD(x^)/dx^|| near 1
+  // (D 1-Lipschitz along the lines between them).
+  opt_d->zero_grad();
+  const Tensor score_real = D->heads(real, Tensor()).logit;
+  const Tensor score_fake = D->heads(fake, Tensor()).logit;
+  Tensor mixed = mix * real + (1.0 - mix) * fake;  // a leaf: neither side has a graph
+  mixed.set_requires_grad(true);
+  const Tensor gp = wgan_gradient_penalty(D->heads(mixed, Tensor()).logit, mixed);
+  const Tensor w = mean(score_real) - mean(score_fake);
+  const Tensor loss_d = config.gp_lambda * gp - w;
+  loss_d.backward();
+  opt_d->step();
+
+  if (with_g_step) {
+    // G step: raise the updated critic's score of fresh fakes; the gradient
+    // flows through D without computing D's own.
+    opt_g->zero_grad();
+    {
+      const FrozenParameters frozen(opt_d->groups()[0].params);
+      (-mean(D->heads((*G)(inputs[3]), Tensor()).logit)).backward();
+    }
+    opt_g->step();
+    if (G_ema) update_ema(inputs[4], inputs[5]);
+  }
+
+  NoGradGuard no_grad;
+  return stack({loss_d, w, gp, mean(score_real), mean(score_fake)});
 }
 
 void GanModel::update_ema(const Tensor& decay, const Tensor& rest) {
@@ -296,6 +392,14 @@ void GanModel::restore_metadata(const SafetensorsFile& file) {
 
 void GanModel::end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) {
   save_image_grid(run.file(epoch_sample_file(epoch + 1)), grid(static_cast<uint64_t>(config.seed)), 10, 2);
+  if (traits.critic) {
+    write_log_chart(run.file("losses.svg"), "WGAN-GP critic loss and gradient penalty", "loss", log,
+                    {"loss_D", "GP"});
+    write_log_chart(run.file("wasserstein.svg"), "Wasserstein estimate W = mean D(x) - mean D(G(z))", "W", log,
+                    {"W"});
+    write_log_chart(run.file("scores.svg"), "Critic scores", "mean score", log, {"score(x)", "score(G(z))"});
+    return;
+  }
   std::vector<std::string> losses = {"loss_D", "loss_G"};
   if (traits.class_head) losses.push_back("loss_C");
   write_log_chart(run.file("losses.svg"), config.variant + " losses", "loss", log, losses);

@@ -1,18 +1,29 @@
-// gan_family.h — the GAN family of apps/dcgan, apps/cgan and apps/acgan:
-// one config, one model class, one training step, one checkpoint format,
-// and the train / eval / sample commands. The three variants differ only in
-// what GanTraits lists — whether G gets the label, whether D gets it as an
-// image plane, whether D has a class head — and in the losses and scores
-// that follow from that. Networks: the spec's (spec_networks.h).
+// gan_family.h — the GAN family of apps/dcgan, apps/cgan, apps/acgan and
+// apps/wgan: one config, one model class, one checkpoint format, and the
+// train / eval / sample commands. The variants differ only in what
+// GanTraits lists — whether G gets the label, whether D gets it as an
+// image plane, whether D has a class head, whether D is a Wasserstein
+// critic — and in the losses and scores that follow from that. Networks:
+// the spec's (spec_networks.h).
 //
-// One iteration (y: real labels; y~: labels drawn uniformly for the fakes):
+// One iteration of dcgan, cgan and acgan (y: real labels; y~: labels drawn
+// uniformly for the fakes):
 //   D step:  L_D = BCE(D(x | y), real_label) + BCE(D(G(z | y~)).detached | y~), 0)
 //            acgan: + lambda_class * (CE(C(x), y) + CE(C(G(z | y~)), y~))   -> D (all of it)
+//            --r1:  + r1_weight * R1 on x (penalties.h)
 //   G step:  L_G = BCE(D(G(z | y~) | y~), 1)   (non-saturating; or -BCE(., 0))
 //            acgan: + lambda_class * CE(C(G(z | y~)), y~)                   -> G
 //   then the EMA generator (--ema) moves towards G.
 // dcgan ignores the labels; "| y" means "given y" only where the variant
 // feeds it (cgan: to G and D; acgan: to G).
+//
+// One iteration of wgan (WGAN-GP, Gulrajani et al. 2017; D is the critic,
+// its score unbounded; e ~ U[0, 1] per sample):
+//   critic step:  W = mean D(x) - mean D(G(z).detached)       (the Wasserstein estimate)
+//                 L_D = -W + gp_lambda * GP(x^ = e x + (1 - e) G(z))       -> D
+//   and every critic_steps-th iteration a G step on fresh z:
+//                 L_G = -mean D(G(z'))                                     -> G
+//   then the EMA generator moves towards G.
 //
 // gan_family.cpp holds the config and the model, gan_eval.cpp the eval and
 // sample commands, gan_cli.cpp the command line.
@@ -39,8 +50,9 @@ struct GanTraits {
   bool label_in_g = false;   // G's input is noise + the one-hot label (cgan, acgan)
   bool label_plane = false;  // D sees the label as a second image channel (cgan)
   bool class_head = false;   // D predicts the class; both losses add its cross-entropy (acgan)
+  bool critic = false;       // D is a WGAN-GP critic, G steps every critic_steps iterations (wgan)
 };
-// "dcgan", "cgan" or "acgan"; Error otherwise.
+// "dcgan", "cgan", "acgan" or "wgan"; Error otherwise.
 GanTraits gan_traits(const std::string& variant);
 
 // Every hyper-parameter; a flag each (table()).
@@ -50,15 +62,19 @@ struct GanConfig : TabledConfig<GanConfig> {
   int64_t epochs = 10;
   int64_t batch = 64;
   int64_t noise = 64;          // z ~ N(0, 1); 54 for cgan/acgan, so that G's input is the spec's 64
-  double lr_g = 1e-3;          // the spec's; dcgan's default is 2e-3 (gan_defaults)
+  double lr_g = 1e-3;          // the spec's; dcgan's default is 2e-3, wgan's 1e-4 (gan_defaults)
   double lr_d = 2e-4;
   // Both rates over the run: "none" or "cosine" (lr_decay_choices,
   // training.h); in the JSON only when not "none".
   std::string lr_decay = "none";
   double beta1 = 0.5, beta2 = 0.999;
-  std::string g_loss = "nonsaturating";  // or "saturating"
-  double real_label = 1.0;     // D's target for real images (< 1: one-sided label smoothing)
+  std::string g_loss = "nonsaturating";  // or "saturating"; not wgan
+  double real_label = 1.0;     // D's target for real images (< 1: one-sided label smoothing); not wgan
   double lambda_class = 1.0;   // acgan: weight of the class cross-entropy
+  double r1 = 0;               // R1's gamma (penalties.h; 0: off); not wgan
+  int64_t r1_every = 1;        // R1 every N iterations, at N times the weight
+  double gp_lambda = 10;       // wgan: weight of the gradient penalty
+  int64_t critic_steps = 5;    // wgan: iterations (critic steps) per G step
   // Decay of the exponential moving average of G's weights that samples and
   // eval use (0: none, use G itself). The decay ramps up as
   // min(ema, (1 + t) / (10 + t)) over the t-th update, so early grids are
@@ -70,13 +86,16 @@ struct GanConfig : TabledConfig<GanConfig> {
   GanTraits traits() const { return gan_traits(variant); }
   // G's input size: noise (+ 10 with the label).
   int64_t generator_input() const { return noise + (traits().label_in_g ? GanDiscriminator::kClasses : 0); }
-  // The variant is fixed by the app (no flag); --lambda-class is acgan's only.
+  // The variant is fixed by the app (no flag); --lambda-class is acgan's
+  // only; wgan has --gp-lambda and --critic-steps instead of --g-loss,
+  // --real-label and --r1 (and its JSON only the keys it reads).
   std::vector<ConfigEntry> table();
   // Missing keys keep the defaults of the config's variant (gan_defaults).
   static GanConfig from_json(const std::string& text, const std::string& source);
 };
 
-// The defaults of a variant (the spec's hyper-parameters; noise 64 or 54).
+// The defaults of a variant (the spec's hyper-parameters, noise 64 or 54;
+// wgan: the WGAN-GP paper's).
 GanConfig gan_defaults(const std::string& variant);
 
 // The networks, their optimizers, the EMA generator and the latent-code
@@ -104,6 +123,9 @@ class GanModel : public TrainedModel {
   // The log's columns after epoch and iteration: loss_D, loss_G, D(x),
   // D(G(z)); acgan adds loss_C (D's class cross-entropy on real + fake) and
   // the class accuracy on the real batch and on the fakes in the G step.
+  // wgan: loss_D, W, GP (unweighted), score(x), score(G(z)) — the mean
+  // critic scores of the critic step, of which the G loss is the second
+  // negated (so it is not logged apart).
   std::vector<std::string> log_columns() const override;
 
   // One iteration on a batch of real images [n, 1, 28, 28] in [0, 1] and
@@ -113,7 +135,7 @@ class GanModel : public TrainedModel {
   // use_cuda_graph on a GPU it is replayed from a CUDA graph (CapturedStep).
   Tensor train_step(const Batch& batch, const StepClock& clock) override;
   // The epoch's grid, and the charts of the losses, D's outputs (and the
-  // class head's accuracy).
+  // class head's accuracy); wgan: of the losses, W and the scores.
   void end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) override;
 
   // The generator that samples come from: the EMA one, or G without --ema.
@@ -153,11 +175,29 @@ class GanModel : public TrainedModel {
  private:
   // The step on what it reads, all on the device: real images, their
   // labels, the latent input, labels and one-hot, and with --ema its decay
-  // and 1 - decay as 0-dim tensors (CapturedStep's inputs).
-  Tensor step_on(const std::vector<Tensor>& inputs);
+  // and 1 - decay as 0-dim tensors (CapturedStep's inputs); with_r1: D's
+  // loss adds R1 at its lazy weight.
+  Tensor step_on(const std::vector<Tensor>& inputs, bool with_r1);
+  // wgan's iteration: the inputs of critic_step_on, drawn from rng.
+  Tensor critic_train_step(const Tensor& real, const StepClock& clock);
+  // wgan's step on real images, the latent input and the mixing weights e
+  // [n, 1, 1, 1]; with_g_step: then also a G step on a second latent
+  // input, followed (--ema) by the EMA's decay and 1 - decay.
+  Tensor critic_step_on(const std::vector<Tensor>& inputs, bool with_g_step);
+  // Appends the EMA's decay for this update, and 1 - decay, to a step's
+  // inputs: min(ema, (1 + t) / (10 + t)) at update t, as inputs so that a
+  // replayed graph reads this step's.
+  void append_ema_decay(std::vector<Tensor>& inputs);
   // G_ema = decay * G_ema + rest * G, rest = 1 - decay.
   void update_ema(const Tensor& decay, const Tensor& rest);
-  CapturedStep captured_step_{[this](const std::vector<Tensor>& inputs) { return step_on(inputs); }};
+  // The two kinds of iteration, each replayed from its own graph: without
+  // and with R1 (dcgan, cgan, acgan), without and with a G step (wgan).
+  Tensor step_of_kind(const std::vector<Tensor>& inputs, bool extended) {
+    return traits.critic ? critic_step_on(inputs, extended) : step_on(inputs, extended);
+  }
+  CapturedStep captured_step_{[this](const std::vector<Tensor>& inputs) { return step_of_kind(inputs, false); }};
+  CapturedStep captured_extended_step_{
+      [this](const std::vector<Tensor>& inputs) { return step_of_kind(inputs, true); }};
 };
 
 // A checkpoint's model for `variant`, in eval mode on `device`: its
@@ -170,7 +210,7 @@ std::unique_ptr<GanModel> load_gan(const SafetensorsFile& file, const std::strin
 // The pass/fail bars eval holds each variant to (those of an old issue).
 struct GanBar {
   double confidence = 0.9;  // the judge's confidence that makes a sample "confident"
-  double confident_share = 0, min_share = 0, max_share = 1;  // dcgan
+  double confident_share = 0, min_share = 0, max_share = 1;  // dcgan, wgan
   double accuracy = 0, class_accuracy = 0;                   // cgan, acgan
   bool grid_columns = false;  // cgan: all 10 grid columns show their digit
 };
@@ -216,7 +256,7 @@ std::string sample_gan(const GanSampleOptions& options);
 
 // ---- the command line (gan_cli.cpp) ----------------------------------------------
 
-// The command lines of the three apps (flags only; apps/<variant>.cpp is
+// The command lines of the four apps (flags only; apps/<variant>.cpp is
 // one call to this).
 int gan_app_main(const std::string& variant, int argc, char** argv);
 

@@ -9,6 +9,7 @@
 #include "common/cli.h"
 #include "common/dataset.h"
 #include "common/image_grid.h"
+#include "common/penalties.h"
 #include "common/run_directory.h"
 #include "common/svg.h"
 #include "graph/grad_mode.h"
@@ -19,7 +20,7 @@ namespace dl {
 // ---- config -----------------------------------------------------------------------
 
 std::vector<ConfigEntry> InfoGanConfig::table() {
-  return {
+  std::vector<ConfigEntry> entries = {
       {"preset", &preset, "--preset", "hyper-parameter preset (lab = the spec); the other flags override it",
        Choices{"lab", "best"}},
       {ConfigEntry("epochs", &epochs, "--epochs", "passes over the training set", Range::at_least(1))
@@ -51,6 +52,9 @@ std::vector<ConfigEntry> InfoGanConfig::table() {
                    Choices{"normal", "uniform"})
            .added_later(std::string("normal"))},
   };
+  const std::vector<ConfigEntry> r1_entries = r1_config_entries(&r1, &r1_every);
+  entries.insert(entries.end(), r1_entries.begin(), r1_entries.end());
+  return entries;
 }
 
 InfoGanConfig infogan_preset(const std::string& name) {
@@ -138,13 +142,15 @@ std::vector<std::string> InfoGan::log_columns() const {
   return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
 }
 
-Tensor InfoGan::train_step(const Batch& batch, const StepClock&) {
+Tensor InfoGan::train_step(const Batch& batch, const StepClock& clock) {
   const Tensor real = batch.images.to(device);
   const Latent latent = sample_latent(real.size(0), rng);
-  return captured_step_({real, latent.input, latent.code, latent.cont}, use_cuda_graph);
+  const bool with_r1 = r1_due(config.r1, config.r1_every, clock.iteration);
+  return (with_r1 ? captured_r1_step_ : captured_step_)({real, latent.input, latent.code, latent.cont},
+                                                        use_cuda_graph);
 }
 
-Tensor InfoGan::step_on(const Tensor& real, const Latent& latent) {
+Tensor InfoGan::step_on(const Tensor& real, const Latent& latent, bool with_r1) {
   const int64_t n = real.size(0);
   const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
   const Tensor fake = (*G)(latent.input);
@@ -152,16 +158,25 @@ Tensor InfoGan::step_on(const Tensor& real, const Latent& latent) {
   // D step: real -> 1, fake -> 0; the fake batch is detached so G gets nothing.
   // With info_d, the codes of the fakes are also to be read from the trunk
   // (Q's own gradient here is dropped by the G+Q step's zero_grad).
+  // R1 differentiates D's logits with respect to the real images, so on its
+  // iterations they require grad.
   opt_d->zero_grad();
-  const Tensor d_real = D->heads(real).real;
+  Tensor real_input = real;
+  if (with_r1) {
+    real_input = real.detach();
+    real_input.set_requires_grad(true);
+  }
+  const InfoGanDiscriminator::Heads real_heads = D->heads(real_input);
+  const Tensor d_real = real_heads.real;
   const InfoGanDiscriminator::Heads fake_heads = D->heads(fake.detach());
   const Tensor d_fake = fake_heads.real;
   const Tensor loss_d = binary_cross_entropy(d_real, ones) + binary_cross_entropy(d_fake, zeros_n);
-  if (config.info_d > 0) {
-    (loss_d + config.info_d * info_loss(fake_heads, latent)).backward();
-  } else {
-    loss_d.backward();
+  Tensor d_objective = loss_d;
+  if (config.info_d > 0) d_objective = d_objective + config.info_d * info_loss(fake_heads, latent);
+  if (with_r1) {
+    d_objective = d_objective + r1_weight(config.r1, config.r1_every) * r1_penalty(real_heads.logit, real_input);
   }
+  d_objective.backward();
   opt_d->step();
 
   // G + Q step: fool the updated D, and let Q recover the codes. The

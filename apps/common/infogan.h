@@ -5,6 +5,7 @@
 //
 // One iteration (docs/lab.md, "The training step"):
 //   D step:    L_D = BCE(D(x), 1) + BCE(D(G(z, c)).detached, 0)      -> D trunk + D head
+//              (--r1: + r1_weight * R1 on x, penalties.h; not the spec)
 //   G+Q step:  L_G = BCE(D(G(z, c)), 1)   (non-saturating; or -BCE(., 0))
 //              L_I = lambda * (CE(Q_logits, c) + lambda_cont * NLL(c_cont | Q_mean, Q_log_std))
 //              L_G + L_I                                              -> G + Q head
@@ -45,6 +46,8 @@ struct InfoGanConfig : TabledConfig<InfoGanConfig> {
   double lambda_info = 0.25;   // weight of the info loss
   double lambda_cont = 0.1;    // weight of the continuous codes' NLL inside it
   double info_d = 0;           // weight of the info loss in the D step (0: the spec)
+  double r1 = 0;               // R1's gamma (penalties.h; 0: off, the spec)
+  int64_t r1_every = 1;        // R1 every N iterations, at N times the weight
   double lr_g = 1e-3;          // generator and Q head
   double lr_d = 2e-4;          // discriminator trunk and D head
   double beta1 = 0.5, beta2 = 0.999;
@@ -114,13 +117,17 @@ class InfoGan : public TrainedModel {
   Generator rng;  // latent codes for training
 
  private:
-  // The step itself, on device tensors.
-  Tensor step_on(const Tensor& real, const Latent& latent);
+  // The step itself, on device tensors; with_r1: D's loss adds R1.
+  Tensor step_on(const Tensor& real, const Latent& latent, bool with_r1);
   // CE(Q_logits, code) + lambda_cont * NLL(cont | Q_mean, Q_log_std), before
   // the weight lambda.
   Tensor info_loss(const InfoGanDiscriminator::Heads& heads, const Latent& latent) const;
+  // Without and with R1, each replayed from its own graph.
   CapturedStep captured_step_{[this](const std::vector<Tensor>& in) {
-    return step_on(in[0], Latent{in[1], in[2], in[3]});
+    return step_on(in[0], Latent{in[1], in[2], in[3]}, false);
+  }};
+  CapturedStep captured_r1_step_{[this](const std::vector<Tensor>& in) {
+    return step_on(in[0], Latent{in[1], in[2], in[3]}, true);
   }};
 };
 

@@ -25,18 +25,31 @@ SpecGenerator::SpecGenerator(const LatentShape& shape) {
                   layer(std::make_shared<Sigmoid>())}));
 }
 
-std::shared_ptr<Sequential> spec_discriminator_trunk(int64_t in_channels) {
+std::shared_ptr<Sequential> spec_discriminator_trunk(int64_t in_channels, TrunkNorm norm) {
+  // BatchNorm over the channels, or LayerNorm over each sample's [C, H, W].
+  auto normalization = [norm](int64_t channels, int64_t size) -> std::shared_ptr<Module> {
+    if (norm == TrunkNorm::Batch) return std::make_shared<BatchNorm2d>(channels);
+    return std::make_shared<LayerNorm>(Shape{channels, size, size});
+  };
   return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
       layer(std::make_shared<Conv2d>(in_channels, 64, 4, 2, 1, false)), layer(std::make_shared<LeakyReLU>(0.1)),  // 64x14x14
       layer(std::make_shared<Conv2d>(64, 128, 4, 2, 1, false)),  // 128x7x7
-      layer(std::make_shared<BatchNorm2d>(128)), layer(std::make_shared<LeakyReLU>(0.1)),
+      normalization(128, 7), layer(std::make_shared<LeakyReLU>(0.1)),
       layer(std::make_shared<Conv2d>(128, 256, 7, 1, 0, false)),  // 256x1x1
-      layer(std::make_shared<BatchNorm2d>(256)), layer(std::make_shared<LeakyReLU>(0.1))});
+      normalization(256, 1), layer(std::make_shared<LeakyReLU>(0.1))});
 }
 
-std::shared_ptr<Sequential> spec_real_head() {
-  return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-      layer(std::make_shared<Conv2d>(256, 1, 1)), layer(std::make_shared<Sigmoid>())});
+std::shared_ptr<Sequential> spec_real_head(bool sigmoid) {
+  std::vector<std::shared_ptr<Module>> layers = {layer(std::make_shared<Conv2d>(256, 1, 1))};
+  if (sigmoid) layers.push_back(std::make_shared<Sigmoid>());
+  return std::make_shared<Sequential>(layers);
+}
+
+RealHeadOutput run_real_head(const Sequential& head, const Tensor& trunk) {
+  RealHeadOutput out;
+  out.logit = head[0](trunk).flatten(0);  // [N, 1, 1, 1] -> [N]
+  if (head.size() > 1) out.probability = head[1](out.logit);
+  return out;
 }
 
 std::shared_ptr<Sequential> spec_code_head(int64_t outputs) {
@@ -60,8 +73,10 @@ InfoGanDiscriminator::Heads InfoGanDiscriminator::heads(const Tensor& images) {
   check_spec_images(images, 1);
   const Tensor trunk = (*main)(images);           // [N, 256, 1, 1]
   const Tensor q = (*Q)(trunk).flatten(1);        // [N, n_cat + 2 n_cont]
+  const RealHeadOutput real = run_real_head(*D, trunk);
   Heads out;
-  out.real = (*D)(trunk).flatten(0);              // [N]
+  out.real = real.probability;
+  out.logit = real.logit;
   out.cat_logits = q.narrow(1, 0, shape_.n_cat);  // then the means, then the log-stds
   out.cont_mean = q.narrow(1, shape_.n_cat, shape_.n_cont);
   out.cont_log_std = q.narrow(1, shape_.n_cat + shape_.n_cont, shape_.n_cont);
@@ -85,9 +100,9 @@ Tensor grid_input(const LatentShape& shape, Generator& generator) {
   return cat({noise, code, cont}, 1).reshape({100, shape.input(), 1, 1});
 }
 
-GanDiscriminator::GanDiscriminator(bool label_plane, bool class_head) {
-  main = register_module("main", spec_discriminator_trunk(label_plane ? 2 : 1));
-  D = register_module("D", spec_real_head());
+GanDiscriminator::GanDiscriminator(bool label_plane, bool class_head, bool critic) : critic_(critic) {
+  main = register_module("main", spec_discriminator_trunk(label_plane ? 2 : 1, critic ? TrunkNorm::Layer : TrunkNorm::Batch));
+  D = register_module("D", spec_real_head(!critic));
   if (class_head) C = register_module("C", spec_code_head(kClasses));
   if (label_plane) label = register_module("label", std::make_shared<Linear>(kClasses, 28 * 28));
 }
@@ -101,8 +116,10 @@ GanDiscriminator::Heads GanDiscriminator::heads(const Tensor& images, const Tens
     input = cat({images, (*label)(labels).reshape({images.size(0), 1, 28, 28})}, 1);
   }
   const Tensor trunk = (*main)(input);  // [N, 256, 1, 1]
+  const RealHeadOutput real = run_real_head(*D, trunk);
   Heads out;
-  out.real = (*D)(trunk).flatten(0);
+  out.real = real.probability;
+  out.logit = real.logit;
   if (C) out.class_logits = (*C)(trunk).flatten(1);
   return out;
 }

@@ -44,11 +44,22 @@ class SpecGenerator : public Module {
 // GanDiscriminator (below) are built from:
 // - the trunk `main`: images [N, in_channels, 28, 28] -> [N, 256, 1, 1]
 //   (in_channels 1 in the spec; 2 when a label plane is concatenated);
-// - the real/fake head `D`: Conv2d(256, 1, 1) + Sigmoid;
+//   TrunkNorm::Layer puts LayerNorm over each sample's [C, H, W] where the
+//   spec has BatchNorm, for a WGAN-GP critic: its gradient penalty is per
+//   sample, which batch statistics would couple (Gulrajani et al. 2017);
+// - the real/fake head `D`: Conv2d(256, 1, 1) + Sigmoid, or without the
+//   Sigmoid for a critic, whose score is unbounded;
 // - the code head `Q`: Conv2d(256, 128, 1) + BN + LeakyReLU(0.1) +
 //   Conv2d(128, outputs, 1) (also AC-GAN's class head).
-std::shared_ptr<Sequential> spec_discriminator_trunk(int64_t in_channels);
-std::shared_ptr<Sequential> spec_real_head();
+enum class TrunkNorm { Batch, Layer };
+std::shared_ptr<Sequential> spec_discriminator_trunk(int64_t in_channels, TrunkNorm norm = TrunkNorm::Batch);
+std::shared_ptr<Sequential> spec_real_head(bool sigmoid = true);
+// The real/fake head's output before its Sigmoid ([N]; the critic's score),
+// and after it (undefined for a head without one).
+struct RealHeadOutput {
+  Tensor logit, probability;
+};
+RealHeadOutput run_real_head(const Sequential& head, const Tensor& trunk);
 std::shared_ptr<Sequential> spec_code_head(int64_t outputs);
 // Error unless images is [N, channels, 28, 28].
 void check_spec_images(const Tensor& images, int64_t channels);
@@ -60,6 +71,7 @@ class InfoGanDiscriminator : public Module {
   explicit InfoGanDiscriminator(const LatentShape& shape = {});
   struct Heads {
     Tensor real;         // [N] D(x), in (0, 1)
+    Tensor logit;        // [N] before the Sigmoid: D(x) = sigmoid(logit)
     Tensor cat_logits;   // [N, n_cat]
     Tensor cont_mean;    // [N, n_cont]
     Tensor cont_log_std; // [N, n_cont]
@@ -91,29 +103,35 @@ Tensor grid_input(const LatentShape& shape, Generator& generator);
 //           so the trunk's first conv takes 2 channels; then main.*, D.*
 //   acgan:  main.*, D.*, and C.*: a class head with the Q head's layers and
 //           10 logits (D also predicts the class)
+//   wgan:   a critic: main.* with LayerNorm for BatchNorm (TrunkNorm::Layer),
+//           D.* without the Sigmoid — an unbounded score
 //
 // The family's generators are SpecGenerators with input 64: noise 64
 // (dcgan), or noise 54 + the one-hot label (cgan, acgan).
 class GanDiscriminator : public Module {
  public:
   static constexpr int64_t kClasses = 10;
-  GanDiscriminator(bool label_plane, bool class_head);
+  GanDiscriminator(bool label_plane, bool class_head, bool critic = false);
 
   struct Heads {
-    Tensor real;          // [N] D(x), in (0, 1)
+    Tensor real;          // [N] D(x), in (0, 1); undefined for a critic
+    Tensor logit;         // [N] before the Sigmoid: the critic's score
     Tensor class_logits;  // [N, 10] with the class head; undefined without
   };
   // images [N, 1, 28, 28]; labels: float one-hot [N, 10] on the same device
   // (needed with the label plane, ignored without).
   Heads heads(const Tensor& images, const Tensor& labels);
   Tensor forward(const Tensor& images) override { return heads(images, Tensor()).real; }
-  std::string describe() const override { return "Discriminator"; }
+  std::string describe() const override { return critic_ ? "Critic" : "Discriminator"; }
 
   bool label_plane() const { return label != nullptr; }
   bool class_head() const { return C != nullptr; }
 
   std::shared_ptr<Sequential> main, D, C;  // C: null without the class head
   std::shared_ptr<Linear> label;           // null without the label plane
+
+ private:
+  bool critic_ = false;
 };
 
 }  // namespace dl
