@@ -257,6 +257,37 @@ TEST_CASE("max_pool2d: ties send the gradient to the first maximum, padding neve
 
 // ---- properties -------------------------------------------------------------------
 
+TEST_CASE("conv2d_weight is conv2d's weight gradient, and is itself checked by gradcheck and gradgradcheck") {
+  using P = std::array<int64_t, 2>;
+  struct Config {
+    const char* what;
+    Shape x, w;
+    P stride, padding;
+  };
+  const Config configs[] = {{"k4 s2 p1", {2, 3, 6, 6}, {4, 3, 4, 4}, {2, 2}, {1, 1}},
+                            {"k7 s1 (whole image)", {2, 2, 7, 7}, {3, 2, 7, 7}, {1, 1}, {0, 0}},
+                            {"3x2 s(2,1) p(1,0)", {2, 3, 5, 6}, {4, 3, 3, 2}, {2, 1}, {1, 0}},
+                            {"1x1", {2, 3, 4, 3}, {5, 3, 1, 1}, {1, 1}, {0, 0}}};
+  uint64_t seed = 300;
+  for (const Config& c : configs) {
+    CAPTURE(c.what);
+    const Tensor x = randn_leaf(c.x, ++seed), w = randn_leaf(c.w, ++seed);
+    const Shape y_shape = conv2d(x, w, Tensor(), c.stride, c.padding).shape();
+    const Tensor gy = randn_leaf(y_shape, ++seed);
+    const P kernel = {c.w[2], c.w[3]};
+    // The value: what backward of sum(conv2d(x, W) * gy) leaves in W.grad.
+    sum(conv2d(x, w, Tensor(), c.stride, c.padding) * gy).backward();
+    CHECK(max(abs(conv2d_weight(x, gy, kernel, c.stride, c.padding) - w.grad())).item() < 1e-12);
+    const Fn fn = [&](const TensorList& in) { return conv2d_weight(in[0], in[1], kernel, c.stride, c.padding); };
+    check_grad_and_gradgrad(fn, {x, gy}, c.what);
+  }
+  // Non-contiguous x and grad_output.
+  const Tensor x_perm = randn_leaf({2, 6, 6, 3}, 320), gy_t = randn_leaf({3, 4, 2, 3}, 321);
+  check_grad_and_gradgrad(
+      [](const TensorList& in) { return conv2d_weight(in[0].permute({0, 3, 1, 2}), in[1].transpose(0, 2), {4, 4}, {2, 2}, {1, 1}); },
+      {x_perm, gy_t}, "permuted x, transposed grad_output");
+}
+
 TEST_CASE("conv_transpose2d is the adjoint of conv2d: <conv2d(x, W), y> = <x, conv_transpose2d(y, W)>") {
   using P = std::array<int64_t, 2>;
   const std::vector<std::array<P, 3>> cases = {{P{4, 4}, P{2, 2}, P{1, 1}},  // kernel, stride, padding

@@ -203,6 +203,12 @@ TEST_CASE("CUDA parity: conv2d, conv_transpose2d and max_pool2d" * doctest::skip
   check_parity("conv_transpose2d like the generator",
                [](const TensorList& in) { return conv_transpose2d(in[0], in[1], Tensor(), {2, 2}, {1, 1}); },
                {randn32({3, 8, 7, 7}, 64), randn32({8, 2, 4, 4}, 65)});
+  check_parity("conv2d_weight k4 s2 p1 (the discriminator's second layer)",
+               [](const TensorList& in) { return conv2d_weight(in[0], in[1], {4, 4}, {2, 2}, {1, 1}); },
+               {randn32({3, 5, 14, 14}, 66), randn32({3, 7, 7, 7}, 67)});
+  check_parity("conv2d_weight 3x2 s(2,1) p(1,0) on a transposed grad_output",
+               [](const TensorList& in) { return conv2d_weight(in[0], in[1].transpose(0, 1), {3, 2}, {2, 1}, {1, 0}); },
+               {randn32({2, 3, 5, 6}, 68), randn32({4, 2, 3, 5}, 69)});
   check_parity("max_pool2d 3/2/1 (overlapping windows)",
                [](const TensorList& in) { return max_pool2d(in[0], {3, 3}, {2, 2}, {1, 1}); },
                {randn32({2, 3, 11, 10}, 71)});
@@ -241,6 +247,19 @@ TEST_CASE("CUDA parity: batch_norm (train and eval) and dropout" * doctest::skip
                  return dropout(in[0], 0.3, true, &gen);
                },
                {randn32({33, 17}, 87)});
+}
+
+TEST_CASE("CUDA parity: layer_norm over the last one and three dims, affine or not, transposed" *
+          doctest::skip(no_gpu())) {
+  check_parity("layer_norm last dim, affine",
+               [](const TensorList& in) { return layer_norm(in[0], {37}, in[1], in[2]); },
+               {randn32({9, 37}, 91) * 3.0 + 1.0, randn32({37}, 92), randn32({37}, 93)});
+  check_parity("layer_norm [C, H, W] like the critic's",
+               [](const TensorList& in) { return layer_norm(in[0], {5, 7, 7}, in[1], in[2]); },
+               {randn32({4, 5, 7, 7}, 94), randn32({5, 7, 7}, 95), randn32({5, 7, 7}, 96)});
+  check_parity("layer_norm on a transposed input without affine",
+               [](const TensorList& in) { return layer_norm(in[0].t(), {6}, Tensor(), Tensor()); },
+               {randn32({6, 11}, 97)});
 }
 
 TEST_CASE("CUDA parity: every loss" * doctest::skip(no_gpu())) {
