@@ -4,11 +4,13 @@
 # that the machine's drift (frequency, other load) falls on both equally.
 #
 #   bench/compare_infogan_step.sh BASE_REV [ROUNDS] [bench_infogan flags...]
+#   CUDA=1 bench/compare_infogan_step.sh BASE_REV 9 --device cuda   # the captured step on a GPU
 #
 # Builds build/bench_infogan here and at BASE_REV (in a temporary worktree,
-# CUDA=0), then runs them in turn ROUNDS times (default 9), each run printing
-# its median step time over --reps steps. Prints every run's median, the
-# median over the rounds for each side, and the ratio this / base.
+# CUDA=0 unless CUDA is set), then runs them in turn ROUNDS times (default
+# 9), each run printing its median step time over --reps steps. Prints every
+# run's median, the median over the rounds for each side, and the ratio
+# this / base. The flags after ROUNDS override the default --device cpu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +22,9 @@ flags=("--device" "cpu" "--reps" "5" "--warmup" "2" "$@")
 worktree=$(mktemp -d)
 trap 'git worktree remove --force "$worktree" > /dev/null 2>&1 || rm -rf "$worktree"' EXIT
 git worktree add --detach "$worktree" "$base" > /dev/null
-make -s -j2 CUDA=0 build/bench_infogan
-make -s -C "$worktree" -j2 CUDA=0 build/bench_infogan
+cuda=${CUDA:-0}
+make -s -j"$(nproc)" CUDA="$cuda" build/bench_infogan
+make -s -C "$worktree" -j"$(nproc)" CUDA="$cuda" build/bench_infogan
 
 # The median step time, in ms, that one bench_infogan run prints (the
 # ms/iter column of its one result row).

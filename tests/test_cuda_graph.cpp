@@ -101,8 +101,9 @@ TEST_CASE("CUDA graph: replay recomputes from the inputs' new contents" * doctes
 namespace {
 
 // Five steps of two copies of a model on the same batches, one eager and one
-// with use_cuda_graph (eager, capture + replay, then three replays): the
-// same logged values and, at the end, the same parameters and state.
+// with use_cuda_graph (eager, capture + replay, then three replays; a model
+// with two kinds of step, alternating, has a graph for each): the same
+// logged values and, at the end, the same parameters and state.
 template <typename Model>
 void check_graphed_steps(const typename Model::Config& config, Device device) {
   Model eager(config, device), graphed(config, device);
@@ -112,8 +113,9 @@ void check_graphed_steps(const typename Model::Config& config, Device device) {
     const Batch batch{rand({config.batch, 1, 28, 28}, DType::Float32, &images),
                       (rand({config.batch}, DType::Float32, &images) * 9.99).to(DType::Int64)};
     CAPTURE(step);
-    CHECK(eager.train_step(batch, StepClock{}).template to_vector<float>() ==
-          graphed.train_step(batch, StepClock{}).template to_vector<float>());
+    const StepClock clock{0, step, 5};
+    CHECK(eager.train_step(batch, clock).template to_vector<float>() ==
+          graphed.train_step(batch, clock).template to_vector<float>());
   }
   const std::vector<NamedTensor> a = checkpoint_tensors(eager.checkpoint_parts()),
                                  b = checkpoint_tensors(graphed.checkpoint_parts());
@@ -157,6 +159,25 @@ TEST_CASE("CUDA graph: every app's steps replayed from a graph give the numbers 
   SUBCASE("cgan") { check_graphed_steps<GanModel>(small_gan("cgan"), kGpu); }
   SUBCASE("acgan") { check_graphed_steps<GanModel>(small_gan("acgan"), kGpu); }
   SUBCASE("vae") { check_graphed_steps<VaeModel>(small_vae(), kGpu); }
+  // Two kinds of step each: critic steps with and without a G step, and
+  // D steps with and without R1, every other iteration.
+  SUBCASE("wgan") {
+    GanConfig wgan = small_gan("wgan");
+    wgan.critic_steps = 2;
+    check_graphed_steps<GanModel>(wgan, kGpu);
+  }
+  SUBCASE("dcgan --r1 10 --r1-every 2") {
+    GanConfig dcgan = small_gan("dcgan");
+    dcgan.r1 = 10;
+    dcgan.r1_every = 2;
+    check_graphed_steps<GanModel>(dcgan, kGpu);
+  }
+  SUBCASE("infogan --r1 10 --r1-every 2") {
+    InfoGanConfig infogan = small_infogan();
+    infogan.r1 = 10;
+    infogan.r1_every = 2;
+    check_graphed_steps<InfoGan>(infogan, kGpu);
+  }
 }
 
 TEST_CASE("CudaGraph: a one-line error for a device it cannot use") {
