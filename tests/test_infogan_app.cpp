@@ -287,25 +287,30 @@ TEST_CASE("infogan with continuous codes: resumed at an epoch boundary, and trav
   for (const std::string& path : images) CHECK(std::filesystem::exists(path));
 }
 
-TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves the D head's update alone") {
-  InfoGanConfig spec = infogan_preset("lab");
-  InfoGanConfig with_info = spec;
-  with_info.info_d = 1;
-  InfoGan plain(spec, Device::cpu()), informed(with_info, Device::cpu());
+namespace {
+
+// One step of the spec and one of `with_term` (the spec plus a D-step term),
+// from the same weights on the same batch: loss_D is logged without the
+// term; the term changes the D step's gradient of every parameter of the D
+// trunk and leaves the D head's alone (it has no path to the term). The
+// gradients are compared, not the updated weights: Adam's first update is
+// lr * sign(g), which a term may change in magnitude only. (After the step
+// D's gradients are still the D step's: the G+Q step freezes them.)
+void check_d_term_moves_trunk_only(const InfoGanConfig& with_term) {
+  InfoGan plain(infogan_preset("lab"), Device::cpu()), extended(with_term, Device::cpu());
   Generator rng(11);
   const Tensor real = rand({4, 1, 28, 28}, DType::Float32, &rng);
   const Batch batch{real, Tensor()};
   const std::vector<float> logged_plain = plain.train_step(batch, StepClock{}).to_vector<float>();
-  const std::vector<float> logged_informed = informed.train_step(batch, StepClock{}).to_vector<float>();
-  // loss_D is logged without the info term, and both start from the same weights.
-  CHECK(logged_plain[0] == logged_informed[0]);
-  const std::vector<NamedTensor> a = plain.D->named_parameters(), b = informed.D->named_parameters();
+  const std::vector<float> logged_extended = extended.train_step(batch, StepClock{}).to_vector<float>();
+  CHECK(logged_plain[0] == logged_extended[0]);
+  const std::vector<NamedTensor> a = plain.D->named_parameters(), b = extended.D->named_parameters();
   REQUIRE(a.size() == b.size());
   int trunk_moved = 0, trunk = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     CAPTURE(a[i].name);
-    const bool same = a[i].tensor.to_vector<float>() == b[i].tensor.to_vector<float>();
-    if (a[i].name.rfind("D.", 0) == 0) CHECK(same);  // the real/fake head: no path from the info loss
+    const bool same = a[i].tensor.grad().to_vector<float>() == b[i].tensor.grad().to_vector<float>();
+    if (a[i].name.rfind("D.", 0) == 0) CHECK(same);  // the real/fake head
     if (a[i].name.rfind("main.", 0) == 0) {
       ++trunk;
       trunk_moved += !same;
@@ -313,6 +318,47 @@ TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves
   }
   CHECK(trunk > 0);
   CHECK(trunk_moved == trunk);
+}
+
+}  // namespace
+
+TEST_CASE("infogan --info-d: the D step's info loss moves the D trunk and leaves the D head's update alone") {
+  InfoGanConfig with_info = infogan_preset("lab");
+  with_info.info_d = 1;
+  check_d_term_moves_trunk_only(with_info);
+}
+
+TEST_CASE("infogan --info-real: the real batch's code entropy moves the D trunk and leaves the D head alone") {
+  InfoGanConfig with_entropy = infogan_preset("lab");
+  with_entropy.info_real = 1;
+  check_d_term_moves_trunk_only(with_entropy);
+  CHECK(to_json(infogan_preset("lab").to_json()).find("info_real") == std::string::npos);
+  CHECK(InfoGanConfig::from_json(to_json(with_entropy.to_json()), "t").info_real == 1);
+}
+
+TEST_CASE("batch_code_entropy: log K for a batch spread evenly over the codes, 0 for one code, and its gradient") {
+  // Two images each certain of another code, then two that are unsure of all ten.
+  const Tensor certain = test::f64({50, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 50}, {2, 10});
+  CHECK(batch_code_entropy(certain).item() == doctest::Approx(std::log(2.0)).epsilon(1e-12));
+  CHECK(batch_code_entropy(zeros({2, 10}, DType::Float64)).item() == doctest::Approx(std::log(10.0)).epsilon(1e-12));
+  const Tensor one_code = test::f64({80, 0, 0, 80, 0, 0}, {2, 3});  // p = 0 underflows: the clamp keeps it finite
+  CHECK(std::abs(batch_code_entropy(one_code).item()) < 1e-12);
+  test::check_gradcheck([](const TensorList& in) { return batch_code_entropy(in[0]); }, {test::randn_leaf({5, 4}, 3)},
+                        "batch_code_entropy");
+}
+
+TEST_CASE("infogan --lr-decay: in the JSON only when not none, and both optimizers anneal over the run") {
+  InfoGanConfig c = infogan_preset("best");
+  CHECK(to_json(c.to_json()).find("lr_decay") == std::string::npos);
+  c.lr_decay = "cosine";
+  c.batch = 4;
+  CHECK(InfoGanConfig::from_json(to_json(c.to_json()), "t").lr_decay == "cosine");
+  InfoGan gan(c, Device::cpu());
+  Generator rng(5);
+  gan.train_step(Batch{rand({4, 1, 28, 28}, DType::Float32, &rng), Tensor()}, StepClock{0, 0, 40});
+  CHECK(gan.opt_d->groups()[0].cosine_steps == 40);
+  CHECK(gan.opt_gq->groups()[0].cosine_steps == 40);
+  CHECK(gan.opt_gq->groups()[0].lr == c.lr_g);  // annealed by Adam from its update counters
 }
 
 TEST_CASE("infogan presets: lab is the spec's hyper-parameters, best differs only where the campaign showed a gain") {

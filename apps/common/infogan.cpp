@@ -54,6 +54,15 @@ std::vector<ConfigEntry> InfoGanConfig::table() {
   };
   const std::vector<ConfigEntry> r1_entries = r1_config_entries(&r1, &r1_every);
   entries.insert(entries.end(), r1_entries.begin(), r1_entries.end());
+  entries.push_back(ConfigEntry("info_real", &info_real, "--info-real",
+                                "weight of the entropy of Q's mean code distribution over the real batch, "
+                                "maximised in the D step (0: spec)",
+                                Range::at_least(0))
+                        .added_later(0.0));
+  entries.push_back(ConfigEntry("lr_decay", &lr_decay, "--lr-decay",
+                                "both learning rates over the run: constant, or cosine-annealed to 0",
+                                lr_decay_choices())
+                        .added_later(std::string("none")));
   return entries;
 }
 
@@ -142,7 +151,20 @@ std::vector<std::string> InfoGan::log_columns() const {
   return {"epoch", "iteration", "loss_D", "loss_G", "loss_Info", "D(x)", "D(G(z))"};
 }
 
+Tensor batch_code_entropy(const Tensor& logits) {
+  check(logits.dim() == 2, "batch_code_entropy: expected logits [N, K], got ", logits.shape());
+  const Tensor mean_p = mean(softmax(logits, 1), {0});  // [K]
+  // A code no image reads has p = 0, and p log p -> 0 there: the clamp
+  // keeps the log finite.
+  return -sum(mean_p * log(clamp(mean_p, 1e-30, 1.0)));
+}
+
 Tensor InfoGan::train_step(const Batch& batch, const StepClock& clock) {
+  // --lr-decay cosine: Adam anneals both rates over the run (training.h).
+  const int64_t cosine_steps = config.lr_decay == "cosine" ? clock.total_iterations : 0;
+  for (Adam* opt : {opt_d.get(), opt_gq.get()}) {
+    for (ParamGroup& group : opt->groups()) group.cosine_steps = cosine_steps;
+  }
   const Tensor real = batch.images.to(device);
   const Latent latent = sample_latent(real.size(0), rng);
   const bool with_r1 = r1_due(config.r1, config.r1_every, clock.iteration);
@@ -173,6 +195,7 @@ Tensor InfoGan::step_on(const Tensor& real, const Latent& latent, bool with_r1) 
   const Tensor loss_d = binary_cross_entropy(d_real, ones) + binary_cross_entropy(d_fake, zeros_n);
   Tensor d_objective = loss_d;
   if (config.info_d > 0) d_objective = d_objective + config.info_d * info_loss(fake_heads, latent);
+  if (config.info_real > 0) d_objective = d_objective - config.info_real * batch_code_entropy(real_heads.cat_logits);
   if (with_r1) {
     d_objective = d_objective + r1_weight(config.r1, config.r1_every) * r1_penalty(real_heads.logit, real_input);
   }

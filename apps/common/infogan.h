@@ -6,6 +6,9 @@
 // One iteration (docs/lab.md, "The training step"):
 //   D step:    L_D = BCE(D(x), 1) + BCE(D(G(z, c)).detached, 0)      -> D trunk + D head
 //              (--r1: + r1_weight * R1 on x, penalties.h; not the spec)
+//              (--info-real: - info_real * H(mean_x Q(c | x)) over the real
+//              batch, so that the trunk spreads real digits over all ten
+//              codes; not the spec)
 //   G+Q step:  L_G = BCE(D(G(z, c)), 1)   (non-saturating; or -BCE(., 0))
 //              L_I = lambda * (CE(Q_logits, c) + lambda_cont * NLL(c_cont | Q_mean, Q_log_std))
 //              L_G + L_I                                              -> G + Q head
@@ -48,6 +51,10 @@ struct InfoGanConfig : TabledConfig<InfoGanConfig> {
   double info_d = 0;           // weight of the info loss in the D step (0: the spec)
   double r1 = 0;               // R1's gamma (penalties.h; 0: off, the spec)
   int64_t r1_every = 1;        // R1 every N iterations, at N times the weight
+  double info_real = 0;        // weight of the real batch's code entropy in the D step (0: the spec)
+  // Both rates over the run: "none" or "cosine" (lr_decay_choices,
+  // training.h); in the JSON only when not "none".
+  std::string lr_decay = "none";
   double lr_g = 1e-3;          // generator and Q head
   double lr_d = 2e-4;          // discriminator trunk and D head
   double beta1 = 0.5, beta2 = 0.999;
@@ -59,6 +66,13 @@ struct InfoGanConfig : TabledConfig<InfoGanConfig> {
   LatentShape shape() const { return {noise, 10, cont, noise_dist == "uniform"}; }
   std::vector<ConfigEntry> table();
 };
+
+// H(mean_i softmax(logits_i)): the entropy of the batch's mean code
+// distribution, for logits [N, K]; log K when the batch uses every code
+// equally, 0 when it uses one. Maximised (--info-real) it asks Q to read
+// all K codes in real digits, as information-maximising clustering does;
+// each image's own prediction stays free to be confident.
+Tensor batch_code_entropy(const Tensor& logits);
 
 // The presets: "lab" is the spec, exactly; "best" is the default of `train`
 // and differs from "lab" only where recorded experiments (docs/experiments.md)
