@@ -172,10 +172,11 @@ TEST_CASE("CUDA graph: every app's steps replayed from a graph give the numbers 
     dcgan.r1_every = 2;
     check_graphed_steps<GanModel>(dcgan, kGpu);
   }
-  SUBCASE("infogan --r1 10 --r1-every 2") {
+  SUBCASE("infogan --r1 10 --r1-every 2 --ema 0.9") {
     InfoGanConfig infogan = small_infogan();
     infogan.r1 = 10;
     infogan.r1_every = 2;
+    infogan.ema = 0.9;
     check_graphed_steps<InfoGan>(infogan, kGpu);
   }
 }

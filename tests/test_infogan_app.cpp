@@ -265,6 +265,41 @@ TEST_CASE("mnist_classifier train: a judge is not replaced without --overwrite, 
   CHECK(bytes_of(dir.file("judge/latest.safetensors")) == trained);
 }
 
+TEST_CASE("infogan --ema: the average is checkpointed, resumed bit for bit, and what grids and samples read") {
+  test::TempDir dir;
+  write_small_mnist(dir);
+  InfoGanRun full = small_run(dir, "full");
+  full.config.ema = 0.9;
+  CHECK(train(full) == 0);
+  const std::string checkpoint = full.loop.run_dir + "/checkpoints/latest.safetensors";
+  const SafetensorsFile file = load_safetensors(checkpoint);
+  CHECK(file.find("G_ema.main.0.weight") != nullptr);
+  CHECK(file.metadata_value("ema_updates") == "4");
+  InfoGanRun first = full;
+  first.loop.run_dir = dir.file("first");
+  first.config.epochs = 1;
+  CHECK(train(first) == 0);
+  InfoGanRun more = first;
+  more.loop.resume = true;
+  more.loop.resume_epochs = 2;
+  CHECK(train(more) == 0);
+  check_same_tensors(first.loop.run_dir + "/checkpoints/latest.safetensors", checkpoint);
+
+  const std::unique_ptr<InfoGan> gan = load_infogan(file, 0, Device::cpu());
+  REQUIRE(gan->G_ema != nullptr);
+  CHECK(&gan->sampler() == gan->G_ema.get());
+  // The average moved towards G but is not G.
+  CHECK(gan->G_ema->named_parameters()[0].tensor.to_vector<float>() !=
+        gan->G->named_parameters()[0].tensor.to_vector<float>());
+  // Without --ema nothing of it is in the checkpoint.
+  InfoGanRun without = small_run(dir, "without");
+  CHECK(train(without) == 0);
+  const SafetensorsFile none = load_safetensors(without.loop.run_dir + "/checkpoints/latest.safetensors");
+  CHECK(none.find("G_ema.main.0.weight") == nullptr);
+  CHECK_FALSE(has_metadata(none, "ema_updates"));
+  CHECK(to_json(without.config.to_json()).find("ema") == std::string::npos);
+}
+
 TEST_CASE("infogan with continuous codes: resumed at an epoch boundary, and traversed") {
   test::TempDir dir;
   write_small_mnist(dir);

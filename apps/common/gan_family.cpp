@@ -10,6 +10,7 @@
 #include "common/penalties.h"
 #include "common/run_directory.h"
 #include "common/svg.h"
+#include "common/weight_average.h"
 #include "graph/grad_mode.h"
 #include "ops/ops.h"
 
@@ -128,10 +129,7 @@ GanModel::GanModel(const GanConfig& config_, Device device_)
   if (config.ema > 0) {
     G_ema = std::make_shared<SpecGenerator>(shape);
     G_ema->to(device);
-    NoGradGuard no_grad;
-    const std::vector<NamedTensor> from = G->state_dict();
-    std::vector<NamedTensor> to = G_ema->state_dict();
-    for (size_t i = 0; i < from.size(); ++i) to[i].tensor.copy_(from[i].tensor);
+    copy_weights(*G_ema, *G);
     G_ema->eval();
   }
   opt_d = std::make_unique<Adam>(std::vector<ParamGroup>{{with_prefix("D.", D->named_parameters()), config.lr_d}},
@@ -193,8 +191,7 @@ Tensor GanModel::train_step(const Batch& batch, const StepClock& clock) {
 }
 
 void GanModel::append_ema_decay(std::vector<Tensor>& inputs) {
-  const double t = static_cast<double>(ema_updates++);
-  const double decay = std::min(config.ema, (1.0 + t) / (10.0 + t));
+  const double decay = ema_decay_at(config.ema, ema_updates++);
   inputs.push_back(full({}, decay, DType::Float32, device));
   inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
 }
@@ -250,7 +247,7 @@ Tensor GanModel::step_on(const std::vector<Tensor>& inputs, bool with_r1) {
     loss_g.backward();
   }
   opt_g->step();
-  if (G_ema) update_ema(inputs[5], inputs[6]);
+  if (G_ema) update_weight_average(*G_ema, *G, inputs[5], inputs[6]);
 
   NoGradGuard no_grad;
   std::vector<Tensor> logged = {loss_d, loss_g, mean(on_real.real), mean(on_fake.real)};
@@ -307,25 +304,11 @@ Tensor GanModel::critic_step_on(const std::vector<Tensor>& inputs, bool with_g_s
       (-mean(D->heads((*G)(inputs[3]), Tensor()).logit)).backward();
     }
     opt_g->step();
-    if (G_ema) update_ema(inputs[4], inputs[5]);
+    if (G_ema) update_weight_average(*G_ema, *G, inputs[4], inputs[5]);
   }
 
   NoGradGuard no_grad;
   return stack({loss_d, w, gp, mean(score_real), mean(score_fake)});
-}
-
-void GanModel::update_ema(const Tensor& decay, const Tensor& rest) {
-  NoGradGuard no_grad;
-  // average = decay * average + (1 - decay) * G, the scalars as 0-dim tensors
-  // (what mul_(double) and add_(x, alpha) make of them, so the same bits).
-  const std::vector<NamedTensor> params = G->named_parameters();
-  std::vector<NamedTensor> averages = G_ema->named_parameters();
-  for (size_t i = 0; i < params.size(); ++i) averages[i].tensor.mul_(decay).add_(params[i].tensor * rest);
-  // BatchNorm's running statistics are copied: they belong to the weights
-  // in use, and G's are the freshest estimate.
-  const std::vector<NamedTensor> buffers = G->named_buffers();
-  std::vector<NamedTensor> copies = G_ema->named_buffers();
-  for (size_t i = 0; i < buffers.size(); ++i) copies[i].tensor.copy_(buffers[i].tensor);
 }
 
 Tensor GanModel::generate(const Tensor& noise, const Tensor& labels) {

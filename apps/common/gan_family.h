@@ -185,11 +185,8 @@ class GanModel : public TrainedModel {
   // input, followed (--ema) by the EMA's decay and 1 - decay.
   Tensor critic_step_on(const std::vector<Tensor>& inputs, bool with_g_step);
   // Appends the EMA's decay for this update, and 1 - decay, to a step's
-  // inputs: min(ema, (1 + t) / (10 + t)) at update t, as inputs so that a
-  // replayed graph reads this step's.
+  // inputs (weight_average.h), so that a replayed graph reads this step's.
   void append_ema_decay(std::vector<Tensor>& inputs);
-  // G_ema = decay * G_ema + rest * G, rest = 1 - decay.
-  void update_ema(const Tensor& decay, const Tensor& rest);
   // The two kinds of iteration, each replayed from its own graph: without
   // and with R1 (dcgan, cgan, acgan), without and with a G step (wgan).
   Tensor step_of_kind(const std::vector<Tensor>& inputs, bool extended) {

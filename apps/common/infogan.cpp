@@ -12,6 +12,7 @@
 #include "common/penalties.h"
 #include "common/run_directory.h"
 #include "common/svg.h"
+#include "common/weight_average.h"
 #include "graph/grad_mode.h"
 #include "ops/ops.h"
 
@@ -58,6 +59,10 @@ std::vector<ConfigEntry> InfoGanConfig::table() {
                                 "weight of the entropy of Q's mean code distribution over the real batch, "
                                 "maximised in the D step (0: spec)",
                                 Range::at_least(0))
+                        .added_later(0.0));
+  entries.push_back(ConfigEntry("ema", &ema, "--ema",
+                                "decay of the moving average of G's weights that grids, eval and sample use (0: off)",
+                                Range::from_below(0, 1))
                         .added_later(0.0));
   entries.push_back(ConfigEntry("lr_decay", &lr_decay, "--lr-decay",
                                 "both learning rates over the run: constant, or cosine-annealed to 0",
@@ -113,6 +118,12 @@ InfoGan::InfoGan(const InfoGanConfig& config_, Device device_)
   dcgan_init(*D);
   G->to(device);
   D->to(device);
+  if (config.ema > 0) {
+    G_ema = std::make_shared<SpecGenerator>(config.shape());
+    G_ema->to(device);
+    copy_weights(*G_ema, *G);
+    G_ema->eval();
+  }
   std::vector<NamedTensor> gq = select(*G, "G.", {""});
   const std::vector<NamedTensor> q = select(*D, "D.", {"Q."});
   gq.insert(gq.end(), q.begin(), q.end());
@@ -168,11 +179,18 @@ Tensor InfoGan::train_step(const Batch& batch, const StepClock& clock) {
   const Tensor real = batch.images.to(device);
   const Latent latent = sample_latent(real.size(0), rng);
   const bool with_r1 = r1_due(config.r1, config.r1_every, clock.iteration);
-  return (with_r1 ? captured_r1_step_ : captured_step_)({real, latent.input, latent.code, latent.cont},
-                                                        use_cuda_graph);
+  std::vector<Tensor> inputs = {real, latent.input, latent.code, latent.cont};
+  if (G_ema) {
+    const double decay = ema_decay_at(config.ema, ema_updates++);
+    inputs.push_back(full({}, decay, DType::Float32, device));
+    inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
+  }
+  return (with_r1 ? captured_r1_step_ : captured_step_)(inputs, use_cuda_graph);
 }
 
-Tensor InfoGan::step_on(const Tensor& real, const Latent& latent, bool with_r1) {
+Tensor InfoGan::step_on(const std::vector<Tensor>& inputs, bool with_r1) {
+  const Tensor& real = inputs[0];
+  const Latent latent{inputs[1], inputs[2], inputs[3]};
   const int64_t n = real.size(0);
   const Tensor ones = full({n}, 1.0, DType::Float32, device), zeros_n = zeros({n}, DType::Float32, device);
   const Tensor fake = (*G)(latent.input);
@@ -218,6 +236,7 @@ Tensor InfoGan::step_on(const Tensor& real, const Latent& latent, bool with_r1) 
     (loss_g + loss_info).backward();
   }
   opt_gq->step();
+  if (G_ema) update_weight_average(*G_ema, *G, inputs[4], inputs[5]);
 
   NoGradGuard no_grad;
   return stack({loss_d, loss_g, loss_info, mean(d_real), mean(d_fake)});
@@ -231,26 +250,35 @@ Tensor InfoGan::info_loss(const InfoGanDiscriminator::Heads& heads, const Latent
 
 Tensor InfoGan::grid(uint64_t seed) {
   NoGradGuard no_grad;
-  const bool was_training = G->training();
-  G->eval();
-  Generator g = side_stream(seed, SideStream::Grid);
-  const Tensor images = (*G)(grid_input(config.shape(), g).to(device));
-  G->train(was_training);
+  SpecGenerator& g = sampler();
+  const bool was_training = g.training();
+  g.eval();
+  Generator stream = side_stream(seed, SideStream::Grid);
+  const Tensor images = g(grid_input(config.shape(), stream).to(device));
+  g.train(was_training);
   return images;
 }
 
 CheckpointParts InfoGan::checkpoint_parts() const {
-  return {{{"G.", G.get()}, {"D.", D.get()}}, {{"optim.d.", opt_d.get()}, {"optim.gq.", opt_gq.get()}}};
+  CheckpointParts parts{{{"G.", G.get()}}, {{"optim.d.", opt_d.get()}, {"optim.gq.", opt_gq.get()}}};
+  if (G_ema) parts.modules.push_back({"G_ema.", G_ema.get()});
+  parts.modules.push_back({"D.", D.get()});
+  return parts;
 }
 
 SafetensorsMetadata InfoGan::checkpoint_metadata(const TrainPosition& pos) const {
   SafetensorsMetadata metadata = {{"format", kFormat}, {"config", to_json(config.to_json())}};
   append_run_state(metadata, pos, rng);
+  if (G_ema) metadata.push_back({"ema_updates", std::to_string(ema_updates)});
   return metadata;
 }
 
 void InfoGan::restore_metadata(const SafetensorsFile& file) {
   rng = read_generator(file, static_cast<uint64_t>(config.seed));
+  if (G_ema) {
+    ema_updates = metadata_int(file, "ema_updates", 0);
+    check(ema_updates >= 0, file.name, ": negative ema_updates in metadata");
+  }
 }
 
 void InfoGan::end_of_epoch(const RunDirectory& run, const CsvLog& log, int64_t epoch) {

@@ -9,6 +9,8 @@
 //              (--info-real: - info_real * H(mean_x Q(c | x)) over the real
 //              batch, so that the trunk spreads real digits over all ten
 //              codes; not the spec)
+//   then, with --ema (not the spec), the moving average of G's weights
+//   that grids, eval and sample read moves towards G (weight_average.h).
 //   G+Q step:  L_G = BCE(D(G(z, c)), 1)   (non-saturating; or -BCE(., 0))
 //              L_I = lambda * (CE(Q_logits, c) + lambda_cont * NLL(c_cont | Q_mean, Q_log_std))
 //              L_G + L_I                                              -> G + Q head
@@ -52,6 +54,7 @@ struct InfoGanConfig : TabledConfig<InfoGanConfig> {
   double r1 = 0;               // R1's gamma (penalties.h; 0: off, the spec)
   int64_t r1_every = 1;        // R1 every N iterations, at N times the weight
   double info_real = 0;        // weight of the real batch's code entropy in the D step (0: the spec)
+  double ema = 0;              // decay of the moving average of G's weights (0: none, the spec)
   // Both rates over the run: "none" or "cosine" (lr_decay_choices,
   // training.h); in the JSON only when not "none".
   std::string lr_decay = "none";
@@ -117,32 +120,36 @@ class InfoGan : public TrainedModel {
   // [100, 1, 28, 28], row = style, column = code.
   Tensor grid(uint64_t seed);
 
-  // Checkpoint: G., D., optim.d., optim.gq. tensors; config, position and
-  // RNG state as metadata.
+  // The generator that grids, eval and sample read: the moving average
+  // with --ema, else G.
+  SpecGenerator& sampler() const { return G_ema ? *G_ema : *G; }
+
+  // Checkpoint: G., G_ema. (with --ema), D., optim.d., optim.gq. tensors;
+  // config, position and RNG state (and with --ema the update count) as
+  // metadata.
   CheckpointParts checkpoint_parts() const override;
   SafetensorsMetadata checkpoint_metadata(const TrainPosition& pos) const override;
   void restore_metadata(const SafetensorsFile& file) override;
 
   InfoGanConfig config;
   Device device;
-  std::shared_ptr<SpecGenerator> G;
+  std::shared_ptr<SpecGenerator> G, G_ema;  // G_ema: null without --ema
   std::shared_ptr<InfoGanDiscriminator> D;
   std::unique_ptr<Adam> opt_d, opt_gq;
   Generator rng;  // latent codes for training
+  int64_t ema_updates = 0;
 
  private:
-  // The step itself, on device tensors; with_r1: D's loss adds R1.
-  Tensor step_on(const Tensor& real, const Latent& latent, bool with_r1);
+  // The step itself on device tensors: real images, the latent input, code
+  // and continuous codes, and with --ema the average's decay and 1 - decay
+  // as 0-dim tensors (CapturedStep's inputs); with_r1: D's loss adds R1.
+  Tensor step_on(const std::vector<Tensor>& inputs, bool with_r1);
   // CE(Q_logits, code) + lambda_cont * NLL(cont | Q_mean, Q_log_std), before
   // the weight lambda.
   Tensor info_loss(const InfoGanDiscriminator::Heads& heads, const Latent& latent) const;
   // Without and with R1, each replayed from its own graph.
-  CapturedStep captured_step_{[this](const std::vector<Tensor>& in) {
-    return step_on(in[0], Latent{in[1], in[2], in[3]}, false);
-  }};
-  CapturedStep captured_r1_step_{[this](const std::vector<Tensor>& in) {
-    return step_on(in[0], Latent{in[1], in[2], in[3]}, true);
-  }};
+  CapturedStep captured_step_{[this](const std::vector<Tensor>& in) { return step_on(in, false); }};
+  CapturedStep captured_r1_step_{[this](const std::vector<Tensor>& in) { return step_on(in, true); }};
 };
 
 // The checkpoint's config: its metadata's, or the defaults (with `cont`

@@ -59,7 +59,7 @@ Tensor generate_per_code(InfoGan& gan, int64_t per_code, Generator& g) {
     const Tensor noise = draw_noise(gan.config.shape(), per_code, g);
     const Tensor cont = uniform({per_code, gan.config.cont}, -1.0, 1.0, DType::Float32, &g);
     const Tensor codes = full({per_code}, static_cast<double>(code), DType::Int64);
-    parts.push_back((*gan.G)(gan.input_for(noise, codes, cont)).to(Device::cpu()));
+    parts.push_back(gan.sampler()(gan.input_for(noise, codes, cont)).to(Device::cpu()));
   }
   return cat(parts, 0);
 }
@@ -172,7 +172,7 @@ std::vector<std::string> traverse_infogan(const std::string& checkpoint, int64_t
     std::vector<float> values(static_cast<size_t>(100 * k_codes), 0.0f);
     for (int64_t i = 0; i < 100; ++i) values[static_cast<size_t>(i * k_codes + k)] = -2.0f + 4.0f * (i % 10) / 9.0f;
     const Tensor cont_values = from_host(values.data(), {100, k_codes}, DType::Float32);
-    const Tensor images = (*gan->G)(gan->input_for(noise, codes, cont_values));
+    const Tensor images = gan->sampler()(gan->input_for(noise, codes, cont_values));
     paths.push_back(dir + "/traverse_cont" + std::to_string(k) + ".png");
     save_image_grid(paths.back(), images, 10, 2);
   }
