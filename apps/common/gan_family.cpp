@@ -185,15 +185,9 @@ Tensor GanModel::train_step(const Batch& batch, const StepClock& clock) {
   if (traits.critic) return critic_train_step(real, clock);
   const Latent latent = sample_latent(real.size(0), rng);
   std::vector<Tensor> inputs = {real, batch.labels.to(device), latent.input, latent.labels, latent.one_hot};
-  if (G_ema) append_ema_decay(inputs);
+  if (G_ema) append_ema_inputs(inputs, config.ema, ema_updates, device);
   const bool with_r1 = r1_due(config.r1, config.r1_every, clock.iteration);
   return (with_r1 ? captured_extended_step_ : captured_step_)(inputs, use_cuda_graph);
-}
-
-void GanModel::append_ema_decay(std::vector<Tensor>& inputs) {
-  const double decay = ema_decay_at(config.ema, ema_updates++);
-  inputs.push_back(full({}, decay, DType::Float32, device));
-  inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
 }
 
 Tensor GanModel::step_on(const std::vector<Tensor>& inputs, bool with_r1) {
@@ -266,7 +260,7 @@ Tensor GanModel::critic_train_step(const Tensor& real, const StepClock& clock) {
   // the run, so a resumed run keeps the rhythm.
   if ((clock.iteration + 1) % config.critic_steps != 0) return captured_step_(inputs, use_cuda_graph);
   inputs.push_back(sample_latent(n, rng).input);
-  if (G_ema) append_ema_decay(inputs);
+  if (G_ema) append_ema_inputs(inputs, config.ema, ema_updates, device);
   return captured_extended_step_(inputs, use_cuda_graph);
 }
 

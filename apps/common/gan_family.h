@@ -184,9 +184,6 @@ class GanModel : public TrainedModel {
   // [n, 1, 1, 1]; with_g_step: then also a G step on a second latent
   // input, followed (--ema) by the EMA's decay and 1 - decay.
   Tensor critic_step_on(const std::vector<Tensor>& inputs, bool with_g_step);
-  // Appends the EMA's decay for this update, and 1 - decay, to a step's
-  // inputs (weight_average.h), so that a replayed graph reads this step's.
-  void append_ema_decay(std::vector<Tensor>& inputs);
   // The two kinds of iteration, each replayed from its own graph: without
   // and with R1 (dcgan, cgan, acgan), without and with a G step (wgan).
   Tensor step_of_kind(const std::vector<Tensor>& inputs, bool extended) {

@@ -180,11 +180,7 @@ Tensor InfoGan::train_step(const Batch& batch, const StepClock& clock) {
   const Latent latent = sample_latent(real.size(0), rng);
   const bool with_r1 = r1_due(config.r1, config.r1_every, clock.iteration);
   std::vector<Tensor> inputs = {real, latent.input, latent.code, latent.cont};
-  if (G_ema) {
-    const double decay = ema_decay_at(config.ema, ema_updates++);
-    inputs.push_back(full({}, decay, DType::Float32, device));
-    inputs.push_back(full({}, 1.0 - decay, DType::Float32, device));
-  }
+  if (G_ema) append_ema_inputs(inputs, config.ema, ema_updates, device);
   return (with_r1 ? captured_r1_step_ : captured_step_)(inputs, use_cuda_graph);
 }
 

@@ -13,6 +13,12 @@ double ema_decay_at(double decay, int64_t update) {
   return std::min(decay, (1.0 + t) / (10.0 + t));
 }
 
+void append_ema_inputs(std::vector<Tensor>& inputs, double decay, int64_t& updates, Device device) {
+  const double decay_t = ema_decay_at(decay, updates++);
+  inputs.push_back(full({}, decay_t, DType::Float32, device));
+  inputs.push_back(full({}, 1.0 - decay_t, DType::Float32, device));
+}
+
 void copy_weights(Module& average, const Module& model) {
   NoGradGuard no_grad;
   const std::vector<NamedTensor> from = model.state_dict();

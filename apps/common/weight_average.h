@@ -22,6 +22,11 @@ namespace dl {
 // decay_t of the t-th update (t from 0).
 double ema_decay_at(double decay, int64_t update);
 
+// Appends decay_t and 1 - decay_t of the next update (`updates`, which it
+// counts) to a step's inputs, as 0-dim tensors on `device`: what
+// update_weight_average reads inside a step replayed from a CUDA graph.
+void append_ema_inputs(std::vector<Tensor>& inputs, double decay, int64_t& updates, Device device);
+
 // average <- G's parameters and buffers (the start of the average).
 void copy_weights(Module& average, const Module& model);
 
