@@ -43,6 +43,20 @@ void check_same_tensors(const std::string& a, const std::string& b) {
   }
 }
 
+// The run `full` (2 epochs, trained) again into `run_dir`: 1 epoch, then
+// resumed to 2; the same tensors as `full`'s checkpoint.
+void check_resumed_at_epoch_boundary(const InfoGanRun& full, const std::string& run_dir) {
+  InfoGanRun first = full;
+  first.loop.run_dir = run_dir;
+  first.config.epochs = 1;
+  CHECK(train(first) == 0);
+  InfoGanRun more = first;
+  more.loop.resume = true;
+  more.loop.resume_epochs = 2;
+  CHECK(train(more) == 0);
+  check_same_tensors(run_dir + "/checkpoints/latest.safetensors", full.loop.run_dir + "/checkpoints/latest.safetensors");
+}
+
 }  // namespace
 
 TEST_CASE("infogan train: files, PyTorch names, checkpoint round-trip, bit-identical resume, eval, sample") {
@@ -275,15 +289,7 @@ TEST_CASE("infogan --ema: the average is checkpointed, resumed bit for bit, and 
   const SafetensorsFile file = load_safetensors(checkpoint);
   CHECK(file.find("G_ema.main.0.weight") != nullptr);
   CHECK(file.metadata_value("ema_updates") == "4");
-  InfoGanRun first = full;
-  first.loop.run_dir = dir.file("first");
-  first.config.epochs = 1;
-  CHECK(train(first) == 0);
-  InfoGanRun more = first;
-  more.loop.resume = true;
-  more.loop.resume_epochs = 2;
-  CHECK(train(more) == 0);
-  check_same_tensors(first.loop.run_dir + "/checkpoints/latest.safetensors", checkpoint);
+  check_resumed_at_epoch_boundary(full, dir.file("first"));
 
   const std::unique_ptr<InfoGan> gan = load_infogan(file, 0, Device::cpu());
   REQUIRE(gan->G_ema != nullptr);
@@ -306,15 +312,7 @@ TEST_CASE("infogan with continuous codes: resumed at an epoch boundary, and trav
   InfoGanRun full = small_run(dir, "full");
   full.config.cont = 2;
   CHECK(train(full) == 0);
-  InfoGanRun first = full;
-  first.loop.run_dir = dir.file("first");
-  first.config.epochs = 1;
-  CHECK(train(first) == 0);
-  InfoGanRun more = first;
-  more.loop.resume = true;
-  more.loop.resume_epochs = 2;
-  CHECK(train(more) == 0);
-  check_same_tensors(first.loop.run_dir + "/checkpoints/latest.safetensors", full.loop.run_dir + "/checkpoints/latest.safetensors");
+  check_resumed_at_epoch_boundary(full, dir.file("first"));
 
   const std::vector<std::string> images =
       traverse_infogan(full.loop.run_dir + "/checkpoints/latest.safetensors", 0, dir.file("traverse"), 1, Device::cpu());
