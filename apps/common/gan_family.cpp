@@ -207,11 +207,7 @@ Tensor GanModel::step_on(const std::vector<Tensor>& inputs, bool with_r1) {
   // acgan: both batches' classes too. R1 differentiates D's logits with
   // respect to the real images, so on its iterations they require grad.
   opt_d->zero_grad();
-  Tensor real_input = real;
-  if (with_r1) {
-    real_input = real.detach();
-    real_input.set_requires_grad(true);
-  }
+  const Tensor real_input = with_r1 ? penalty_input(real) : real;
   const GanDiscriminator::Heads on_real = D->heads(real_input, real_one_hot);
   const GanDiscriminator::Heads on_fake = D->heads(fake.detach(), latent.one_hot);
   Tensor loss_d = binary_cross_entropy(on_real.real, real_target) + binary_cross_entropy(on_fake.real, zeros_n);
@@ -281,8 +277,7 @@ Tensor GanModel::critic_step_on(const std::vector<Tensor>& inputs, bool with_g_s
   opt_d->zero_grad();
   const Tensor score_real = D->heads(real, Tensor()).logit;
   const Tensor score_fake = D->heads(fake, Tensor()).logit;
-  Tensor mixed = mix * real + (1.0 - mix) * fake;  // a leaf: neither side has a graph
-  mixed.set_requires_grad(true);
+  const Tensor mixed = penalty_input(mix * real + (1.0 - mix) * fake);
   const Tensor gp = wgan_gradient_penalty(D->heads(mixed, Tensor()).logit, mixed);
   const Tensor w = mean(score_real) - mean(score_fake);
   const Tensor loss_d = config.gp_lambda * gp - w;

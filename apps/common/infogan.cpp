@@ -197,11 +197,7 @@ Tensor InfoGan::step_on(const std::vector<Tensor>& inputs, bool with_r1) {
   // R1 differentiates D's logits with respect to the real images, so on its
   // iterations they require grad.
   opt_d->zero_grad();
-  Tensor real_input = real;
-  if (with_r1) {
-    real_input = real.detach();
-    real_input.set_requires_grad(true);
-  }
+  const Tensor real_input = with_r1 ? penalty_input(real) : real;
   const InfoGanDiscriminator::Heads real_heads = D->heads(real_input);
   const Tensor d_real = real_heads.real;
   const InfoGanDiscriminator::Heads fake_heads = D->heads(fake.detach());

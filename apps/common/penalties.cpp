@@ -6,6 +6,12 @@
 
 namespace dl {
 
+Tensor penalty_input(const Tensor& images) {
+  Tensor input = images.detach();
+  input.set_requires_grad(true);
+  return input;
+}
+
 Tensor input_gradient_sq_norm(const Tensor& outputs, const Tensor& inputs) {
   check(inputs.requires_grad(), "input_gradient_sq_norm: the inputs must require grad");
   check(outputs.dim() == 1 && inputs.dim() >= 2 && outputs.size(0) == inputs.size(0),

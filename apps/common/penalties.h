@@ -23,6 +23,11 @@
 
 namespace dl {
 
+// A detached alias of `images` that requires grad: the input a penalty
+// differentiates the discriminator by (the real batch for R1, the
+// interpolates for WGAN-GP).
+Tensor penalty_input(const Tensor& images);
+
 // Per sample i, ||d(sum_j outputs_j) / d inputs_i||^2: [N]. `outputs` [N]
 // were computed from `inputs` [N, ...], which require grad; the result
 // carries a graph through the gradient.
